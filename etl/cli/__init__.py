@@ -1,0 +1,13 @@
+"""The one command line: `crowdaudit <command>`. Thin: parse options, call a function, print.
+
+Each area of the tool keeps its commands in a module of this package; importing the module
+attaches them to the group. Heavy libraries (TensorFlow, Great Expectations) are imported inside
+the commands that need them, so `crowdaudit --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from etl.cli.base import cli, main
+from etl.cli import loading, models, reporting  # noqa: F401  (attach commands)
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,78 @@
+"""The click group, its shared options, and how errors reach the user."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from etl import __version__
+from etl.errors import CrowdauditError
+from etl.warehouse import LOCK_WAIT_SECONDS, WAREHOUSE_ENV, warehouse_path
+
+
+@dataclass
+class Settings:
+    """What every command may need: which warehouse, how long to wait for it, whether to be quiet."""
+
+    warehouse: Path
+    wait_seconds: float
+    silent: bool
+
+    @property
+    def show_progress(self) -> bool:
+        return not self.silent and sys.stderr.isatty()
+
+
+pass_settings = click.make_pass_decorator(Settings)
+
+
+class CrowdauditGroup(click.Group):
+    """A group whose commands' CrowdauditErrors become one-line messages with exit code 1."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except CrowdauditError as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(
+    cls=CrowdauditGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="crowdaudit")
+@click.option(
+    "--warehouse",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=WAREHOUSE_ENV,
+    show_envvar=True,
+    help="DuckDB warehouse file. [default: warehouse/crowdaudit.duckdb]",
+)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=LOCK_WAIT_SECONDS,
+    show_default=True,
+    help="Seconds to wait while another process writes the warehouse.",
+)
+@click.option("--silent", is_flag=True, help="No progress output.")
+@click.pass_context
+def cli(ctx: click.Context, warehouse: Path | None, wait_seconds: float, silent: bool) -> None:
+    """crowdaudit: audit an image classifier with crowd labels.
+
+    Load images, predictions and Mechanical Turk batch results into a DuckDB warehouse, build
+    the SQL models (votes, majority labels, worker accuracy, classifier precision/recall by
+    region), query them, and write a self-contained HTML report.
+
+    Start with `crowdaudit demo` to see the whole chain on generated data.
+    """
+    ctx.obj = Settings(warehouse=warehouse_path(warehouse), wait_seconds=wait_seconds, silent=silent)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="crowdaudit")

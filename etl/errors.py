@@ -1,0 +1,23 @@
+"""Errors a user can act on. The CLI prints their message and exits 1, without a traceback."""
+
+from __future__ import annotations
+
+
+class CrowdauditError(Exception):
+    """A failure whose message tells the user what to do."""
+
+
+class InputFileError(CrowdauditError):
+    """A file that cannot be loaded, with where in it the problem is."""
+
+    def __init__(self, file: str, problem: str, *, row: int | None = None, column: str | None = None):
+        self.file = file
+        self.row = row
+        self.column = column
+        self.problem = problem
+        where = [str(file)]
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column}")
+        super().__init__(f"{', '.join(where)}: {problem}")

@@ -1,0 +1,182 @@
+"""Run the SQL models under sql/ in dependency order, then the SQL tests.
+
+A model is one SELECT in one file; its file name is the table name and its folder the layer:
+staging/ and intermediate/ become views in schemas of those names, marts/ become tables in the
+main schema (so ad-hoc SQL sees `votes`, not `marts.votes`). Dependencies are read from the SQL
+itself with DuckDB's json_serialize_sql, so nobody maintains a DAG by hand.
+
+Python steps that SQL cannot express well (e.g. an EM loop) register here as `PythonModel`s: a
+function that writes one table, with the models it reads declared, run in the same order.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import duckdb
+
+from etl.errors import CrowdauditError
+from etl.paths import SQL_DIR
+
+LAYER_SCHEMAS = {"staging": "staging", "intermediate": "intermediate", "marts": "main"}
+MATERIALIZATION = {"staging": "VIEW", "intermediate": "VIEW", "marts": "TABLE"}
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    name: str
+    layer: str
+    path: Path
+    sql: str
+    depends_on: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def relation(self) -> str:
+        return f"{LAYER_SCHEMAS[self.layer]}.{self.name}"
+
+
+@dataclass(frozen=True)
+class PythonModel:
+    """A table written by Python, e.g. Dawid-Skene's EM, placed in the DAG like a SQL model."""
+
+    name: str
+    relation: str
+    depends_on: frozenset[str]
+    build: Callable[[duckdb.DuckDBPyConnection], None]
+
+
+PYTHON_MODELS: list[PythonModel] = []
+
+
+def register_python_model(model: PythonModel) -> None:
+    PYTHON_MODELS[:] = [m for m in PYTHON_MODELS if m.name != model.name] + [model]
+
+
+class BuildFailed(CrowdauditError):
+    """A model did not build, or a SQL test returned rows."""
+
+
+def _table_refs(node: object) -> Iterator[tuple[str, str]]:
+    """Yield (schema, table) of every BASE_TABLE in a json_serialize_sql tree."""
+    if isinstance(node, dict):
+        if node.get("type") == "BASE_TABLE" and "table_name" in node:
+            yield node.get("schema_name", ""), node["table_name"]
+        for value in node.values():
+            yield from _table_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _table_refs(value)
+
+
+def table_references(con: duckdb.DuckDBPyConnection, sql: str) -> set[tuple[str, str]]:
+    serialized = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0]
+    tree = json.loads(serialized)
+    if tree.get("error"):
+        raise BuildFailed(f"cannot parse SQL: {tree.get('error_message')}")
+    return set(_table_refs(tree))
+
+
+def discover(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[SqlModel]:
+    """Every model under sql_dir with the models it depends on."""
+    files = [
+        (layer, path)
+        for layer in LAYER_SCHEMAS
+        for path in sorted((sql_dir / layer).glob("*.sql"))
+    ]
+    by_relation = {f"{LAYER_SCHEMAS[layer]}.{path.stem}": path.stem for layer, path in files}
+    by_relation.update({m.relation: m.name for m in PYTHON_MODELS})
+    by_bare_name = {name: name for name in by_relation.values()}
+    models = []
+    for layer, path in files:
+        sql = path.read_text(encoding="utf-8").strip().rstrip(";")
+        try:
+            refs = table_references(con, sql)
+        except BuildFailed as error:
+            raise BuildFailed(f"{path}: {error}") from None
+        depends = set()
+        for schema, table in refs:
+            key = f"{schema}.{table}" if schema else None
+            if key in by_relation:
+                depends.add(by_relation[key])
+            elif not schema and table in by_bare_name:
+                depends.add(table)
+        depends.discard(path.stem)
+        models.append(SqlModel(path.stem, layer, path, sql, frozenset(depends)))
+    return models
+
+
+def build_order(models: list[SqlModel]) -> list[SqlModel | PythonModel]:
+    nodes: dict[str, SqlModel | PythonModel] = {m.name: m for m in models}
+    nodes.update({m.name: m for m in PYTHON_MODELS})
+    graph = {name: {d for d in node.depends_on if d in nodes} for name, node in nodes.items()}
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as error:
+        raise BuildFailed(f"models depend on each other in a cycle: {error.args[1]}") from None
+    return [nodes[name] for name in order]
+
+
+def _materialize(con: duckdb.DuckDBPyConnection, model: SqlModel | PythonModel) -> None:
+    if isinstance(model, PythonModel):
+        model.build(con)
+        return
+    kind = MATERIALIZATION[model.layer]
+    other = "TABLE" if kind == "VIEW" else "VIEW"
+    con.execute(f"DROP {other} IF EXISTS {model.relation}")
+    con.execute(f"CREATE OR REPLACE {kind} {model.relation} AS\n{model.sql}")
+
+
+@dataclass
+class BuildReport:
+    built: list[tuple[str, float]]
+    tests_run: int
+
+
+def run_sql_tests(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> int:
+    """Run every sql/tests/*.sql; each must return zero rows. Raise naming the ones that did not."""
+    failures = []
+    tests = sorted((sql_dir / "tests").glob("*.sql"))
+    for path in tests:
+        sql = path.read_text(encoding="utf-8").strip().rstrip(";")
+        rows = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
+        if rows:
+            example = con.execute(f"SELECT * FROM ({sql}) LIMIT 3").fetchall()
+            failures.append(f"{path.stem}: {rows} row(s), e.g. {example}")
+    if failures:
+        raise BuildFailed("SQL tests failed:\n  " + "\n  ".join(failures))
+    return len(tests)
+
+
+def build(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    sql_dir: Path = SQL_DIR,
+    on_model: Callable[[str, float], None] | None = None,
+) -> BuildReport:
+    """Build every model in one transaction, then run the SQL tests; any failure rolls all back."""
+    order = build_order(discover(con, sql_dir))
+    built = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for model in order:
+            started = time.perf_counter()
+            try:
+                _materialize(con, model)
+            except duckdb.Error as error:
+                where = getattr(model, "path", model.name)
+                raise BuildFailed(f"model {model.name} ({where}) failed: {error}") from None
+            seconds = time.perf_counter() - started
+            built.append((model.name, seconds))
+            if on_model:
+                on_model(model.name, seconds)
+        tests_run = run_sql_tests(con, sql_dir)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return BuildReport(built=built, tests_run=tests_run)

@@ -1,0 +1,144 @@
+"""Open the DuckDB warehouse: read-write only while loading or building, read-only otherwise.
+
+DuckDB lets one process write a file at a time, and a writer also keeps readers out. Rather than
+let users meet DuckDB's raw lock error, opening waits a while for the other process and then says
+plainly what is going on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from etl.errors import CrowdauditError
+
+DEFAULT_WAREHOUSE = Path("warehouse") / "crowdaudit.duckdb"
+WAREHOUSE_ENV = "CROWDAUDIT_WAREHOUSE"
+LOCK_WAIT_SECONDS = 30.0
+
+
+class WarehouseBusy(CrowdauditError):
+    """Another process holds the warehouse file."""
+
+
+def warehouse_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The warehouse to use: an explicit path, else $CROWDAUDIT_WAREHOUSE, else the default."""
+    if path:
+        return Path(path)
+    return Path(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE)
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every shipped migration, in the order they apply."""
+    found = []
+    for entry in resources.files("etl.migrations").iterdir():
+        stem, _, suffix = entry.name.partition(".")
+        if suffix != "sql":
+            continue
+        version, _, name = stem.partition("_")
+        found.append((int(version), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'meta' AND table_name = 'schema_version'"
+    ).fetchall()[0][0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM meta.schema_version").fetchall()[0][0]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the migrations this warehouse lacks, each in its own transaction; return their versions."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS meta.schema_version "
+        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+    )
+    current = schema_version(con)
+    applied = []
+    for version, name, sql in migrations():
+        if version <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            if version == 1:
+                seed_language_regions(con)
+            con.execute(
+                "INSERT INTO meta.schema_version VALUES (?, ?, now()::TIMESTAMP)", [version, name]
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied
+
+
+def seed_language_regions(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill raw.language_regions from the shipped, editable CSV."""
+    csv_path = resources.files("etl.data").joinpath("language_regions.csv")
+    con.execute(
+        "INSERT INTO raw.language_regions "
+        "SELECT lower(trim(language)), trim(region) FROM read_csv(?, header = true, all_varchar = true)",
+        [str(csv_path)],
+    )
+
+
+def _connect_waiting(path: Path, *, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise CrowdauditError(f"cannot open warehouse {path}: {error}") from error
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"warehouse {path} is being written by another crowdaudit process; "
+                    f"waited {wait_seconds:g} s. Retry when it has finished "
+                    f"(or raise --wait)."
+                ) from error
+            time.sleep(0.2)
+
+
+@contextmanager
+def open_warehouse(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection; a read-write one brings the schema up to date first."""
+    target = warehouse_path(path)
+    if read_only:
+        if not target.exists():
+            raise CrowdauditError(
+                f"no warehouse at {target}: load something first "
+                "(crowdaudit ingest / load / demo), or point --warehouse at one"
+            )
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    con = _connect_waiting(target, read_only=read_only, wait_seconds=wait_seconds)
+    try:
+        if read_only:
+            behind = max(v for v, _, _ in migrations()) - schema_version(con)
+            if behind > 0:
+                raise CrowdauditError(
+                    f"warehouse {target} uses an older schema ({behind} migration(s) behind); "
+                    "run `crowdaudit build` once to upgrade it in place"
+                )
+        else:
+            migrate(con)
+        yield con
+    finally:
+        con.close()
