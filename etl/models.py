@@ -159,6 +159,8 @@ def build(
     on_model: Callable[[str, float], None] | None = None,
 ) -> BuildReport:
     """Build every model in one transaction, then run the SQL tests; any failure rolls all back."""
+    import etl.models_python  # noqa: F401  (registers Python-computed models)
+
     order = build_order(discover(con, sql_dir))
     built = []
     con.execute("BEGIN TRANSACTION")

@@ -134,3 +134,12 @@ CREATE TABLE raw.gold (
     truth    BOOLEAN NOT NULL,
     load_id  INTEGER NOT NULL
 );
+
+-- 95% Wilson score interval for k successes in n trials (Wilson 1927); NULL when n = 0.
+-- Kept in the warehouse so ad-hoc SQL in the DuckDB shell can use them too.
+CREATE MACRO main.wilson_lo(k, n) AS CASE WHEN n > 0 THEN
+    ((k / n) + 1.96 ^ 2 / (2 * n) - 1.96 * sqrt((k / n) * (1 - k / n) / n + 1.96 ^ 2 / (4 * n ^ 2)))
+    / (1 + 1.96 ^ 2 / n) END;
+CREATE MACRO main.wilson_hi(k, n) AS CASE WHEN n > 0 THEN
+    ((k / n) + 1.96 ^ 2 / (2 * n) + 1.96 * sqrt((k / n) * (1 - k / n) / n + 1.96 ^ 2 / (4 * n ^ 2)))
+    / (1 + 1.96 ^ 2 / n) END;

@@ -1,0 +1,383 @@
+"""`crowdaudit ingest`: the requester site's batch results CSV into raw.hits/hit_items/assignments.
+
+One row of the file is one assignment: the HIT's columns (repeated for each of its assignments),
+the worker's, `Input.image1..N` (the image URL in each slot) and `Answer.selected` (the slot names
+ticked, `|`-joined, in the worker's on-screen order: a set). Votes are not stored exploded; the
+staging model crosses assignments' selected_slots with hit_items, which keeps ingest fast.
+
+Idempotent: the same file again changes nothing; a re-download where assignments moved on
+(Submitted -> Approved/Rejected) updates their status columns and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.errors import InputFileError
+from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
+from etl.load.images import HTTP_URL, language_from_path, upsert_images, word_from_path
+from etl.load.mturk_format import (
+    blank_to_null,
+    parse_integer,
+    parse_money,
+    parse_timestamp,
+    timestamp_unparseable,
+)
+from etl.load.transaction import LoadCounts, LoadResult, load_file
+
+REQUIRED = ("HITId", "AssignmentId", "WorkerId", "AssignmentStatus")
+STATUSES = ("Submitted", "Approved", "Rejected")
+NONE_OF_THE_ABOVE = "none_of_the_above"
+SELECTED = "Answer.selected"
+IMAGE_COLUMN = re.compile(r"^Input\.image(\d+)$")
+# A per-slot answer, as Crowd HTML checkboxes write it: Answer.image3 or Answer.image3.on.
+SLOT_ANSWER_COLUMN = re.compile(r"^Answer\.image(\d+)(?:\.on)?$")
+TRUTHY = ("true", "on", "1", "yes", "y")
+
+HIT_COLUMNS = {
+    "HITTypeId": "hit_type_id",
+    "Title": "title",
+    "Description": "description",
+    "Keywords": "keywords",
+    "Reward": "reward",
+    "CreationTime": "creation_time",
+    "MaxAssignments": "max_assignments",
+    "RequesterAnnotation": "requester_annotation",
+    "AssignmentDurationInSeconds": "assignment_duration_in_seconds",
+    "AutoApprovalDelayInSeconds": "auto_approval_delay_in_seconds",
+    "Expiration": "expiration",
+    "NumberOfSimilarHITs": "number_of_similar_hits",
+    "LifetimeInSeconds": "lifetime_in_seconds",
+}
+ASSIGNMENT_COLUMNS = {
+    "AssignmentStatus": "assignment_status",
+    "AcceptTime": "accept_time",
+    "SubmitTime": "submit_time",
+    "AutoApprovalTime": "auto_approval_time",
+    "ApprovalTime": "approval_time",
+    "RejectionTime": "rejection_time",
+    "RequesterFeedback": "requester_feedback",
+    "WorkTimeInSeconds": "work_time_in_seconds",
+    "LifetimeApprovalRate": "lifetime_approval_rate",
+    "Last30DaysApprovalRate": "last30_days_approval_rate",
+    "Last7DaysApprovalRate": "last7_days_approval_rate",
+}
+TIMESTAMPS = ("CreationTime", "Expiration", "AcceptTime", "SubmitTime", "AutoApprovalTime", "ApprovalTime",
+              "RejectionTime")
+INTEGERS = ("MaxAssignments", "AssignmentDurationInSeconds", "AutoApprovalDelayInSeconds",
+            "NumberOfSimilarHITs", "LifetimeInSeconds", "WorkTimeInSeconds")
+# Columns the site appends for uploading decisions back; they hold nothing for us.
+UPLOAD_COLUMNS = ("Approve", "Reject")
+KNOWN = {"HITId", "AssignmentId", "WorkerId", SELECTED, *HIT_COLUMNS, *ASSIGNMENT_COLUMNS, *UPLOAD_COLUMNS}
+
+
+def image_slots(columns: list[str]) -> dict[int, str]:
+    """{slot number: column} for every Input.image<N> column, whatever N goes up to."""
+    return dict(sorted((int(m.group(1)), c) for c in columns if (m := IMAGE_COLUMN.match(c))))
+
+
+def _fail(path: Path, row: dict, column: str, problem: str) -> InputFileError:
+    return InputFileError(str(path), problem, row=row[ROW_COLUMN], column=column)
+
+
+def _with_all_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add the optional fixed columns a trimmed export may lack, as nulls."""
+    absent = [c for c in (*HIT_COLUMNS, *ASSIGNMENT_COLUMNS) if c not in frame.columns]
+    return frame.with_columns([pl.lit(None, pl.String).alias(c) for c in absent])
+
+
+def _selected_tokens(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.Expr:
+    """The ticked slot names as a list, from Answer.selected or from per-slot answer columns."""
+    if SELECTED in frame.columns:
+        return (
+            pl.col(SELECTED).fill_null("").str.split("|")
+            .list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
+        )
+    per_slot = {int(m.group(1)): c for c in frame.columns if (m := SLOT_ANSWER_COLUMN.match(c))}
+    if not per_slot:
+        raise InputFileError(
+            str(path),
+            f"no answer column: expected {SELECTED} (slot names joined by '|') or Answer.image<N> columns",
+            row=1,
+        )
+    return pl.concat_list(
+        [
+            pl.when(pl.col(c).str.strip_chars().str.to_lowercase().is_in(TRUTHY))
+            .then(pl.lit(f"image{n}"))
+            .otherwise(None)
+            for n, c in sorted(per_slot.items())
+        ]
+    ).list.drop_nulls()
+
+
+def validate(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.DataFrame:
+    """Check every value the warehouse depends on; raise naming the first bad row and column."""
+    for column in REQUIRED:
+        bad = first_bad_row(frame, blank_to_null(pl.col(column)).is_null())
+        if bad:
+            raise _fail(path, bad, column, f"{column} is empty")
+    bad = first_bad_row(frame, ~pl.col("AssignmentStatus").str.strip_chars().is_in(STATUSES))
+    if bad:
+        raise _fail(path, bad, "AssignmentStatus",
+                    f"status {bad['AssignmentStatus']!r} is not one of {', '.join(STATUSES)}")
+    for column in TIMESTAMPS:
+        bad = first_bad_row(frame, timestamp_unparseable(column))
+        if bad:
+            raise _fail(
+                path, bad, column,
+                f"timestamp {bad[column]!r} is neither MTurk's 'Wed Feb 20 11:04:42 PST 2019' nor ISO 8601 "
+                "(a spreadsheet program may have rewritten it: use the file as downloaded)",
+            )
+    for column in INTEGERS:
+        bad = first_bad_row(
+            frame, blank_to_null(pl.col(column)).is_not_null() & (parse_integer(column).is_null()
+                                                                  | (parse_integer(column) < 0))
+        )
+        if bad:
+            raise _fail(path, bad, column, f"{bad[column]!r} is not a whole number ≥ 0")
+    bad = first_bad_row(frame, blank_to_null(pl.col("Reward")).is_not_null() & parse_money("Reward").is_null())
+    if bad:
+        raise _fail(path, bad, "Reward", f"{bad['Reward']!r} is not an amount such as $0.01")
+    bad = first_bad_row(
+        frame,
+        (parse_timestamp("SubmitTime") < parse_timestamp("AcceptTime")).fill_null(False),
+    )
+    if bad:
+        raise _fail(path, bad, "SubmitTime", "SubmitTime is before AcceptTime")
+    for slot, column in slots.items():
+        bad = first_bad_row(
+            frame, blank_to_null(pl.col(column)).is_not_null() & ~pl.col(column).str.strip_chars().str.contains(HTTP_URL)
+        )
+        if bad:
+            raise _fail(path, bad, column, f"{bad[column]!r} is not an http(s) URL")
+    if all(frame[c].str.strip_chars().fill_null("").eq("").all() for c in slots.values()):
+        raise InputFileError(str(path), "every Input.image<N> cell is blank: no images to vote on", row=2)
+
+    tokens = frame.select(ROW_COLUMN, _selected_tokens(frame, slots, path).alias("tokens"))
+    exploded = tokens.explode("tokens").filter(pl.col("tokens").is_not_null())
+    answer_column = SELECTED if SELECTED in frame.columns else "Answer.image<N>"
+    bad = first_bad_row(
+        exploded,
+        ~pl.col("tokens").str.contains(r"^image\d+$") & (pl.col("tokens") != NONE_OF_THE_ABOVE),
+    )
+    if bad:
+        raise _fail(path, bad, answer_column,
+                    f"answer {bad['tokens']!r} is not a slot name (image1, image2, ...) or {NONE_OF_THE_ABOVE}")
+    slot_numbers = tokens.with_columns(
+        pl.col("tokens").list.eval(
+            pl.element().filter(pl.element() != NONE_OF_THE_ABOVE).str.strip_prefix("image").cast(pl.Int32)
+        ).list.unique().list.sort().alias("selected_slots")
+    )
+    # A ticked slot must exist in the design and hold an image in this row.
+    filled = frame.select(
+        ROW_COLUMN,
+        pl.concat_list(
+            [pl.when(blank_to_null(pl.col(c)).is_not_null()).then(pl.lit(n)).otherwise(None) for n, c in slots.items()]
+        ).list.drop_nulls().alias("filled_slots"),
+    )
+    checked = slot_numbers.join(filled, on=ROW_COLUMN).with_columns(
+        pl.col("selected_slots").list.set_difference("filled_slots").alias("unknown_slots")
+    )
+    bad = first_bad_row(checked, pl.col("unknown_slots").list.len() > 0)
+    if bad:
+        raise _fail(path, bad, answer_column,
+                    f"answer names slot image{bad['unknown_slots'][0]}, which holds no image in this HIT")
+
+    with_answers = frame.with_columns(checked["selected_slots"])
+    _check_consistency(with_answers, slots, path)
+    return with_answers
+
+
+def _check_consistency(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> None:
+    """One AssignmentId is one answer; one HITId shows the same images in every row."""
+    repeated = frame.filter(pl.col("AssignmentId").is_duplicated())
+    if repeated.height:
+        content = [c for c in frame.columns if c != ROW_COLUMN]
+        differing = repeated.filter(pl.struct(content).n_unique().over("AssignmentId") > 1)
+        if differing.height:
+            rows = differing.sort(ROW_COLUMN).filter(
+                pl.col("AssignmentId") == differing.sort(ROW_COLUMN)["AssignmentId"][0]
+            )
+            first, second = rows.row(0, named=True), rows.row(1, named=True)
+            raise _fail(path, second, "AssignmentId",
+                        f"assignment {second['AssignmentId']} appears again (first at row {first[ROW_COLUMN]}) "
+                        "with different values")
+    hit_content = pl.struct([pl.col(c).fill_null("") for c in slots.values()]).hash()
+    bad = first_bad_row(frame, hit_content.n_unique().over("HITId") > 1)
+    if bad:
+        raise _fail(path, bad, "Input.image*",
+                    f"HIT {bad['HITId']} shows different images in different rows of the file")
+
+
+def batch_id_from_name(path: Path) -> str:
+    """The site names downloads `Batch_<id>_batch_results.csv`; else the file's stem identifies it."""
+    match = re.search(r"Batch_(\d+)", path.name)
+    return f"Batch_{match.group(1)}" if match else path.stem
+
+
+def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Read and validate a results file; return (hits, hit_items, assignments, images) frames."""
+    path = Path(path)
+    frame = read_text_csv(path, required=REQUIRED)
+    slots = image_slots(frame.columns)
+    if not slots:
+        raise InputFileError(str(path), "no Input.image<N> columns: is this a crowdaudit HIT's results file?",
+                             row=1)
+    frame = validate(_with_all_columns(frame), slots, path)
+    frame = frame.unique("AssignmentId", keep="first", maintain_order=True)
+
+    hits = frame.unique("HITId", keep="first", maintain_order=True)
+    hit_rows = hits.select(
+        pl.col("HITId").str.strip_chars().alias("hit_id"),
+        blank_to_null(pl.col("HITTypeId")).alias("hit_type_id"),
+        pl.lit(batch_id_from_name(path)).alias("batch_id"),
+        pl.col("Title").alias("title"),
+        pl.col("Description").alias("description"),
+        pl.col("Keywords").alias("keywords"),
+        parse_money("Reward").alias("reward"),
+        parse_timestamp("CreationTime").alias("creation_time"),
+        parse_integer("MaxAssignments").alias("max_assignments"),
+        blank_to_null(pl.col("RequesterAnnotation")).alias("requester_annotation"),
+        parse_integer("AssignmentDurationInSeconds").alias("assignment_duration_in_seconds"),
+        parse_integer("AutoApprovalDelayInSeconds").alias("auto_approval_delay_in_seconds"),
+        parse_timestamp("Expiration").alias("expiration"),
+        parse_integer("NumberOfSimilarHITs").alias("number_of_similar_hits"),
+        parse_integer("LifetimeInSeconds").alias("lifetime_in_seconds"),
+        pl.lit(len(slots)).alias("n_slots"),
+        pl.lit("results").alias("status"),
+        ROW_COLUMN,
+    )
+    hit_items = (
+        hits.select(pl.col("HITId").str.strip_chars().alias("hit_id"), *[
+            blank_to_null(pl.col(c)).alias(str(n)) for n, c in slots.items()
+        ])
+        .unpivot(index="hit_id", variable_name="slot", value_name="image_id")
+        .filter(pl.col("image_id").is_not_null())
+        .with_columns(pl.col("slot").cast(pl.Int32))
+    )
+    extra_columns = [c for c in frame.columns
+                     if c not in KNOWN and c not in slots.values() and c != ROW_COLUMN]
+    extra = pl.struct(extra_columns).struct.json_encode() if extra_columns else pl.lit(None, pl.String)
+    assignments = frame.select(
+        pl.col("AssignmentId").str.strip_chars().alias("assignment_id"),
+        pl.col("HITId").str.strip_chars().alias("hit_id"),
+        pl.col("WorkerId").str.strip_chars().alias("worker_id"),
+        pl.col("AssignmentStatus").str.strip_chars().alias("assignment_status"),
+        *[parse_timestamp(c).alias(ASSIGNMENT_COLUMNS[c])
+          for c in ("AcceptTime", "SubmitTime", "AutoApprovalTime", "ApprovalTime", "RejectionTime")],
+        blank_to_null(pl.col("RequesterFeedback")).alias("requester_feedback"),
+        parse_integer("WorkTimeInSeconds").alias("work_time_in_seconds"),
+        blank_to_null(pl.col("LifetimeApprovalRate")).alias("lifetime_approval_rate"),
+        blank_to_null(pl.col("Last30DaysApprovalRate")).alias("last30_days_approval_rate"),
+        blank_to_null(pl.col("Last7DaysApprovalRate")).alias("last7_days_approval_rate"),
+        (pl.col(SELECTED).fill_null("") if SELECTED in frame.columns else pl.lit(None, pl.String))
+        .alias("answer_selected"),
+        pl.col("selected_slots"),
+        extra.alias("extra"),
+        pl.col(ROW_COLUMN),
+    )
+    images = hit_items.select("image_id").unique(maintain_order=True).with_columns(
+        pl.lit(None, pl.String).alias("path"),
+        language_from_path(pl.col("image_id")).alias("language"),
+        word_from_path(pl.col("image_id")).alias("word"),
+        pl.lit(None, pl.String).alias("region"),
+    )
+    return hit_rows, hit_items, assignments, images
+
+
+def _raise_on_conflicts(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse a file that contradicts what the warehouse already holds for the same ids."""
+    clash = con.execute(
+        f"""
+        SELECT s.{ROW_COLUMN}, s.assignment_id,
+               CASE WHEN s.hit_id <> a.hit_id THEN 'HITId'
+                    WHEN s.worker_id <> a.worker_id THEN 'WorkerId'
+                    ELSE 'Answer.selected' END AS col
+        FROM staged_assignments AS s JOIN raw.assignments AS a USING (assignment_id)
+        WHERE s.hit_id <> a.hit_id OR s.worker_id <> a.worker_id OR s.selected_slots <> a.selected_slots
+        ORDER BY s.{ROW_COLUMN} LIMIT 1
+        """
+    ).fetchall()
+    if clash:
+        row, assignment_id, column = clash[0]
+        raise InputFileError(
+            str(path),
+            f"assignment {assignment_id} is already in the warehouse with a different {column}; "
+            "a results file cannot change what a worker answered",
+            row=row,
+            column=column,
+        )
+    clash = con.execute(
+        """
+        SELECT h.hit_id, s.slot, i.image_id, s.image_id
+        FROM staged_hit_items AS s
+        JOIN raw.hit_items AS i USING (hit_id, slot)
+        JOIN raw.hits AS h USING (hit_id)
+        WHERE s.image_id <> i.image_id
+        LIMIT 1
+        """
+    ).fetchall()
+    if clash:
+        hit_id, slot, known, new = clash[0]
+        raise InputFileError(
+            str(path),
+            f"HIT {hit_id} slot image{slot} shows {new}, but the warehouse has {known} there",
+            column=f"Input.image{slot}",
+        )
+
+
+STATUS_UPDATE = """
+UPDATE raw.assignments AS a SET
+    assignment_status = s.assignment_status,
+    auto_approval_time = coalesce(s.auto_approval_time, a.auto_approval_time),
+    approval_time = s.approval_time,
+    rejection_time = s.rejection_time,
+    requester_feedback = s.requester_feedback
+FROM staged_assignments AS s
+WHERE a.assignment_id = s.assignment_id
+  AND s.assignment_status <> a.assignment_status
+  -- Submitted is only ever followed by a decision; between decisions the later one wins
+  -- (a rejection can be overturned by an approval), so an older file never undoes a newer one.
+  AND (a.assignment_status = 'Submitted'
+       OR (s.assignment_status <> 'Submitted'
+           AND coalesce(s.approval_time, s.rejection_time) > coalesce(a.approval_time, a.rejection_time)))
+"""
+
+
+def ingest_results(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
+    """Load one batch results file in one transaction (see the module docstring)."""
+    path = Path(path)
+    hits, hit_items, assignments, images = staged_frames(path)
+
+    def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
+        con.register("staged_assignments", assignments)
+        con.register("staged_hit_items", hit_items)
+        con.register("staged_hits", hits)
+        try:
+            _raise_on_conflicts(con, path)
+            upsert_images(con, images, load_id)
+            con.execute(
+                f"INSERT INTO raw.hits BY NAME SELECT * EXCLUDE ({ROW_COLUMN}), ? AS load_id "
+                "FROM staged_hits ANTI JOIN raw.hits USING (hit_id)",
+                [load_id],
+            ).fetchall()
+            con.execute(
+                "INSERT INTO raw.hit_items SELECT hit_id, slot, image_id, NULL "
+                "FROM staged_hit_items ANTI JOIN raw.hit_items USING (hit_id, slot)"
+            ).fetchall()
+            updated = con.execute(STATUS_UPDATE).fetchall()[0][0]
+            inserted = con.execute(
+                "INSERT INTO raw.assignments BY NAME SELECT *, ? AS load_id "
+                "FROM staged_assignments ANTI JOIN raw.assignments USING (assignment_id)",
+                [load_id],
+            ).fetchall()[0][0]
+        finally:
+            for name in ("staged_assignments", "staged_hit_items", "staged_hits"):
+                con.unregister(name)
+        return LoadCounts(rows_in_file=assignments.height, inserted=inserted, updated=updated)
+
+    return load_file(con, "results", path, write)

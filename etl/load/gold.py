@@ -1,0 +1,68 @@
+"""`crowdaudit load gold`: known answers (gold), by image URL or by task id of long-format votes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.errors import InputFileError
+from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
+from etl.load.transaction import LoadCounts, LoadResult, load_file
+
+TRUE_WORDS = ("true", "1", "yes", "y", "t")
+FALSE_WORDS = ("false", "0", "no", "n", "f")
+
+
+def parse_truth(column: str) -> pl.Expr:
+    """true/false, 1/0, yes/no in any case; null for anything else (checked by the caller)."""
+    word = pl.col(column).str.strip_chars().str.to_lowercase()
+    return pl.when(word.is_in(TRUE_WORDS)).then(True).when(word.is_in(FALSE_WORDS)).then(False)
+
+
+def gold_frame(path: Path) -> pl.DataFrame:
+    raw = read_text_csv(path)
+    key = next((c for c in ("url", "task", "image_id") if c in raw.columns), None)
+    if key is None or "truth" not in raw.columns:
+        raise InputFileError(str(path), "needs columns url,truth (or task,truth)", row=1)
+    frame = raw.select(
+        ROW_COLUMN,
+        pl.col(key).str.strip_chars().alias("image_id"),
+        pl.col("truth").alias("truth_text"),
+        parse_truth("truth").alias("truth"),
+    )
+    bad = first_bad_row(frame, pl.col("image_id").fill_null("") == "")
+    if bad:
+        raise InputFileError(str(path), f"{key} is empty", row=bad[ROW_COLUMN], column=key)
+    bad = first_bad_row(frame, pl.col("truth").is_null())
+    if bad:
+        raise InputFileError(
+            str(path), f"truth {bad['truth_text']!r} is not true/false, 1/0 or yes/no",
+            row=bad[ROW_COLUMN], column="truth",
+        )
+    bad = first_bad_row(frame, pl.col("truth").n_unique().over("image_id") > 1)
+    if bad:
+        raise InputFileError(
+            str(path), f"{bad['image_id']} is given both true and false", row=bad[ROW_COLUMN], column="truth"
+        )
+    return frame.unique("image_id", keep="first", maintain_order=True).select("image_id", "truth")
+
+
+def load_gold(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
+    """Insert new gold answers and correct changed ones (the newest file wins)."""
+    staged_gold = gold_frame(Path(path))  # noqa: F841  (read by DuckDB below)
+
+    def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
+        updated = con.execute(
+            "UPDATE raw.gold AS g SET truth = s.truth, load_id = ? FROM staged_gold AS s "
+            "WHERE g.image_id = s.image_id AND g.truth <> s.truth",
+            [load_id],
+        ).fetchall()[0][0]
+        inserted = con.execute(
+            "INSERT INTO raw.gold SELECT image_id, truth, ? FROM staged_gold ANTI JOIN raw.gold USING (image_id)",
+            [load_id],
+        ).fetchall()[0][0]
+        return LoadCounts(rows_in_file=staged_gold.height, inserted=inserted, updated=updated)
+
+    return load_file(con, "gold", Path(path), write)

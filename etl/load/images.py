@@ -1,0 +1,143 @@
+"""Register images: from a manifest CSV, from a directory laid out like MMID, or as found in results.
+
+The dataset layout `<dataset>/<language>/<word id>/<file>` (e.g.
+`weddings-indian-languages/punjabi/7899/01.jpg`) carries language and word; region is looked up
+from raw.language_regions at build time unless a manifest states it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.errors import InputFileError
+from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
+from etl.load.transaction import LoadCounts, LoadResult, load_file
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
+HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
+# <language>/<word>/<file> at the end of a path or URL.
+LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
+
+
+def language_from_path(path: pl.Expr) -> pl.Expr:
+    return path.str.extract(LAYOUT, 1).str.to_lowercase()
+
+
+def word_from_path(path: pl.Expr) -> pl.Expr:
+    return path.str.extract(LAYOUT, 2)
+
+
+def upsert_images(con: duckdb.DuckDBPyConnection, images: pl.DataFrame, load_id: int) -> tuple[int, int]:
+    """Insert new images; fill in what a later source knows about known ones. Returns (inserted, updated)."""
+    staged = images.select("image_id", "path", "language", "word", "region")  # noqa: F841
+    updated = con.execute(
+        """
+        UPDATE raw.images AS i SET
+            path = coalesce(s.path, i.path),
+            language = coalesce(s.language, i.language),
+            word = coalesce(s.word, i.word),
+            region = coalesce(s.region, i.region)
+        FROM staged AS s
+        WHERE i.image_id = s.image_id
+          AND (s.path IS DISTINCT FROM i.path AND s.path IS NOT NULL
+            OR s.language IS DISTINCT FROM i.language AND s.language IS NOT NULL
+            OR s.word IS DISTINCT FROM i.word AND s.word IS NOT NULL
+            OR s.region IS DISTINCT FROM i.region AND s.region IS NOT NULL)
+        """
+    ).fetchall()[0][0]
+    inserted = con.execute(
+        """
+        INSERT INTO raw.images
+        SELECT s.image_id, s.path, s.language, s.word, s.region, ?
+        FROM staged AS s ANTI JOIN raw.images AS i USING (image_id)
+        """,
+        [load_id],
+    ).fetchall()[0][0]
+    return inserted, updated
+
+
+def _manifest_frame(path: Path) -> pl.DataFrame:
+    raw = read_text_csv(path, required=("url", "language"))
+    optional = {name: pl.col(name) if name in raw.columns else pl.lit(None, pl.String)
+                for name in ("path", "word", "region")}
+    blank_to_null = lambda expr: pl.when(expr.str.strip_chars() == "").then(None).otherwise(  # noqa: E731
+        expr.str.strip_chars()
+    )
+    frame = raw.select(
+        ROW_COLUMN,
+        pl.col("url").str.strip_chars().alias("image_id"),
+        blank_to_null(optional["path"]).alias("path"),
+        blank_to_null(pl.col("language")).str.to_lowercase().alias("language"),
+        blank_to_null(optional["word"]).alias("word"),
+        blank_to_null(optional["region"]).alias("region"),
+    )
+    bad = first_bad_row(frame, pl.col("image_id").is_null() | ~pl.col("image_id").str.contains(HTTP_URL))
+    if bad:
+        raise InputFileError(
+            str(path), f"url {bad['image_id']!r} is not an http(s) URL", row=bad[ROW_COLUMN], column="url"
+        )
+    clash = first_bad_row(
+        frame,
+        pl.struct("path", "language", "word", "region").n_unique().over("image_id") > 1,
+    )
+    if clash:
+        raise InputFileError(
+            str(path),
+            f"url {clash['image_id']} appears more than once with different values",
+            row=clash[ROW_COLUMN],
+            column="url",
+        )
+    return frame.unique("image_id", keep="first", maintain_order=True)
+
+
+def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path) -> LoadResult:
+    """`crowdaudit load images MANIFEST.csv` (columns url,language; optional path, word, region)."""
+    frame = _manifest_frame(Path(manifest))
+
+    def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
+        inserted, updated = upsert_images(con, frame, load_id)
+        return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated)
+
+    return load_file(con, "images", Path(manifest), write)
+
+
+def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:
+    """Every image file below `directory`, with the URL it will be shown at and its language/word."""
+    directory = Path(directory)
+    relative = sorted(
+        p.relative_to(directory).as_posix()
+        for p in directory.rglob("*")
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+    prefix = url_prefix.rstrip("/") + "/"
+    files = pl.DataFrame({"relative": relative}, schema={"relative": pl.String})
+    return files.select(
+        (pl.lit(prefix) + pl.col("relative")).alias("image_id"),
+        (pl.lit(str(directory.resolve()) + "/") + pl.col("relative")).alias("path"),
+        language_from_path(pl.col("relative")).alias("language"),
+        word_from_path(pl.col("relative")).alias("word"),
+        pl.lit(None, pl.String).alias("region"),
+    )
+
+
+def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_prefix: str) -> LoadResult:
+    """`crowdaudit load images DIR --url-prefix URL`: the seed dataset's folder layout."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputFileError(str(directory), "is not a directory")
+    if not pl.select(pl.lit(url_prefix).str.contains(HTTP_URL)).item():
+        raise InputFileError(str(directory), f"--url-prefix {url_prefix!r} is not an http(s) URL")
+    frame = images_in_directory(directory, url_prefix=url_prefix)
+    if frame.height == 0:
+        raise InputFileError(
+            str(directory), f"holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
+
+    def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
+        inserted, updated = upsert_images(con, frame, load_id)
+        return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated)
+
+    return load_file(con, "images", directory, write)

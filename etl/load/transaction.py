@@ -1,0 +1,89 @@
+"""One load = one transaction = one load_log row: the warehouse takes a file whole or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from etl.load.loadlog import already_loaded, file_sha256, next_load_id, record_load
+
+
+@dataclass
+class LoadCounts:
+    rows_in_file: int
+    inserted: int
+    updated: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadResult:
+    kind: str
+    source_file: Path
+    sha256: str
+    already_loaded: bool
+    counts: LoadCounts | None = None
+    load_id: int | None = None
+
+    def summary(self) -> str:
+        if self.already_loaded:
+            return f"{self.source_file}: already loaded (same sha256), nothing changed"
+        counts = self.counts
+        assert counts is not None
+        if not counts.inserted and not counts.updated:
+            text = f"{self.source_file}: {counts.rows_in_file} rows, all already in the warehouse; nothing changed"
+        else:
+            text = (
+                f"{self.source_file}: {counts.rows_in_file} rows read, {counts.inserted} inserted, "
+                f"{counts.updated} updated (load {self.load_id})"
+            )
+        return "\n".join([text, *counts.notes])
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    path: Path,
+    write: Callable[[duckdb.DuckDBPyConnection, int], LoadCounts],
+) -> LoadResult:
+    """Run `write(con, load_id)` in a transaction; log it only when it changed something."""
+    path = Path(path)
+    sha256 = file_sha256(path) if path.is_file() else _directory_fingerprint(path)
+    if already_loaded(con, kind, sha256):
+        return LoadResult(kind, path, sha256, already_loaded=True)
+    started_at = datetime.now(UTC).replace(tzinfo=None)
+    load_id = next_load_id(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        counts = write(con, load_id)
+        if counts.inserted or counts.updated:
+            record_load(
+                con,
+                load_id=load_id,
+                kind=kind,
+                source_file=path,
+                sha256=sha256,
+                rows_in_file=counts.rows_in_file,
+                rows_inserted=counts.inserted,
+                rows_updated=counts.updated,
+                started_at=started_at,
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return LoadResult(kind, path, sha256, already_loaded=False, counts=counts, load_id=load_id)
+
+
+def _directory_fingerprint(directory: Path) -> str:
+    """A directory 'file' is identified by its listing (names and sizes), not its bytes."""
+    import hashlib
+
+    listing = sorted(
+        f"{p.relative_to(directory).as_posix()}:{p.stat().st_size}" for p in directory.rglob("*") if p.is_file()
+    )
+    return hashlib.sha256("\n".join(listing).encode()).hexdigest()

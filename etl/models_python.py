@@ -1,0 +1,1 @@
+"""Import every module that registers a PythonModel, so `build` places them in the DAG."""

@@ -1,0 +1,10 @@
+-- The predictions the marts use: per image, the newest current run that covers it.
+WITH chosen AS (
+    SELECT image_id, run_id
+    FROM staging.stg_predictions
+    WHERE is_current
+    QUALIFY row_number() OVER (PARTITION BY image_id ORDER BY run_started_at DESC, run_id DESC) = 1
+)
+SELECT p.image_id, p.model, p.run_id, p.rank, p.label, p.score, p.target_in_top_k
+FROM staging.stg_predictions AS p
+JOIN chosen USING (image_id, run_id)

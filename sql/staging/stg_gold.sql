@@ -1,0 +1,2 @@
+SELECT image_id, truth
+FROM raw.gold

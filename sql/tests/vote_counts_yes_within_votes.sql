@@ -1,0 +1,1 @@
+SELECT * FROM main.vote_counts WHERE n_yes > n_votes OR n_votes = 0
