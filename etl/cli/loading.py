@@ -1,0 +1,107 @@
+"""`crowdaudit load ...` and `crowdaudit ingest`: files into the warehouse, one transaction each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from etl.cli.base import Settings, cli, pass_settings
+from etl.errors import CrowdauditError
+from etl.load.batch_results import ingest_results
+from etl.load.gold import load_gold
+from etl.load.images import load_images_dir, load_images_manifest
+from etl.load.predictions import load_predictions
+from etl.warehouse import open_warehouse
+
+existing_path = click.Path(exists=True, path_type=Path)
+existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@cli.group("load")
+def load() -> None:
+    """Load images, predictions, gold answers or regions into the warehouse.
+
+    Each file loads in one transaction: all of it or nothing. Loading the same file again
+    changes nothing.
+    """
+
+
+@load.command("images")
+@click.argument("source", type=existing_path)
+@click.option("--url-prefix", help="With a DIR: the URL the directory is served at (image URL = prefix + path).")
+@pass_settings
+def load_images(settings: Settings, source: Path, url_prefix: str | None) -> None:
+    """Register images from a manifest CSV or a directory.
+
+    SOURCE is either a CSV with columns url,language (optional path, word, region), or a
+    directory laid out like the MMID wedding sets (weddings-indian-languages/punjabi/7899/01.jpg),
+    where language and word come from the path; then --url-prefix is required.
+
+    \b
+    Examples:
+      crowdaudit load images manifest.csv
+      crowdaudit load images ./weddings --url-prefix https://example.org/weddings
+    """
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+        if source.is_dir():
+            if not url_prefix:
+                raise click.UsageError("a directory needs --url-prefix (the URL workers will load it from)")
+            result = load_images_dir(con, source, url_prefix=url_prefix)
+        else:
+            result = load_images_manifest(con, source)
+    click.echo(result.summary())
+
+
+@load.command("predictions")
+@click.argument("csv_file", type=existing_file)
+@click.option("--model", help="Model name to record. [default: csv:<file name>]")
+@click.option("--url-prefix", help="Prefix that turns each row's path into the image URL.")
+@pass_settings
+def load_predictions_command(settings: Settings, csv_file: Path, model: str | None, url_prefix: str | None) -> None:
+    """Load a predictions CSV (the seed's image_paths_and_predictions.csv).
+
+    Columns: path (a URL, or a path matching a loaded image), predictions (a list such as
+    ['vestment', 'abaya', 'cloak']), predictions_include_groom_or_bridegroom (True/False).
+    """
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+        result = load_predictions(con, csv_file, model=model, url_prefix=url_prefix)
+    click.echo(result.summary())
+
+
+@load.command("gold")
+@click.argument("csv_file", type=existing_file)
+@pass_settings
+def load_gold_command(settings: Settings, csv_file: Path) -> None:
+    """Load known answers: columns url,truth (or task,truth); truth is true/false, 1/0 or yes/no."""
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+        result = load_gold(con, csv_file)
+    click.echo(result.summary())
+
+
+@cli.command("ingest")
+@click.argument("results_files", nargs=-1, required=True, type=existing_file)
+@pass_settings
+def ingest(settings: Settings, results_files: tuple[Path, ...]) -> None:
+    """Ingest MTurk batch results CSVs (as downloaded from the requester site).
+
+    Each file is taken whole or not at all. The same file twice changes nothing; a
+    re-download where assignments were approved or rejected updates their status only.
+    A bad file is reported with its row and column, and the other files still load.
+
+    \b
+    Example:
+      crowdaudit ingest Batch_3512345_batch_results.csv
+    """
+    failures = []
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+        for path in results_files:
+            try:
+                result = ingest_results(con, path)
+            except CrowdauditError as error:
+                failures.append(str(error))
+                click.echo(f"Error: {error}", err=True)
+                continue
+            click.echo(result.summary())
+    if failures:
+        raise CrowdauditError(f"{len(failures)} of {len(results_files)} file(s) not loaded (see above)")

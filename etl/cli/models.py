@@ -1,0 +1,43 @@
+"""`crowdaudit build` and `crowdaudit sql`: the SQL models and ad-hoc queries over them."""
+
+from __future__ import annotations
+
+import click
+
+from etl.cli.base import Settings, cli, pass_settings
+from etl.models import build as build_models
+from etl.query import FORMATS, run_query
+from etl.warehouse import open_warehouse
+
+
+@cli.command("build")
+@pass_settings
+def build(settings: Settings) -> None:
+    """Build the SQL models in sql/ (staging -> intermediate -> marts), then run sql/tests.
+
+    All models build in one transaction: if one fails, or a SQL test returns rows, the marts
+    stay as they were and the command names the model or test.
+    """
+    def progress(name: str, seconds: float) -> None:
+        if not settings.silent:
+            click.echo(f"  built {name} ({seconds:.2f} s)", err=True)
+
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+        report = build_models(con, on_model=progress)
+    click.echo(f"built {len(report.built)} models; {report.tests_run} SQL tests passed")
+
+
+@cli.command("sql")
+@click.argument("query")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True)
+@pass_settings
+def sql(settings: Settings, query: str, output_format: str) -> None:
+    """Run a read-only SQL QUERY against the warehouse.
+
+    \b
+    Examples:
+      crowdaudit sql "SELECT * FROM classifier_metrics WHERE grouping = 'region'"
+      crowdaudit sql "SELECT region, count(*) FROM images GROUP BY ALL" --format csv
+    """
+    with open_warehouse(settings.warehouse, read_only=True, wait_seconds=settings.wait_seconds) as con:
+        click.echo(run_query(con, query, output_format), nl=False)

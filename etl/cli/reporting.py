@@ -1,0 +1,84 @@
+"""`crowdaudit report`, `crowdaudit demo` and `crowdaudit simulate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import polars as pl
+
+from etl.cli.base import Settings, cli, pass_settings
+from etl.warehouse import open_warehouse
+
+
+@cli.command("report")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
+              show_default=True, help="Where to write the HTML file.")
+@pass_settings
+def report(settings: Settings, output: Path) -> None:
+    """Write a self-contained HTML report (metrics by region and language, wrong images, workers)."""
+    from etl.report import write_report
+
+    with open_warehouse(settings.warehouse, read_only=True, wait_seconds=settings.wait_seconds) as con:
+        path = write_report(con, output)
+    click.echo(path.resolve())
+
+
+@cli.command("demo")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
+              show_default=True, help="Directory for the generated data, its warehouse and the report "
+              "(emptied first).")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed for the generated data.")
+@click.pass_context
+def demo(ctx: click.Context, out: Path, seed: int) -> None:
+    """Run the whole audit on generated data and print the report's path (last line).
+
+    Generates MMID-style images for 8 Indian and 4 European languages, classifier predictions,
+    gold answers and batch results from a simulated crowd; loads them into OUT/crowdaudit.duckdb
+    (or --warehouse when given explicitly), builds the models and writes OUT/report.html.
+    """
+    from etl.demo import run_demo
+
+    settings: Settings = ctx.obj
+    explicit = ctx.parent.params.get("warehouse") if ctx.parent else None
+    say = (lambda _: None) if settings.silent else (lambda text: click.echo(text, err=True))
+    path = run_demo(out, seed=seed, warehouse=explicit, say=say)
+    click.echo(path)
+
+
+@cli.command("simulate")
+@click.option("--truth", "truth_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="CSV with url,truth: the images to label and whether each really shows a wedding.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Batch results CSV to write, in the requester site's format.")
+@click.option("--gold", "gold_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV with url,truth of gold images to mix into every HIT.")
+@click.option("--per-hit", type=click.IntRange(1, 100), default=12, show_default=True)
+@click.option("--assignments", type=click.IntRange(1, 100), default=3, show_default=True)
+@click.option("--gold-per-hit", type=click.IntRange(0, 50), default=1, show_default=True)
+@click.option("--workers", type=click.IntRange(2), default=40, show_default=True)
+@click.option("--spammers", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+              help="Share of workers who tick at random or never.")
+@click.option("--reward", type=click.FloatRange(0), default=0.01, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def simulate(truth_csv: Path, output: Path, gold_csv: Path | None, per_hit: int, assignments: int,
+             gold_per_hit: int, workers: int, spammers: float, reward: float, seed: int) -> None:
+    """Simulate a crowd answering HITs over known-truth images; write a batch results CSV."""
+    from etl.load.gold import gold_frame
+    from etl.simulate import CrowdSpec, simulate_batch, write_results_csv
+
+    truth = gold_frame(truth_csv).select("image_id", "truth")
+    gold_ids = gold_frame(gold_csv)["image_id"].to_list() if gold_csv else []
+    missing = pl.Series(gold_ids, dtype=pl.String).filter(~pl.Series(gold_ids, dtype=pl.String).is_in(
+        truth["image_id"].implode()))
+    if missing.len():
+        raise click.UsageError(f"gold image {missing[0]} is not in --truth")
+    if assignments > workers:
+        raise click.UsageError("--assignments cannot exceed --workers: a worker answers a HIT once")
+    results, _ = simulate_batch(
+        truth, per_hit=per_hit, assignments=assignments, reward=reward,
+        crowd=CrowdSpec(n_workers=workers, spammer_share=spammers), gold_ids=gold_ids,
+        gold_per_hit=gold_per_hit if gold_ids else 0, seed=seed,
+    )
+    write_results_csv(results, output)
+    click.echo(f"{output}: {results.height} assignments over {results['HITId'].n_unique()} HITs")
