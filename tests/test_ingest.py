@@ -1,0 +1,214 @@
+"""`crowdaudit ingest`: the results CSV's quirks, votes, idempotence and atomicity."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import query, table_fingerprints
+
+WESTERN = [f"https://img.example/weddings-european-language/spanish/10{k}/01.jpg" for k in range(1, 7)]
+INDIAN = [f"https://img.example/weddings-indian-languages/hindi/20{k}/01.jpg" for k in range(7, 13)]
+URLS = WESTERN + INDIAN
+HIT = {"3HIT1": URLS}
+PREDICTED = [True, True, False, True, False, True, True, False, False, False, True, False]
+
+
+def slots(*numbers: int) -> str:
+    return "|".join(f"image{n}" for n in numbers)
+
+
+# W3's assignment is rejected, so each image has 2 votes; image4 is the one tie.
+ANSWERS = [
+    {"AssignmentId": "3A1", "HITId": "3HIT1", "WorkerId": "W1", "selected": slots(9, 1, 2, 3, 4, 7, 8),
+     "status": "Approved"},
+    {"AssignmentId": "3A2", "HITId": "3HIT1", "WorkerId": "W2", "selected": slots(1, 2, 3, 7, 8, 9),
+     "status": "Approved"},
+    {"AssignmentId": "3A3", "HITId": "3HIT1", "WorkerId": "W3", "selected": slots(*range(1, 13)),
+     "status": "Rejected"},
+]
+
+
+@pytest.fixture
+def hand_batch(tmp_path: Path, write_results, run_cli) -> Path:
+    predictions = pd.DataFrame({
+        "path": URLS,
+        "predictions": [str(["groom", "suit", "gown"] if p else ["vestment", "abaya", "cloak"]) for p in PREDICTED],
+        "predictions_include_groom_or_bridegroom": PREDICTED,
+    })
+    predictions.to_csv(tmp_path / "image_paths_and_predictions.csv")
+    (tmp_path / "gold.csv").write_text(f"url,truth\n{URLS[0]},true\n{URLS[3]},yes\n{URLS[4]},0\n")
+    results = write_results("Batch_42_batch_results.csv", HIT, ANSWERS)
+    run_cli("ingest", str(results))
+    run_cli("load", "predictions", str(tmp_path / "image_paths_and_predictions.csv"))
+    run_cli("load", "gold", str(tmp_path / "gold.csv"))
+    run_cli("build")
+    return results
+
+
+def wilson(k: int, n: int, sign: int) -> float:
+    z = 1.96
+    p = k / n
+    return (p + z * z / (2 * n) + sign * z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n)
+
+
+def test_hand_computed_batch_gives_the_expected_majority_labels(hand_batch, warehouse):
+    labels = dict(query(warehouse, "SELECT image_id, majority FROM majority_labels"))
+    expected = {url: truth for url, truth in zip(URLS, [True, True, True, None, False, False,
+                                                          True, True, True, False, False, False])}
+    assert labels == expected
+    counts = query(warehouse, "SELECT DISTINCT n_votes FROM majority_labels")
+    assert counts == [(2,)]  # the rejected assignment's votes are left out
+
+
+def test_hand_computed_batch_gives_the_expected_classifier_metrics(hand_batch, warehouse):
+    rows = query(warehouse, """
+        SELECT grouping, grp, n, tp, fp, fn, tn, precision, recall, f1, precision_lo, precision_hi,
+               recall_lo, recall_hi
+        FROM classifier_metrics WHERE truth_source = 'majority' ORDER BY grouping, grp""")
+    by_group = {(r[0], r[1]): r[2:] for r in rows}
+    assert by_group[("region", "Western")][:5] == (5, 2, 1, 1, 1)
+    assert by_group[("region", "non-Western")][:5] == (6, 1, 1, 2, 2)
+    assert by_group[("all", "all")][:5] == (11, 3, 2, 3, 3)
+    assert by_group[("language", "spanish")][:5] == (5, 2, 1, 1, 1)
+    assert by_group[("language", "hindi")][:5] == (6, 1, 1, 2, 2)
+    n, tp, fp, fn, tn, precision, recall, f1, p_lo, p_hi, r_lo, r_hi = by_group[("all", "all")]
+    assert precision == pytest.approx(0.6)
+    assert recall == pytest.approx(0.5)
+    assert f1 == pytest.approx(6 / 11)
+    assert p_lo == pytest.approx(wilson(3, 5, -1)) and p_hi == pytest.approx(wilson(3, 5, +1))
+    assert r_lo == pytest.approx(wilson(3, 6, -1)) and r_hi == pytest.approx(wilson(3, 6, +1))
+    western = by_group[("region", "non-Western")]
+    assert western[5:8] == pytest.approx((0.5, 1 / 3, 0.4))
+
+
+def test_gold_metrics_and_worker_gold_accuracy_use_known_answers(hand_batch, warehouse):
+    gold = query(warehouse, "SELECT n, tp, fp, fn, tn FROM classifier_metrics "
+                            "WHERE truth_source = 'gold' AND grouping = 'all'")
+    # gold: image1 true (predicted), image4 true (predicted), image5 false (not predicted)
+    assert gold == [(3, 2, 0, 0, 1)]
+    accuracy = query(warehouse, "SELECT worker_id, gold_answered, gold_correct FROM worker_gold_accuracy ORDER BY 1")
+    assert accuracy == [("W1", 3, 3), ("W2", 3, 2)]
+    gold_votes = query(warehouse, "SELECT count(*) FROM votes WHERE is_gold")
+    assert gold_votes == [(6,)]
+
+
+def test_ingesting_the_same_file_twice_changes_no_row(hand_batch, warehouse, run_cli):
+    before = table_fingerprints(warehouse)
+    result = run_cli("ingest", str(hand_batch))
+    assert "already loaded" in result.output
+    assert table_fingerprints(warehouse) == before
+
+
+def test_a_redownload_with_new_statuses_updates_status_only(tmp_path, write_results, run_cli, warehouse):
+    submitted = [dict(a, status="Submitted") for a in ANSWERS]
+    run_cli("ingest", str(write_results("Batch_7_batch_results.csv", HIT, submitted)))
+    before = query(warehouse, "SELECT * EXCLUDE (assignment_status, approval_time, rejection_time) "
+                              "FROM raw.assignments ORDER BY assignment_id")
+    redownload = tmp_path / "later" / "Batch_7_batch_results.csv"
+    redownload.parent.mkdir()
+    redownload.write_bytes(write_results("again.csv", HIT, ANSWERS).read_bytes())
+    result = run_cli("ingest", str(redownload))
+    assert "0 inserted, 3 updated" in result.output
+    after = query(warehouse, "SELECT * EXCLUDE (assignment_status, approval_time, rejection_time) "
+                             "FROM raw.assignments ORDER BY assignment_id")
+    assert after == before
+    statuses = query(warehouse, "SELECT assignment_id, assignment_status, approval_time, rejection_time "
+                                "FROM raw.assignments ORDER BY 1")
+    assert statuses == [
+        ("3A1", "Approved", datetime(2019, 2, 21, 17, 0), None),
+        ("3A2", "Approved", datetime(2019, 2, 21, 17, 0), None),
+        ("3A3", "Rejected", None, datetime(2019, 2, 21, 17, 0)),
+    ]
+    # Loading the older file again does not undo the decisions.
+    older = tmp_path / "older.csv"
+    older.write_bytes(write_results("older-src.csv", HIT, submitted).read_bytes() + b"")
+    run_cli("ingest", str(older))
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments WHERE assignment_status = 'Submitted'") == [(0,)]
+
+
+def test_mturk_timestamps_are_stored_in_utc(hand_batch, warehouse):
+    accept, submit = query(warehouse, "SELECT accept_time, submit_time FROM raw.assignments LIMIT 1")[0]
+    assert accept == datetime(2019, 2, 20, 20, 0, 0)  # 12:00 PST
+    assert submit == datetime(2019, 2, 20, 20, 1, 40)
+    created = query(warehouse, "SELECT creation_time, reward FROM raw.hits")[0]
+    assert created[0] == datetime(2019, 2, 20, 19, 4, 42)
+    assert float(created[1]) == 0.01
+
+
+def test_summer_timestamps_use_pacific_daylight_time(tmp_path, run_cli, warehouse):
+    header = '"HITId","AssignmentId","WorkerId","AssignmentStatus","AcceptTime","Input.image1","Answer.selected"'
+    row = f'"H","A","W","Submitted","Sun Jul 07 09:00:01 PDT 2019","{URLS[0]}","image1"'
+    path = tmp_path / "summer.csv"
+    path.write_text(header + "\n" + row + "\n")
+    run_cli("ingest", str(path))
+    assert query(warehouse, "SELECT accept_time FROM raw.assignments") == [(datetime(2019, 7, 7, 16, 0, 1),)]
+
+
+def test_a_results_file_with_5_images_per_row_ingests(write_results, run_cli, warehouse):
+    hits = {"H5a": URLS[:5], "H5b": URLS[5:9]}  # the last HIT of the batch has a blank slot
+    answers = [
+        {"AssignmentId": "A1", "HITId": "H5a", "WorkerId": "W1", "selected": "image5|image1"},
+        {"AssignmentId": "A2", "HITId": "H5b", "WorkerId": "W1", "selected": "none_of_the_above"},
+        {"AssignmentId": "A3", "HITId": "H5b", "WorkerId": "W2", "selected": ""},
+    ]
+    run_cli("ingest", str(write_results("five.csv", hits, answers)))
+    run_cli("build")
+    assert query(warehouse, "SELECT max(slot), count(*) FROM votes") == [(5, 13)]
+    assert query(warehouse, "SELECT image_id FROM votes WHERE selected ORDER BY slot") == [(URLS[0],), (URLS[4],)]
+    assert query(warehouse, "SELECT n_slots FROM raw.hits ORDER BY hit_id") == [(5,), (5,)]
+
+
+def test_images_first_seen_in_results_get_language_and_word_from_the_url(hand_batch, warehouse):
+    rows = query(warehouse, "SELECT language, word, region FROM images WHERE image_id = ?".replace("?", f"'{INDIAN[0]}'"))
+    assert rows == [("hindi", "207", "non-Western")]
+
+
+def test_site_quirks_bom_crlf_quoted_commas_newlines_and_short_rows(tmp_path, run_cli, warehouse):
+    header = ('"HITId","AssignmentId","WorkerId","AssignmentStatus","RequesterFeedback","Reward",'
+              '"Input.image1","Input.image2","Answer.selected","Approve","Reject"')
+    rows = [
+        f'"H1","A1","W1","Approved","Good, thanks.\r\nSee ""notes""","$0.05","{URLS[0]}","{URLS[1]}","image2"',
+        f'"H1","A2","W2","Submitted","","$0.05","{URLS[0]}","{URLS[1]}","image2|image1",""',
+    ]
+    path = tmp_path / "quirky.csv"
+    path.write_bytes(("\ufeff" + header + "\r\n" + "\r\n".join(rows) + "\r\n").encode("utf-8"))
+    run_cli("ingest", str(path))
+    feedback = query(warehouse, "SELECT requester_feedback, selected_slots FROM raw.assignments ORDER BY 1 NULLS LAST")
+    assert feedback[0] == ('Good, thanks.\r\nSee "notes"', [2])
+    assert feedback[1] == (None, [1, 2])
+
+
+def test_a_malformed_file_leaves_the_warehouse_exactly_as_it_was(hand_batch, tmp_path, warehouse, run_cli):
+    before = table_fingerprints(warehouse)
+    good = hand_batch.read_text(encoding="utf-8").splitlines(keepends=True)
+    bad_row = good[2].replace("Wed Feb 20 12:00:00 PST 2019", "2/20/2019 12:00")
+    extra = good[1].replace("3A1", "3A9")  # a new assignment that would otherwise load
+    bad = tmp_path / "bad.csv"
+    bad.write_text(good[0] + extra + bad_row, encoding="utf-8")
+    result = run_cli("ingest", str(bad), expect=1)
+    assert "bad.csv" in result.output and "row 3" in result.output and "AcceptTime" in result.output
+    assert table_fingerprints(warehouse) == before
+
+
+def test_an_answer_naming_a_missing_slot_is_refused_with_row_and_column(write_results, run_cli, warehouse):
+    path = write_results("slots.csv", {"H": URLS[:3]}, [
+        {"AssignmentId": "A1", "HITId": "H", "WorkerId": "W", "selected": "image1"},
+        {"AssignmentId": "A2", "HITId": "H", "WorkerId": "V", "selected": "image2|image7"},
+    ])
+    result = run_cli("ingest", str(path), expect=1)
+    assert "row 3" in result.output and "Answer.selected" in result.output and "image7" in result.output
+    assert not warehouse.exists() or query(warehouse, "SELECT count(*) FROM raw.assignments") == [(0,)]
+
+
+def test_one_bad_file_does_not_stop_the_others(write_results, tmp_path, run_cli, warehouse):
+    good = write_results("good.csv", HIT, ANSWERS)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    result = run_cli("ingest", str(empty), str(good), expect=1)
+    assert "empty.csv" in result.output and "the file is empty" in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(3,)]
