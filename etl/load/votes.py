@@ -1,0 +1,93 @@
+"""`crowdaudit load votes`: yes/no votes in long format (task, worker, label) from anywhere.
+
+Public label sets and other platforms' exports come as one row per vote. The task id becomes
+the image_id (their gold loads with `crowdaudit load gold` from a `task,truth` file), and
+a label equal to `--positive` is a yes; the file must hold exactly two label values (or one).
+The same (task, worker) twice with the same label counts once; with different labels it is an
+error, since a vote cannot be both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.errors import InputFileError
+from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
+from etl.load.transaction import LoadCounts, LoadResult, load_file
+
+
+def votes_frame(
+    path: Path, *, task_col: str = "task", worker_col: str = "worker", label_col: str = "label", positive: str = "1"
+) -> pl.DataFrame:
+    """Read and check a long-format votes file; return image_id, worker_id, selected."""
+    path = Path(path)
+    raw = read_text_csv(path, required=(task_col, worker_col, label_col))
+    frame = raw.select(
+        ROW_COLUMN,
+        pl.col(task_col).str.strip_chars().alias("image_id"),
+        pl.col(worker_col).str.strip_chars().alias("worker_id"),
+        pl.col(label_col).str.strip_chars().alias("label"),
+    )
+    for column, name in ((task_col, "image_id"), (worker_col, "worker_id"), (label_col, "label")):
+        bad = first_bad_row(frame, pl.col(name).fill_null("") == "")
+        if bad:
+            raise InputFileError(str(path), f"{column} is empty", row=bad[ROW_COLUMN], column=column)
+    values = frame["label"].unique(maintain_order=True).to_list()
+    if len(values) > 2:
+        raise InputFileError(
+            str(path),
+            f"{label_col} holds {len(values)} different values ({', '.join(map(repr, values[:5]))}...); "
+            "only yes/no votes can be loaded",
+            column=label_col,
+        )
+    if positive.strip() not in values and len(values) == 2:
+        raise InputFileError(
+            str(path),
+            f"--positive {positive!r} is not one of the labels in {label_col} ({', '.join(map(repr, values))})",
+            column=label_col,
+        )
+    frame = frame.with_columns((pl.col("label") == positive.strip()).alias("selected"))
+    conflict = first_bad_row(frame, pl.col("selected").n_unique().over("image_id", "worker_id") > 1)
+    if conflict:
+        raise InputFileError(
+            str(path),
+            f"worker {conflict['worker_id']} votes on {conflict['image_id']} twice with different labels",
+            row=conflict[ROW_COLUMN],
+            column=label_col,
+        )
+    return frame.unique(["image_id", "worker_id"], keep="first", maintain_order=True).select(
+        "image_id", "worker_id", "selected"
+    )
+
+
+def load_votes(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    task_col: str = "task",
+    worker_col: str = "worker",
+    label_col: str = "label",
+    positive: str = "1",
+) -> LoadResult:
+    """Insert new votes into raw.external_votes and correct changed ones, in one transaction."""
+    staged_votes = votes_frame(  # read by DuckDB below
+        Path(path), task_col=task_col, worker_col=worker_col, label_col=label_col, positive=positive
+    )
+
+    def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
+        updated = con.execute(
+            "UPDATE raw.external_votes AS e SET selected = s.selected, load_id = ? FROM staged_votes AS s "
+            "WHERE e.image_id = s.image_id AND e.worker_id = s.worker_id AND e.selected <> s.selected",
+            [load_id],
+        ).fetchall()[0][0]
+        inserted = con.execute(
+            "INSERT INTO raw.external_votes SELECT image_id, worker_id, selected, ? "
+            "FROM staged_votes ANTI JOIN raw.external_votes USING (image_id, worker_id)",
+            [load_id],
+        ).fetchall()[0][0]
+        return LoadCounts(rows_in_file=staged_votes.height, inserted=inserted, updated=updated)
+
+    return load_file(con, "votes", Path(path), write)

@@ -1,0 +1,37 @@
+-- Which method `labels` holds, and why. `crowdaudit labels --method` sets raw.truth_settings;
+-- 'auto' takes the best the data supports: Dawid-Skene when the median worker has enough votes
+-- to estimate a confusion matrix, else gold-weighted voting when there is gold, else majority.
+WITH per_worker AS (
+    SELECT worker_id, count(*) AS n_votes
+    FROM main.votes
+    GROUP BY worker_id
+),
+facts AS (
+    SELECT
+        (SELECT coalesce(median(n_votes), 0) FROM per_worker) AS median_votes_per_worker,
+        (SELECT count(*) FROM per_worker) AS n_workers,
+        (SELECT gold_pos_votes + gold_neg_votes FROM intermediate.int_truth_gold_rates) AS gold_votes,
+        s.method AS requested,
+        s.min_median_votes_per_worker
+    FROM raw.truth_settings AS s
+)
+SELECT
+    *,
+    CASE
+        WHEN requested <> 'auto' THEN requested
+        WHEN median_votes_per_worker >= min_median_votes_per_worker THEN 'dawid_skene'
+        WHEN gold_votes > 0 THEN 'weighted_vote'
+        ELSE 'majority'
+    END AS method,
+    CASE
+        WHEN requested <> 'auto' THEN 'chosen with crowdaudit labels --method ' || requested
+        WHEN median_votes_per_worker >= min_median_votes_per_worker THEN
+            'median worker has ' || median_votes_per_worker || ' votes (>= ' || min_median_votes_per_worker || ')'
+        WHEN gold_votes > 0 THEN
+            'fallback: median worker has only ' || median_votes_per_worker || ' votes (< '
+            || min_median_votes_per_worker || '), too few for Dawid-Skene; using gold-weighted voting'
+        ELSE
+            'fallback: median worker has only ' || median_votes_per_worker || ' votes (< '
+            || min_median_votes_per_worker || ') and there is no gold to weigh workers by; using majority'
+    END AS reason
+FROM facts
