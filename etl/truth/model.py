@@ -48,7 +48,6 @@ def build_dawid_skene(con: duckdb.DuckDBPyConnection) -> None:
         pl.lit(fit.iterations, dtype=pl.Int32).alias("iterations"),
         pl.lit(fit.converged).alias("converged"),
     ).drop("task")
-    con.execute(f"DROP VIEW IF EXISTS {RELATION}")
     con.execute(
         f"""
         CREATE OR REPLACE TABLE {RELATION} AS
