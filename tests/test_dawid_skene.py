@@ -1,0 +1,74 @@
+"""Dawid & Skene (1979) EM on simulated crowds with known truth."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from etl.truth.dawid_skene import dawid_skene
+from etl.truth.synthetic import SyntheticCrowd, simulate_crowd
+
+
+def arrays(crowd: SyntheticCrowd, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    simulated = simulate_crowd(crowd, seed=seed)
+    votes = simulated.votes
+    return (
+        votes["task"].to_numpy(),
+        votes["worker"].to_numpy(),
+        votes["label"].to_numpy().astype(bool),
+        simulated.truth["truth"].to_numpy().astype(bool),
+    )
+
+
+def majority_accuracy(task: np.ndarray, selected: np.ndarray, truth: np.ndarray) -> float:
+    votes = np.bincount(task, minlength=truth.size)
+    yes = np.bincount(task, weights=selected, minlength=truth.size)
+    return float(((yes * 2 > votes) == truth).mean())
+
+
+def test_dawid_skene_beats_majority_by_1_5_points_at_3_votes_per_image_from_2000_workers():
+    for seed in (1, 2, 3):
+        task, worker, selected, truth = arrays(SyntheticCrowd(n_images=100_000, votes_per_image=3), seed)
+        fit = dawid_skene(task, worker, selected)
+        assert fit.converged
+        ds_accuracy = float(((fit.p_yes > 0.5) == truth).mean())
+        assert ds_accuracy >= majority_accuracy(task, selected, truth) + 0.015
+
+
+def test_dawid_skene_recovers_each_workers_sensitivity_and_specificity():
+    simulated = simulate_crowd(SyntheticCrowd(n_images=60_000, votes_per_image=5, n_workers=300), seed=7)
+    votes = simulated.votes
+    fit = dawid_skene(votes["task"].to_numpy(), votes["worker"].to_numpy(), votes["label"].to_numpy().astype(bool))
+    true_sensitivity = simulated.workers["sensitivity"].to_numpy()
+    true_specificity = simulated.workers["specificity"].to_numpy()
+    assert np.abs(fit.sensitivity - true_sensitivity).mean() < 0.03
+    assert np.abs(fit.specificity - true_specificity).mean() < 0.03
+    assert abs(fit.prior - simulated.truth["truth"].mean()) < 0.01
+
+
+def test_gold_images_are_clamped_to_their_answer_and_improve_the_rest():
+    task, worker, selected, truth = arrays(SyntheticCrowd(n_images=20_000, n_workers=2000), 11)
+    gold = np.arange(0, 20_000, 10)  # 10% gold
+    fit_gold = dawid_skene(task, worker, selected, gold_task=gold, gold_truth=truth[gold])
+    fit_plain = dawid_skene(task, worker, selected)
+    assert np.array_equal(fit_gold.p_yes[gold], truth[gold].astype(float))
+    rest = np.setdiff1d(np.arange(truth.size), gold)
+    accuracy_gold = ((fit_gold.p_yes[rest] > 0.5) == truth[rest]).mean()
+    accuracy_plain = ((fit_plain.p_yes[rest] > 0.5) == truth[rest]).mean()
+    assert accuracy_gold >= accuracy_plain - 0.002
+    # p_yes_votes leaves gold unclamped: what the votes alone say
+    assert not np.array_equal(fit_gold.p_yes_votes[gold], fit_gold.p_yes[gold])
+
+
+def test_em_never_lowers_the_log_likelihood_and_stops_at_the_tolerance():
+    task, worker, selected, _ = arrays(SyntheticCrowd(n_images=5_000, n_workers=200), 5)
+    likelihoods = [dawid_skene(task, worker, selected, max_iter=n, tol=0).log_likelihood for n in range(2, 12)]
+    assert all(later >= earlier - 1e-6 for earlier, later in itertools.pairwise(likelihoods))
+    fit = dawid_skene(task, worker, selected, tol=1e-6, max_iter=500)
+    assert fit.converged and fit.iterations < 500
+
+
+def test_no_votes_gives_an_empty_fit():
+    fit = dawid_skene(np.array([], int), np.array([], int), np.array([], bool), n_tasks=0, n_workers=0)
+    assert fit.p_yes.size == 0 and fit.converged
