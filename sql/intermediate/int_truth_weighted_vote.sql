@@ -2,20 +2,32 @@
 -- disagree and to workers of different accuracy. Each vote adds its log-likelihood ratio
 -- log(se/(1-sp)) for a yes, log((1-se)/sp) for a no, with the voter's gold-measured (shrunk)
 -- sensitivity se and specificity sp, to the prior log-odds (naive Bayes; the single-coin case is
--- Nitzan & Paroush 1982's optimal weighted majority). Gold images are clamped to their answer.
-WITH scored AS (
+-- Nitzan & Paroush 1982's optimal weighted majority). Gold images are clamped to their answer in
+-- p_yes; in p_yes_votes a gold image's own answer is left out of its voters' se and sp
+-- (leave-one-out), so comparing p_yes_votes with gold measures the method honestly.
+WITH weighed AS (
     SELECT
         v.image_id,
-        count(*) AS n_votes,
-        count(*) FILTER (WHERE v.selected) AS n_yes,
-        sum(CASE WHEN v.selected THEN ln(w.sensitivity / (1 - w.specificity))
-                 ELSE ln((1 - w.sensitivity) / w.specificity) END) AS vote_log_odds,
-        -- the probability that every voter is wrong, if the votes agree
-        exp(sum(CASE WHEN v.selected THEN ln(1 - w.specificity) ELSE ln(1 - w.sensitivity) END))
-            AS all_wrong_if_unanimous
+        v.selected,
+        (w.gold_pos_yes - CASE WHEN g.truth AND v.selected THEN 1 ELSE 0 END + 4 * r.sensitivity)
+            / (w.gold_pos - CASE WHEN g.truth THEN 1 ELSE 0 END + 4) AS se,
+        (w.gold_neg_no - CASE WHEN NOT g.truth AND NOT v.selected THEN 1 ELSE 0 END + 4 * r.specificity)
+            / (w.gold_neg - CASE WHEN NOT g.truth THEN 1 ELSE 0 END + 4) AS sp
     FROM main.votes AS v
     JOIN intermediate.int_truth_worker_gold AS w USING (worker_id)
-    GROUP BY v.image_id
+    LEFT JOIN staging.stg_gold AS g USING (image_id)
+    CROSS JOIN intermediate.int_truth_gold_rates AS r
+),
+scored AS (
+    SELECT
+        image_id,
+        count(*) AS n_votes,
+        count(*) FILTER (WHERE selected) AS n_yes,
+        sum(CASE WHEN selected THEN ln(se / (1 - sp)) ELSE ln((1 - se) / sp) END) AS vote_log_odds,
+        -- the probability that every voter is wrong, if the votes agree
+        exp(sum(CASE WHEN selected THEN ln(1 - sp) ELSE ln(1 - se) END)) AS all_wrong_if_unanimous
+    FROM weighed
+    GROUP BY image_id
 ),
 posterior AS (
     SELECT

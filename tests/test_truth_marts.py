@@ -1,0 +1,146 @@
+"""The truth marts on simulated crowds with known truth: labels, label_confidence, worker_quality,
+needs_more_votes, and classifier_metrics' noise-corrected precision and recall."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from truth_simulation import write_and_build
+
+from etl.truth.synthetic import SyntheticCrowd
+from etl.warehouse import open_warehouse
+
+
+def query(warehouse: Path, sql: str) -> pl.DataFrame:
+    with open_warehouse(warehouse, read_only=True) as con:
+        return con.sql(sql).pl()
+
+
+def test_noise_corrected_precision_and_recall_intervals_hold_the_truth_in_90_percent_of_50_runs(tmp_path):
+    covered = {"precision": 0, "recall": 0}
+    raw_bias = []
+    for seed in range(50):
+        warehouse, audit = write_and_build(tmp_path / str(seed), SyntheticCrowd(n_images=3000, n_workers=200),
+                                           seed=seed)
+        row = query(warehouse, "SELECT * FROM classifier_metrics WHERE truth_source = 'labels' AND grouping = 'all'")
+        not_gold = audit.truth.filter(~pl.col("is_gold"))
+        true_precision = not_gold.filter("predicted")["truth"].mean()
+        true_recall = not_gold.filter("truth")["predicted"].mean()
+        covered["precision"] += row["precision_corrected_lo"][0] <= true_precision <= row["precision_corrected_hi"][0]
+        covered["recall"] += row["recall_corrected_lo"][0] <= true_recall <= row["recall_corrected_hi"][0]
+        raw_bias.append(true_precision - row["precision"][0])
+    assert covered["precision"] >= 45
+    assert covered["recall"] >= 45
+    # the uncorrected figure is biased by label noise: that is what the correction is for
+    assert np.mean(raw_bias) > 0.02
+
+
+def test_label_posteriors_are_calibrated_in_bins_of_a_tenth(tmp_path):
+    warehouse, audit = write_and_build(
+        tmp_path, SyntheticCrowd(n_images=30_000, n_workers=2000, votes_per_image=3), seed=5, gold_share=0.05
+    )
+    confidence = query(warehouse, "SELECT image_id, label, posterior, method FROM label_confidence WHERE NOT is_gold")
+    assert confidence["method"].unique().to_list() == ["dawid_skene"]
+    bins = (
+        confidence.join(audit.truth, on="image_id")
+        .group_by((pl.col("posterior") * 10).floor().clip(0, 9).alias("bin"))
+        .agg(pl.len().alias("images"), pl.col("posterior").mean(), (pl.col("label") == pl.col("truth")).mean()
+             .alias("accuracy"))
+        .filter(pl.col("images") >= 200)
+    )
+    assert bins.height >= 3
+    assert (bins["accuracy"] - bins["posterior"]).abs().max() <= 0.05
+
+
+def test_few_votes_per_worker_fall_back_to_gold_weighted_voting_and_say_so(tmp_path):
+    warehouse, audit = write_and_build(
+        tmp_path, SyntheticCrowd(n_images=1500, n_workers=900, votes_per_image=3), seed=8, gold_share=0.2
+    )
+    choice = query(warehouse, "SELECT method, reason, median_votes_per_worker FROM intermediate.int_truth_choice")
+    assert choice["median_votes_per_worker"][0] < 10
+    assert choice["method"][0] == "weighted_vote"
+    assert "fallback" in choice["reason"][0] and "gold-weighted" in choice["reason"][0]
+    labels = query(warehouse, "SELECT * FROM labels")
+    assert labels["method"].unique().to_list() == ["weighted_vote"]
+    assert labels.height == audit.truth.height
+
+
+def test_without_gold_and_few_votes_per_worker_labels_are_the_majority(tmp_path):
+    warehouse, _ = write_and_build(
+        tmp_path, SyntheticCrowd(n_images=600, n_workers=900, votes_per_image=3), seed=8, gold_share=0
+    )
+    labels = query(warehouse, "SELECT l.*, c.n_yes FROM labels AS l JOIN label_confidence AS c USING (image_id)")
+    assert labels["method"].unique().to_list() == ["majority"]
+    assert labels.select((pl.col("label") == (pl.col("n_yes") * 2 > pl.col("n_votes"))).all()).item()
+
+
+def test_q_to_the_n_is_the_pooled_gold_error_rate_to_the_power_of_the_agreeing_votes(tmp_path):
+    warehouse, _ = write_and_build(tmp_path, SyntheticCrowd(n_images=2000, n_workers=100), seed=2, gold_share=0.2)
+    checked = query(
+        warehouse,
+        """
+        SELECT c.n_votes, c.n_yes, c.all_agree_wrong_pooled, r.false_yes_rate, r.false_no_rate
+        FROM label_confidence AS c CROSS JOIN intermediate.int_truth_gold_rates AS r
+        """,
+    )
+    yes = checked.filter(pl.col("n_yes") == pl.col("n_votes"))
+    no = checked.filter(pl.col("n_yes") == 0)
+    split = checked.filter((pl.col("n_yes") > 0) & (pl.col("n_yes") < pl.col("n_votes")))
+    assert yes.height and no.height and split.height
+    assert np.allclose(yes["all_agree_wrong_pooled"], yes["false_yes_rate"] ** yes["n_votes"])
+    assert np.allclose(no["all_agree_wrong_pooled"], no["false_no_rate"] ** no["n_votes"])
+    assert split["all_agree_wrong_pooled"].is_null().all()
+
+
+def test_worker_quality_measures_gold_accuracy_and_flags_careless_workers(tmp_path):
+    warehouse, audit = write_and_build(tmp_path, SyntheticCrowd(n_images=3000, n_workers=100), seed=4,
+                                       gold_share=0.3)
+    quality = query(warehouse, "SELECT * FROM worker_quality")
+    votes = pl.read_csv(tmp_path / "votes.csv").with_columns(pl.col("task").alias("image_id"))
+    gold = votes.join(audit.truth.filter("is_gold"), on="image_id")
+    expected = gold.group_by(pl.col("worker").cast(pl.String).alias("worker_id")).agg(
+        pl.len().alias("answered"), (pl.col("label").cast(pl.Boolean) == pl.col("truth")).sum().alias("correct")
+    )
+    joined = quality.join(expected, on="worker_id")
+    assert joined.height == 100
+    assert (joined["gold_answered"] == joined["answered"]).all()
+    assert (joined["gold_correct"] == joined["correct"]).all()
+    assert (joined["gold_accuracy_lo"] <= joined["gold_accuracy"] + 1e-9).all()
+    assert (joined["gold_accuracy"] <= joined["gold_accuracy_hi"] + 1e-9).all()
+    low = joined.filter(pl.col("correct") / pl.col("answered") < 0.7)
+    assert low.height and low["flag_low_gold_accuracy"].all() and low["flagged"].all()
+    assert not joined.filter(pl.col("correct") / pl.col("answered") >= 0.7)["flag_low_gold_accuracy"].any()
+    # Dawid-Skene's estimate of a spammer's confusion matrix is near chance: se + sp ~ 1
+    assert quality.select(((pl.col("ds_sensitivity") + pl.col("ds_specificity")) < 1.2).sum()).item() > 0
+
+
+def test_needs_more_votes_lists_unsure_images_with_extra_assignments_and_their_cost(tmp_path):
+    warehouse, _ = write_and_build(
+        tmp_path, SyntheticCrowd(n_images=1500, n_workers=900), seed=8, gold_share=0.2,
+        settings_sql="UPDATE raw.truth_settings SET default_reward = 0.04, target_posterior = 0.95",
+    )
+    needs = query(
+        warehouse,
+        """
+        SELECT n.*, r.sensitivity AS se, r.specificity AS sp
+        FROM needs_more_votes AS n CROSS JOIN intermediate.int_truth_gold_rates AS r
+        """,
+    )
+    unsure = query(warehouse, "SELECT count(*) AS n FROM label_confidence WHERE posterior < 0.95 AND NOT is_gold")
+    assert needs.height == unsure["n"][0] > 0
+    assert (needs["posterior"] < 0.95).all()
+    se, sp = needs["se"].to_numpy(), needs["sp"].to_numpy()
+    label = needs["label"].to_numpy()
+    gain = np.where(label, se * np.log(se / (1 - sp)) + (1 - se) * np.log((1 - se) / sp),
+                    sp * np.log(sp / (1 - se)) + (1 - sp) * np.log((1 - sp) / se))
+    logit = np.log(needs["posterior"].to_numpy() / (1 - needs["posterior"].to_numpy()))
+    extra = needs["extra_assignments"].to_numpy()
+    target = np.log(0.95 / 0.05)
+    # the fewest typical votes that lift the posterior to the target
+    assert (logit + extra * gain >= target - 1e-9).all()
+    assert ((extra == 1) | (logit + (extra - 1) * gain < target)).all()
+    # $0.04 reward + MTurk's fee: 20% of it, but at least $0.01
+    assert np.allclose(needs["fee_per_assignment"], 0.01)
+    assert np.allclose(needs["cost"], extra * 0.05)
