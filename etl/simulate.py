@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +55,7 @@ def make_workers(spec: CrowdSpec, *, seed: int) -> pl.DataFrame:
     """worker_id, kind ('honest' | 'random' | 'never'), sensitivity, specificity, tick_rate, speed."""
     rng = np.random.default_rng([seed, 1])
     n = spec.n_workers
-    n_spammers = int(round(n * spec.spammer_share))
+    n_spammers = round(n * spec.spammer_share)
     kind = np.array(["honest"] * (n - n_spammers) + ["random", "never"] * (n_spammers // 2)
                     + ["random"] * (n_spammers % 2))
     rng.shuffle(kind)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import query, table_fingerprints
 
 WESTERN = [f"https://img.example/weddings-european-language/spanish/10{k}/01.jpg" for k in range(1, 7)]
@@ -76,7 +75,7 @@ def test_hand_computed_batch_gives_the_expected_classifier_metrics(hand_batch, w
     assert by_group[("all", "all")][:5] == (11, 3, 2, 3, 3)
     assert by_group[("language", "spanish")][:5] == (5, 2, 1, 1, 1)
     assert by_group[("language", "hindi")][:5] == (6, 1, 1, 2, 2)
-    n, tp, fp, fn, tn, precision, recall, f1, p_lo, p_hi, r_lo, r_hi = by_group[("all", "all")]
+    _n, _tp, _fp, _fn, _tn, precision, recall, f1, p_lo, p_hi, r_lo, r_hi = by_group[("all", "all")]
     assert precision == pytest.approx(0.6)
     assert recall == pytest.approx(0.5)
     assert f1 == pytest.approx(6 / 11)

@@ -7,8 +7,12 @@ the commands that need them, so `crowdaudit --help` stays fast.
 
 from __future__ import annotations
 
+from etl.cli import (  # noqa: F401  (attach commands)
+    loading,
+    models,
+    reporting,
+    truth,
+)
 from etl.cli.base import cli, main
-from etl.cli import loading, models, reporting  # noqa: F401  (attach commands)
-from etl.cli import truth  # noqa: F401  (load votes, labels: issue 3)
 
 __all__ = ["cli", "main"]

@@ -32,7 +32,7 @@ pass_settings = click.make_pass_decorator(Settings)
 class CrowdauditGroup(click.Group):
     """A group whose commands' CrowdauditErrors become one-line messages with exit code 1."""
 
-    def invoke(self, ctx: click.Context):  # noqa: ANN201
+    def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except CrowdauditError as error:

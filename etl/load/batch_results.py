@@ -12,6 +12,7 @@ Idempotent: the same file again changes nothing; a re-download where assignments
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -19,13 +20,12 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
-from etl.load.images import HTTP_URL, language_from_path, upsert_images, word_from_path
+from etl.load.images import is_http_url, register_images_seen
 from etl.load.mturk_format import (
     blank_to_null,
     parse_integer,
     parse_money,
     parse_timestamp,
-    timestamp_unparseable,
 )
 from etl.load.transaction import LoadCounts, LoadResult, load_file
 
@@ -66,10 +66,12 @@ ASSIGNMENT_COLUMNS = {
     "Last30DaysApprovalRate": "last30_days_approval_rate",
     "Last7DaysApprovalRate": "last7_days_approval_rate",
 }
-TIMESTAMPS = ("CreationTime", "Expiration", "AcceptTime", "SubmitTime", "AutoApprovalTime", "ApprovalTime",
-              "RejectionTime")
-INTEGERS = ("MaxAssignments", "AssignmentDurationInSeconds", "AutoApprovalDelayInSeconds",
-            "NumberOfSimilarHITs", "LifetimeInSeconds", "WorkTimeInSeconds")
+# HIT-level columns repeat on every assignment row, so they are parsed once per HIT.
+HIT_TIMESTAMPS = ("CreationTime", "Expiration")
+HIT_INTEGERS = ("MaxAssignments", "AssignmentDurationInSeconds", "AutoApprovalDelayInSeconds",
+                "NumberOfSimilarHITs", "LifetimeInSeconds")
+ASSIGNMENT_TIMESTAMPS = ("AcceptTime", "SubmitTime", "AutoApprovalTime", "ApprovalTime", "RejectionTime")
+ASSIGNMENT_INTEGERS = ("WorkTimeInSeconds",)
 # Columns the site appends for uploading decisions back; they hold nothing for us.
 UPLOAD_COLUMNS = ("Approve", "Reject")
 KNOWN = {"HITId", "AssignmentId", "WorkerId", SELECTED, *HIT_COLUMNS, *ASSIGNMENT_COLUMNS, *UPLOAD_COLUMNS}
@@ -114,103 +116,145 @@ def _selected_tokens(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> 
     ).list.drop_nulls()
 
 
-def validate(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.DataFrame:
-    """Check every value the warehouse depends on; raise naming the first bad row and column."""
-    for column in REQUIRED:
-        bad = first_bad_row(frame, blank_to_null(pl.col(column)).is_null())
-        if bad:
-            raise _fail(path, bad, column, f"{column} is empty")
-    bad = first_bad_row(frame, ~pl.col("AssignmentStatus").str.strip_chars().is_in(STATUSES))
-    if bad:
-        raise _fail(path, bad, "AssignmentStatus",
-                    f"status {bad['AssignmentStatus']!r} is not one of {', '.join(STATUSES)}")
-    for column in TIMESTAMPS:
-        bad = first_bad_row(frame, timestamp_unparseable(column))
-        if bad:
-            raise _fail(
-                path, bad, column,
-                f"timestamp {bad[column]!r} is neither MTurk's 'Wed Feb 20 11:04:42 PST 2019' nor ISO 8601 "
-                "(a spreadsheet program may have rewritten it: use the file as downloaded)",
-            )
-    for column in INTEGERS:
-        bad = first_bad_row(
-            frame, blank_to_null(pl.col(column)).is_not_null() & (parse_integer(column).is_null()
-                                                                  | (parse_integer(column) < 0))
-        )
-        if bad:
-            raise _fail(path, bad, column, f"{bad[column]!r} is not a whole number ≥ 0")
-    bad = first_bad_row(frame, blank_to_null(pl.col("Reward")).is_not_null() & parse_money("Reward").is_null())
-    if bad:
-        raise _fail(path, bad, "Reward", f"{bad['Reward']!r} is not an amount such as $0.01")
-    bad = first_bad_row(
-        frame,
-        (parse_timestamp("SubmitTime") < parse_timestamp("AcceptTime")).fill_null(False),
-    )
-    if bad:
-        raise _fail(path, bad, "SubmitTime", "SubmitTime is before AcceptTime")
-    for slot, column in slots.items():
-        bad = first_bad_row(
-            frame, blank_to_null(pl.col(column)).is_not_null() & ~pl.col(column).str.strip_chars().str.contains(HTTP_URL)
-        )
-        if bad:
-            raise _fail(path, bad, column, f"{bad[column]!r} is not an http(s) URL")
-    if all(frame[c].str.strip_chars().fill_null("").eq("").all() for c in slots.values()):
-        raise InputFileError(str(path), "every Input.image<N> cell is blank: no images to vote on", row=2)
+def parsed_name(column: str) -> str:
+    return f"__parsed {column}"
 
-    tokens = frame.select(ROW_COLUMN, _selected_tokens(frame, slots, path).alias("tokens"))
-    exploded = tokens.explode("tokens").filter(pl.col("tokens").is_not_null())
+
+def parse_hit_columns(hits: pl.DataFrame) -> pl.DataFrame:
+    return hits.with_columns(
+        *[parse_timestamp(c).alias(parsed_name(c)) for c in HIT_TIMESTAMPS],
+        *[parse_integer(c).alias(parsed_name(c)) for c in HIT_INTEGERS],
+        parse_money("Reward").alias(parsed_name("Reward")),
+    )
+
+
+def parse_assignment_columns(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.DataFrame:
+    """Parse every typed column once (polars runs these in parallel); keep the text for messages."""
+    tokens = _selected_tokens(frame, slots, path)
+    filled = pl.concat_list(
+        [pl.when(blank_to_null(pl.col(c)).is_not_null()).then(pl.lit(n)).otherwise(None) for n, c in slots.items()]
+    ).list.drop_nulls()
+    return frame.with_columns(
+        *[parse_timestamp(c).alias(parsed_name(c)) for c in ASSIGNMENT_TIMESTAMPS],
+        *[parse_integer(c).alias(parsed_name(c)) for c in ASSIGNMENT_INTEGERS],
+        tokens.alias("__tokens"),
+        filled.alias("__filled_slots"),
+    ).with_columns(
+        pl.col("__tokens").list.eval(
+            pl.element().filter(pl.element() != NONE_OF_THE_ABOVE).str.strip_prefix("image")
+            .cast(pl.Int32, strict=False).unique().sort()  # a set: the worker's click order is noise
+        ).alias("selected_slots"),
+    )
+
+
+Check = tuple[str, pl.Expr, Callable[[dict], str]]
+
+
+def _timestamp_check(column: str) -> Check:
+    return (
+        column,
+        blank_to_null(pl.col(column)).is_not_null() & pl.col(parsed_name(column)).is_null(),
+        lambda row: (f"timestamp {row[column]!r} is neither MTurk's 'Wed Feb 20 11:04:42 PST 2019' nor ISO 8601 "
+                     "(a spreadsheet program may have rewritten it: use the file as downloaded)"),
+    )
+
+
+def _integer_check(column: str) -> Check:
+    return (
+        column,
+        blank_to_null(pl.col(column)).is_not_null() & ~(pl.col(parsed_name(column)) >= 0).fill_null(False),
+        lambda row: f"{row[column]!r} is not a whole number ≥ 0",
+    )
+
+
+def hit_checks(slots: dict[int, str]) -> list[Check]:
+    """Rules on the columns that describe the HIT (checked once per HIT)."""
+    checks = [_timestamp_check(c) for c in HIT_TIMESTAMPS] + [_integer_check(c) for c in HIT_INTEGERS]
+    checks.append((
+        "Reward",
+        blank_to_null(pl.col("Reward")).is_not_null() & pl.col(parsed_name("Reward")).is_null(),
+        lambda row: f"{row['Reward']!r} is not an amount such as $0.01",
+    ))
+    checks += [(
+        c,
+        blank_to_null(pl.col(c)).is_not_null() & ~is_http_url(pl.col(c).str.strip_chars()),
+        lambda row, c=c: f"{row[c]!r} is not an http(s) URL",
+    ) for c in slots.values()]
+    return checks
+
+
+def assignment_checks(frame: pl.DataFrame) -> list[Check]:
+    """Rules on each assignment row, in the order they are reported."""
     answer_column = SELECTED if SELECTED in frame.columns else "Answer.image<N>"
-    bad = first_bad_row(
-        exploded,
-        ~pl.col("tokens").str.contains(r"^image\d+$") & (pl.col("tokens") != NONE_OF_THE_ABOVE),
-    )
-    if bad:
-        raise _fail(path, bad, answer_column,
-                    f"answer {bad['tokens']!r} is not a slot name (image1, image2, ...) or {NONE_OF_THE_ABOVE}")
-    slot_numbers = tokens.with_columns(
-        pl.col("tokens").list.eval(
-            pl.element().filter(pl.element() != NONE_OF_THE_ABOVE).str.strip_prefix("image").cast(pl.Int32)
-        ).list.unique().list.sort().alias("selected_slots")
-    )
-    # A ticked slot must exist in the design and hold an image in this row.
-    filled = frame.select(
-        ROW_COLUMN,
-        pl.concat_list(
-            [pl.when(blank_to_null(pl.col(c)).is_not_null()).then(pl.lit(n)).otherwise(None) for n, c in slots.items()]
-        ).list.drop_nulls().alias("filled_slots"),
-    )
-    checked = slot_numbers.join(filled, on=ROW_COLUMN).with_columns(
-        pl.col("selected_slots").list.set_difference("filled_slots").alias("unknown_slots")
-    )
-    bad = first_bad_row(checked, pl.col("unknown_slots").list.len() > 0)
-    if bad:
-        raise _fail(path, bad, answer_column,
-                    f"answer names slot image{bad['unknown_slots'][0]}, which holds no image in this HIT")
+    checks: list[Check] = [
+        (c, blank_to_null(pl.col(c)).is_null(), lambda row, c=c: f"{c} is empty") for c in REQUIRED
+    ]
+    checks.append((
+        "AssignmentStatus",
+        ~pl.col("AssignmentStatus").str.strip_chars().is_in(STATUSES),
+        lambda row: f"status {row['AssignmentStatus']!r} is not one of {', '.join(STATUSES)}",
+    ))
+    checks += [_timestamp_check(c) for c in ASSIGNMENT_TIMESTAMPS]
+    checks += [_integer_check(c) for c in ASSIGNMENT_INTEGERS]
+    checks.append((
+        "SubmitTime",
+        (pl.col(parsed_name("SubmitTime")) < pl.col(parsed_name("AcceptTime"))).fill_null(False),
+        lambda row: "SubmitTime is before AcceptTime",
+    ))
+    checks.append((
+        answer_column,
+        pl.col("__tokens").list.eval(
+            ~pl.element().str.contains(r"^image\d+$") & (pl.element() != NONE_OF_THE_ABOVE)
+        ).list.any(),
+        lambda row: (f"answer {row[answer_column]!r} holds something that is not a slot name "
+                     f"(image1, image2, ...) or {NONE_OF_THE_ABOVE}"),
+    ))
+    checks.append((
+        answer_column,
+        pl.col("selected_slots").list.set_difference("__filled_slots").list.len() > 0,
+        lambda row: (f"answer names slot image"
+                     f"{min(set(row['selected_slots']) - set(row['__filled_slots']))}, "
+                     "which holds no image in this HIT"),
+    ))
+    return checks
 
-    with_answers = frame.with_columns(checked["selected_slots"])
-    _check_consistency(with_answers, slots, path)
-    return with_answers
+
+def validate(frame: pl.DataFrame, checks: list[Check], path: Path) -> None:
+    """Raise naming the first bad row and column of the first rule that fails.
+
+    All rules are evaluated in one parallel pass; only when one fails do we look for its first row.
+    """
+    failed = frame.select([bad.any().alias(str(i)) for i, (_, bad, _) in enumerate(checks)]).row(0)
+    for (column, bad, message), any_bad in zip(checks, failed, strict=True):
+        if any_bad:
+            row = first_bad_row(frame, bad)
+            raise _fail(path, row, column, message(row))
 
 
-def _check_consistency(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> None:
-    """One AssignmentId is one answer; one HITId shows the same images in every row."""
+def _check_repeated_assignments(frame: pl.DataFrame, path: Path) -> None:
+    """One AssignmentId is one answer: exact repeats are dropped, contradicting ones refused."""
     repeated = frame.filter(pl.col("AssignmentId").is_duplicated())
-    if repeated.height:
-        content = [c for c in frame.columns if c != ROW_COLUMN]
-        differing = repeated.filter(pl.struct(content).n_unique().over("AssignmentId") > 1)
-        if differing.height:
-            rows = differing.sort(ROW_COLUMN).filter(
-                pl.col("AssignmentId") == differing.sort(ROW_COLUMN)["AssignmentId"][0]
-            )
-            first, second = rows.row(0, named=True), rows.row(1, named=True)
-            raise _fail(path, second, "AssignmentId",
-                        f"assignment {second['AssignmentId']} appears again (first at row {first[ROW_COLUMN]}) "
-                        "with different values")
-    hit_content = pl.struct([pl.col(c).fill_null("") for c in slots.values()]).hash()
-    bad = first_bad_row(frame, hit_content.n_unique().over("HITId") > 1)
-    if bad:
+    if not repeated.height:
+        return
+    content = [c for c in frame.columns if c != ROW_COLUMN and not c.startswith("__")]
+    differing = repeated.filter(pl.struct(content).n_unique().over("AssignmentId") > 1).sort(ROW_COLUMN)
+    if differing.height:
+        rows = differing.filter(pl.col("AssignmentId") == differing["AssignmentId"][0])
+        first, second = rows.row(0, named=True), rows.row(1, named=True)
+        raise _fail(path, second, "AssignmentId",
+                    f"assignment {second['AssignmentId']} appears again (first at row {first[ROW_COLUMN]}) "
+                    "with different values")
+
+
+def distinct_hits(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.DataFrame:
+    """One row per HIT; refuse a file where one HITId shows different images in different rows."""
+    image_columns = list(slots.values())
+    hits = frame.unique(["HITId", *image_columns], keep="first", maintain_order=True)
+    if hits.height != hits["HITId"].n_unique():
+        bad = first_bad_row(frame, pl.struct(image_columns).n_unique().over("HITId") > 1)
         raise _fail(path, bad, "Input.image*",
                     f"HIT {bad['HITId']} shows different images in different rows of the file")
+    return hits
 
 
 def batch_id_from_name(path: Path) -> str:
@@ -219,18 +263,24 @@ def batch_id_from_name(path: Path) -> str:
     return f"Batch_{match.group(1)}" if match else path.stem
 
 
-def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Read and validate a results file; return (hits, hit_items, assignments, images) frames."""
+def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Read and validate a results file; return (hits, hit_items, assignments) frames."""
     path = Path(path)
     frame = read_text_csv(path, required=REQUIRED)
     slots = image_slots(frame.columns)
     if not slots:
         raise InputFileError(str(path), "no Input.image<N> columns: is this a crowdaudit HIT's results file?",
                              row=1)
-    frame = validate(_with_all_columns(frame), slots, path)
+    if all(frame[c].str.strip_chars().fill_null("").eq("").all() for c in slots.values()):
+        raise InputFileError(str(path), "every Input.image<N> cell is blank: no images to vote on", row=2)
+    frame = _with_all_columns(frame)
+    frame = parse_assignment_columns(frame, slots, path)
+    validate(frame, assignment_checks(frame), path)
+    _check_repeated_assignments(frame, path)
+    hits = parse_hit_columns(distinct_hits(frame, slots, path))
+    validate(hits, hit_checks(slots), path)
     frame = frame.unique("AssignmentId", keep="first", maintain_order=True)
 
-    hits = frame.unique("HITId", keep="first", maintain_order=True)
     hit_rows = hits.select(
         pl.col("HITId").str.strip_chars().alias("hit_id"),
         blank_to_null(pl.col("HITTypeId")).alias("hit_type_id"),
@@ -238,15 +288,15 @@ def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame,
         pl.col("Title").alias("title"),
         pl.col("Description").alias("description"),
         pl.col("Keywords").alias("keywords"),
-        parse_money("Reward").alias("reward"),
-        parse_timestamp("CreationTime").alias("creation_time"),
-        parse_integer("MaxAssignments").alias("max_assignments"),
+        pl.col(parsed_name("Reward")).alias("reward"),
+        pl.col(parsed_name("CreationTime")).alias("creation_time"),
+        pl.col(parsed_name("MaxAssignments")).alias("max_assignments"),
         blank_to_null(pl.col("RequesterAnnotation")).alias("requester_annotation"),
-        parse_integer("AssignmentDurationInSeconds").alias("assignment_duration_in_seconds"),
-        parse_integer("AutoApprovalDelayInSeconds").alias("auto_approval_delay_in_seconds"),
-        parse_timestamp("Expiration").alias("expiration"),
-        parse_integer("NumberOfSimilarHITs").alias("number_of_similar_hits"),
-        parse_integer("LifetimeInSeconds").alias("lifetime_in_seconds"),
+        pl.col(parsed_name("AssignmentDurationInSeconds")).alias("assignment_duration_in_seconds"),
+        pl.col(parsed_name("AutoApprovalDelayInSeconds")).alias("auto_approval_delay_in_seconds"),
+        pl.col(parsed_name("Expiration")).alias("expiration"),
+        pl.col(parsed_name("NumberOfSimilarHITs")).alias("number_of_similar_hits"),
+        pl.col(parsed_name("LifetimeInSeconds")).alias("lifetime_in_seconds"),
         pl.lit(len(slots)).alias("n_slots"),
         pl.lit("results").alias("status"),
         ROW_COLUMN,
@@ -259,18 +309,17 @@ def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame,
         .filter(pl.col("image_id").is_not_null())
         .with_columns(pl.col("slot").cast(pl.Int32))
     )
-    extra_columns = [c for c in frame.columns
-                     if c not in KNOWN and c not in slots.values() and c != ROW_COLUMN]
+    extra_columns = [c for c in frame.columns if c not in KNOWN and c not in slots.values()
+                     and c != ROW_COLUMN and not c.startswith("__") and c != "selected_slots"]
     extra = pl.struct(extra_columns).struct.json_encode() if extra_columns else pl.lit(None, pl.String)
     assignments = frame.select(
         pl.col("AssignmentId").str.strip_chars().alias("assignment_id"),
         pl.col("HITId").str.strip_chars().alias("hit_id"),
         pl.col("WorkerId").str.strip_chars().alias("worker_id"),
         pl.col("AssignmentStatus").str.strip_chars().alias("assignment_status"),
-        *[parse_timestamp(c).alias(ASSIGNMENT_COLUMNS[c])
-          for c in ("AcceptTime", "SubmitTime", "AutoApprovalTime", "ApprovalTime", "RejectionTime")],
+        *[pl.col(parsed_name(c)).alias(ASSIGNMENT_COLUMNS[c]) for c in ASSIGNMENT_TIMESTAMPS],
         blank_to_null(pl.col("RequesterFeedback")).alias("requester_feedback"),
-        parse_integer("WorkTimeInSeconds").alias("work_time_in_seconds"),
+        pl.col(parsed_name("WorkTimeInSeconds")).alias("work_time_in_seconds"),
         blank_to_null(pl.col("LifetimeApprovalRate")).alias("lifetime_approval_rate"),
         blank_to_null(pl.col("Last30DaysApprovalRate")).alias("last30_days_approval_rate"),
         blank_to_null(pl.col("Last7DaysApprovalRate")).alias("last7_days_approval_rate"),
@@ -280,13 +329,7 @@ def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame,
         extra.alias("extra"),
         pl.col(ROW_COLUMN),
     )
-    images = hit_items.select("image_id").unique(maintain_order=True).with_columns(
-        pl.lit(None, pl.String).alias("path"),
-        language_from_path(pl.col("image_id")).alias("language"),
-        word_from_path(pl.col("image_id")).alias("word"),
-        pl.lit(None, pl.String).alias("region"),
-    )
-    return hit_rows, hit_items, assignments, images
+    return hit_rows, hit_items, assignments
 
 
 def _raise_on_conflicts(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -351,7 +394,7 @@ WHERE a.assignment_id = s.assignment_id
 def ingest_results(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
     """Load one batch results file in one transaction (see the module docstring)."""
     path = Path(path)
-    hits, hit_items, assignments, images = staged_frames(path)
+    hits, hit_items, assignments = staged_frames(path)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         con.register("staged_assignments", assignments)
@@ -359,15 +402,17 @@ def ingest_results(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
         con.register("staged_hits", hits)
         try:
             _raise_on_conflicts(con, path)
-            upsert_images(con, images, load_id)
+            register_images_seen(con, "staged_hit_items", load_id)
+            # A known HIT's items are already there (and agree: checked above), so filter by HIT,
+            # a third of the rows, rather than anti-joining every (HIT, slot).
+            con.execute(
+                "INSERT INTO raw.hit_items SELECT hit_id, slot, image_id, NULL FROM staged_hit_items "
+                "WHERE hit_id NOT IN (SELECT hit_id FROM raw.hits)"
+            ).fetchall()
             con.execute(
                 f"INSERT INTO raw.hits BY NAME SELECT * EXCLUDE ({ROW_COLUMN}), ? AS load_id "
                 "FROM staged_hits ANTI JOIN raw.hits USING (hit_id)",
                 [load_id],
-            ).fetchall()
-            con.execute(
-                "INSERT INTO raw.hit_items SELECT hit_id, slot, image_id, NULL "
-                "FROM staged_hit_items ANTI JOIN raw.hit_items USING (hit_id, slot)"
             ).fetchall()
             updated = con.execute(STATUS_UPDATE).fetchall()[0][0]
             inserted = con.execute(

@@ -51,7 +51,7 @@ def gold_frame(path: Path) -> pl.DataFrame:
 
 def load_gold(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
     """Insert new gold answers and correct changed ones (the newest file wins)."""
-    staged_gold = gold_frame(Path(path))  # noqa: F841  (read by DuckDB below)
+    staged_gold = gold_frame(Path(path))
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         updated = con.execute(

@@ -22,6 +22,15 @@ HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
 LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
 
 
+def is_http_url(text: pl.Expr) -> pl.Expr:
+    """Cheap test for an http(s) URL with no whitespace; rejects javascript:, data:, file: and the like."""
+    return (
+        (text.str.starts_with("https://") | text.str.starts_with("http://"))
+        & (text.str.len_bytes() > 8)
+        & ~text.str.contains(r"\s")
+    )
+
+
 def language_from_path(path: pl.Expr) -> pl.Expr:
     return path.str.extract(LAYOUT, 1).str.to_lowercase()
 
@@ -59,11 +68,37 @@ def upsert_images(con: duckdb.DuckDBPyConnection, images: pl.DataFrame, load_id:
     return inserted, updated
 
 
+def register_images_seen(con: duckdb.DuckDBPyConnection, image_ids: str, load_id: int) -> int:
+    """Register images a results file shows that the warehouse does not know yet.
+
+    `image_ids` names a relation with an image_id column. Language and word are taken from the URL
+    when it follows the dataset layout with a known language (…/marathi/7992/02.jpg); set-based in
+    DuckDB because a large batch shows millions of images.
+    """
+    return con.execute(
+        f"""
+        INSERT INTO raw.images
+        WITH new_images AS (
+            SELECT DISTINCT image_id FROM {image_ids} ANTI JOIN raw.images USING (image_id)
+        ),
+        parsed AS (
+            SELECT image_id,
+                   lower(regexp_extract(image_id, '{LAYOUT}', 1)) AS language,
+                   regexp_extract(image_id, '{LAYOUT}', 2) AS word
+            FROM new_images
+        )
+        SELECT p.image_id, NULL, r.language, CASE WHEN r.language IS NOT NULL THEN p.word END, NULL, ?
+        FROM parsed AS p LEFT JOIN raw.language_regions AS r USING (language)
+        """,
+        [load_id],
+    ).fetchall()[0][0]
+
+
 def _manifest_frame(path: Path) -> pl.DataFrame:
     raw = read_text_csv(path, required=("url", "language"))
     optional = {name: pl.col(name) if name in raw.columns else pl.lit(None, pl.String)
                 for name in ("path", "word", "region")}
-    blank_to_null = lambda expr: pl.when(expr.str.strip_chars() == "").then(None).otherwise(  # noqa: E731
+    blank_to_null = lambda expr: pl.when(expr.str.strip_chars() == "").then(None).otherwise(
         expr.str.strip_chars()
     )
     frame = raw.select(

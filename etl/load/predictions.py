@@ -99,7 +99,7 @@ def load_predictions(
             "is_current, load_id) VALUES (?, ?, NULL, ?, 'groom', 'csv', now()::TIMESTAMP, true, ?)",
             [run_id, model_name, int(frame["labels"].list.len().max() or 0), load_id],
         )
-        per_image = frame.unique("image_id", keep="last", maintain_order=True)  # noqa: F841
+        per_image = frame.unique("image_id", keep="last", maintain_order=True)
         con.execute(
             "INSERT INTO raw.image_predictions SELECT ?, image_id, target_in_top_k FROM per_image", [run_id]
         )

@@ -57,6 +57,9 @@ def load_file(
         return LoadResult(kind, path, sha256, already_loaded=True)
     started_at = datetime.now(UTC).replace(tzinfo=None)
     load_id = next_load_id(con)
+    # Row order inside a raw table means nothing (source_row keeps the file's order), and not
+    # preserving it lets DuckDB write large batches in parallel.
+    con.execute("SET preserve_insertion_order = false")
     con.execute("BEGIN TRANSACTION")
     try:
         counts = write(con, load_id)
@@ -76,6 +79,8 @@ def load_file(
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        con.execute("RESET preserve_insertion_order")
     return LoadResult(kind, path, sha256, already_loaded=False, counts=counts, load_id=load_id)
 
 

@@ -27,8 +27,10 @@ CREATE TABLE raw.language_regions (
     region   VARCHAR NOT NULL
 );
 
+-- Big raw tables carry no PRIMARY KEY: DuckDB's index would dominate load time at millions of
+-- rows. Loaders insert with anti-joins and sql/tests check the keys on every build instead.
 CREATE TABLE raw.images (
-    image_id VARCHAR PRIMARY KEY,        -- the URL workers saw
+    image_id VARCHAR NOT NULL,           -- the URL workers saw
     path     VARCHAR,                    -- local file, when known
     language VARCHAR,                    -- lower case
     word     VARCHAR,                    -- MMID word id or the word itself
@@ -53,8 +55,7 @@ CREATE TABLE raw.prediction_runs (
 CREATE TABLE raw.image_predictions (
     run_id          VARCHAR NOT NULL,
     image_id        VARCHAR NOT NULL,
-    target_in_top_k BOOLEAN NOT NULL,
-    PRIMARY KEY (run_id, image_id)
+    target_in_top_k BOOLEAN NOT NULL
 );
 
 CREATE TABLE raw.prediction_labels (
@@ -62,13 +63,12 @@ CREATE TABLE raw.prediction_labels (
     image_id VARCHAR NOT NULL,
     rank     INTEGER NOT NULL,           -- 1 = most likely
     label    VARCHAR NOT NULL,
-    score    DOUBLE,                     -- NULL for predictions imported from CSV
-    PRIMARY KEY (run_id, image_id, rank)
+    score    DOUBLE                      -- NULL for predictions imported from CSV
 );
 
 -- HIT-level columns of the results CSV (or of a HIT crowdaudit planned/published).
 CREATE TABLE raw.hits (
-    hit_id                         VARCHAR PRIMARY KEY,
+    hit_id                         VARCHAR NOT NULL,
     hit_type_id                    VARCHAR,
     batch_id                       VARCHAR,
     title                          VARCHAR,
@@ -93,8 +93,7 @@ CREATE TABLE raw.hit_items (
     hit_id   VARCHAR NOT NULL,
     slot     INTEGER NOT NULL,
     image_id VARCHAR NOT NULL,
-    is_gold  BOOLEAN,                   -- known when crowdaudit planned the HIT; else NULL
-    PRIMARY KEY (hit_id, slot)
+    is_gold  BOOLEAN                    -- known when crowdaudit planned the HIT; else NULL
 );
 
 -- One row per assignment: every fixed column of the results CSV, timestamps in UTC.
@@ -130,7 +129,7 @@ CREATE TABLE raw.external_votes (
 );
 
 CREATE TABLE raw.gold (
-    image_id VARCHAR PRIMARY KEY,        -- URL, or task id for long-format votes
+    image_id VARCHAR NOT NULL,        -- URL, or task id for long-format votes
     truth    BOOLEAN NOT NULL,
     load_id  INTEGER NOT NULL
 );

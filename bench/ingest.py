@@ -1,0 +1,142 @@
+"""Ingest + build of 1,000,000 assignments x 12 images vs the seed's pandas + Counter loop.
+
+Generates a batch results CSV in the requester site's exact format (quoted fields, CRLF, short
+rows, PST timestamps), then in the same run measures:
+  1. `crowdaudit ingest` (as a library call, one transaction) and `crowdaudit build`;
+  2. the seed's method: pandas.read_csv, then for every row split Answer.selected and count
+     votes per Input.image<N> URL in a collections.Counter.
+Prints assignments/s for each and the ratio. Usage: python bench/ingest.py [--assignments N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from etl.load.batch_results import ingest_results
+from etl.models import build
+from etl.simulate import mturk_ids, pacific, write_results_csv
+from etl.warehouse import open_warehouse
+
+PER_HIT = 12
+ASSIGNMENTS_PER_HIT = 3
+LANGUAGES = ("hindi", "tamil", "spanish", "french")
+
+
+def generate(n_assignments: int, path: Path, seed: int = 1) -> None:
+    rng = np.random.default_rng(seed)
+    n_hits = -(-n_assignments // ASSIGNMENTS_PER_HIT)
+    hit_ids = mturk_ids(rng, n_hits, 30, "3")
+    image_number = np.arange(n_hits * PER_HIT).reshape(n_hits, PER_HIT)
+    hits = pl.DataFrame({"HITId": hit_ids}).with_columns(
+        pl.Series(f"Input.image{k + 1}", [
+            f"https://s3.amazonaws.com/mmid/weddings/{LANGUAGES[i % 4]}/{i // 10}/{i % 10:02d}.jpg"
+            for i in image_number[:, k]
+        ]) for k in range(PER_HIT)
+    )
+    rows = hits.select(pl.all().repeat_by(ASSIGNMENTS_PER_HIT).explode()).head(n_assignments)
+    n = rows.height
+    ticks = rng.random((n, PER_HIT)) < 0.4
+    slot_names = np.array([f"image{k}" for k in range(1, PER_HIT + 1)])
+    selected = pl.Series(np.where(ticks, slot_names, "")).arr.to_list().list.eval(pl.element().filter(pl.element() != ""))
+    accept = pl.Series((np.datetime64("2019-02-20T19:00:00") + rng.integers(0, 10**6, n).astype("timedelta64[s]")).astype("datetime64[us]"))
+    frame = rows.with_columns(
+        pl.Series("AssignmentId", mturk_ids(rng, n, 30, "3")),
+        pl.Series("WorkerId", np.char.add("A", rng.integers(10**12, 10**13, n).astype(str))),
+        pl.Series("WorkTimeInSeconds", rng.integers(20, 200, n).astype(str)),
+        pl.Series("Answer.selected", selected).list.join("|"),
+        accept.alias("accept"),
+    )
+    results = frame.select(
+        "HITId", pl.lit("3TYPE00000000000000000000000000").alias("HITTypeId"),
+        pl.lit("Which of these images show a wedding?").alias("Title"),
+        pl.lit("Tick every image that depicts a wedding.").alias("Description"),
+        pl.lit("image, wedding").alias("Keywords"), pl.lit("$0.01").alias("Reward"),
+        pl.lit("Wed Feb 20 11:00:00 PST 2019").alias("CreationTime"),
+        pl.lit("3").alias("MaxAssignments"), pl.lit("").alias("RequesterAnnotation"),
+        pl.lit("3600").alias("AssignmentDurationInSeconds"), pl.lit("259200").alias("AutoApprovalDelayInSeconds"),
+        pl.lit("Wed Feb 27 11:00:00 PST 2019").alias("Expiration"), pl.lit("").alias("NumberOfSimilarHITs"),
+        pl.lit("").alias("LifetimeInSeconds"), "AssignmentId", "WorkerId",
+        pl.lit("Submitted").alias("AssignmentStatus"),
+        pacific(pl.col("accept")).alias("AcceptTime"),
+        pacific(pl.col("accept") + pl.duration(seconds=90)).alias("SubmitTime"),
+        pacific(pl.col("accept") + pl.duration(days=3)).alias("AutoApprovalTime"),
+        pl.lit("").alias("ApprovalTime"), pl.lit("").alias("RejectionTime"), pl.lit("").alias("RequesterFeedback"),
+        "WorkTimeInSeconds", pl.lit("100% (94/94)").alias("LifetimeApprovalRate"),
+        pl.lit("100% (12/12)").alias("Last30DaysApprovalRate"), pl.lit("100% (3/3)").alias("Last7DaysApprovalRate"),
+        *[f"Input.image{k}" for k in range(1, PER_HIT + 1)], "Answer.selected",
+    )
+    write_results_csv(results, path)
+
+
+def seed_method(path: Path) -> Counter:
+    """The seed assignment's step 7, as written there."""
+    frame = pd.read_csv(path)
+    counts: Counter = Counter()
+    for _, row in frame.iterrows():
+        true_images = str(row["Answer.selected"]).split("|")
+        for k in range(1, PER_HIT + 1):
+            url = row[f"Input.image{k}"]
+            if f"image{k}" in true_images:
+                counts[url] += 1
+            else:
+                counts[url] += 0
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assignments", type=int, default=1_000_000)
+    parser.add_argument("--seed-sample", type=int, default=0,
+                        help="rows the seed's loop runs on (its rate is then applied to the whole file); "
+                             "0 = the whole file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "Batch_1_batch_results.csv"
+        started = time.perf_counter()
+        generate(args.assignments, csv_path)
+        print(f"generated {args.assignments:,} assignments ({csv_path.stat().st_size / 1e6:,.0f} MB) "
+              f"in {time.perf_counter() - started:.1f} s")
+
+        warehouse = Path(tmp) / "bench.duckdb"
+        with open_warehouse(warehouse, read_only=False) as con:
+            started = time.perf_counter()
+            result = ingest_results(con, csv_path)
+            ingest_seconds = time.perf_counter() - started
+            assert result.counts and result.counts.inserted == args.assignments
+            started = time.perf_counter()
+            build(con)
+            build_seconds = time.perf_counter() - started
+            votes = con.execute("SELECT count(*) FROM votes").fetchall()[0][0]
+        print(f"ingest: {ingest_seconds:.2f} s = {args.assignments / ingest_seconds:,.0f} assignments/s")
+        print(f"build:  {build_seconds:.2f} s ({votes:,} votes)")
+        ours = ingest_seconds + build_seconds
+        print(f"ingest + build: {ours:.2f} s = {args.assignments / ours:,.0f} assignments/s")
+
+        sample_path = csv_path
+        if args.seed_sample and args.seed_sample < args.assignments:
+            sample_path = Path(tmp) / "sample.csv"
+            with open(csv_path, "rb") as source, open(sample_path, "wb") as sample:
+                for i, line in enumerate(source):
+                    if i > args.seed_sample:
+                        break
+                    sample.write(line)
+        started = time.perf_counter()
+        counts = seed_method(sample_path)
+        seed_seconds = time.perf_counter() - started
+        seed_rows = min(args.seed_sample or args.assignments, args.assignments)
+        seed_rate = seed_rows / seed_seconds
+        print(f"seed's pandas + Counter: {seed_rows:,} rows in {seed_seconds:.1f} s = {seed_rate:,.0f} "
+              f"assignments/s ({len(counts):,} images counted)")
+        print(f"ratio (ingest + build vs seed, per assignment): {(args.assignments / ours) / seed_rate:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,1 +1,0 @@
-SELECT assignment_id FROM raw.assignments GROUP BY assignment_id HAVING count(*) > 1
