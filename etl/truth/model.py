@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from etl.models import PythonModel, register_python_model
-from etl.truth.dawid_skene import dawid_skene
+from etl.truth.dawid_skene import DawidSkeneFit, dawid_skene
 
 RELATION = "intermediate.int_truth_dawid_skene"
 
@@ -42,7 +42,7 @@ def build_dawid_skene(con: duckdb.DuckDBPyConnection) -> None:
     gold_task, gold_truth = gold["task"].to_numpy(), gold["truth"].to_numpy()
     n_workers = int(coded["worker"].max()) + 1 if coded.height else 0
 
-    def fit_clamping(chosen: np.ndarray):  # noqa: ANN202
+    def fit_clamping(chosen: np.ndarray) -> DawidSkeneFit:
         return dawid_skene(task, worker, selected, n_tasks=images.height, n_workers=n_workers,
                            gold_task=gold_task[chosen], gold_truth=gold_truth[chosen])
 
