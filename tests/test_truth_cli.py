@@ -1,0 +1,84 @@
+"""`crowdaudit load votes` and `crowdaudit labels`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from etl.warehouse import open_warehouse
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def rows(warehouse: Path, sql: str) -> list[tuple]:
+    with open_warehouse(warehouse, read_only=True) as con:
+        return con.sql(sql).fetchall()
+
+
+def test_loading_the_same_votes_file_twice_changes_nothing(run_cli, warehouse, tmp_path):
+    votes = write(tmp_path / "v.csv", "task,worker,label\na,w1,1\na,w2,0\nb,w1,0\n")
+    first = run_cli("load", "votes", str(votes))
+    assert "3 inserted" in first.output
+    second = run_cli("load", "votes", str(votes))
+    assert "already loaded" in second.output
+    assert rows(warehouse, "SELECT count(*) FROM raw.external_votes") == [(3,)]
+    assert rows(warehouse, "SELECT kind, rows_inserted FROM raw.load_log") == [("votes", 3)]
+
+
+def test_votes_load_with_custom_columns_and_positive_label(run_cli, warehouse, tmp_path):
+    votes = write(tmp_path / "v.csv", "item,annotator,answer\nx,u1,yes\nx,u2,no\nx,u3,yes\n")
+    run_cli("load", "votes", str(votes), "--task-col", "item", "--worker-col", "annotator",
+            "--label-col", "answer", "--positive", "yes")
+    assert rows(warehouse, "SELECT worker_id, selected FROM raw.external_votes ORDER BY 1") == [
+        ("u1", True), ("u2", False), ("u3", True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("task,worker,label\na,w1,1\na,w2,0\na,w3,2\n", "3 different values"),
+        ("task,worker,label\na,w1,1\na,w1,0\n", "twice with different labels"),
+        ("task,worker,label\na,w1,yes\na,w2,no\n", "--positive '1' is not one of the labels"),
+        ("task,worker,label\na,,1\n", "row 2, column worker: worker is empty"),
+        ("task,label\na,1\n", "missing required column(s) worker"),
+    ],
+)
+def test_a_bad_votes_file_is_refused_whole_with_the_reason(run_cli, warehouse, tmp_path, text, message):
+    votes = write(tmp_path / "v.csv", text)
+    result = run_cli("load", "votes", str(votes), expect=1)
+    assert message in result.output
+    with open_warehouse(warehouse, read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM raw.external_votes").fetchall() == [(0,)]
+        assert con.sql("SELECT count(*) FROM raw.load_log").fetchall() == [(0,)]
+
+
+def test_labels_method_chooses_what_the_labels_mart_holds(run_cli, warehouse, tmp_path):
+    votes = write(tmp_path / "v.csv", "task,worker,label\na,w1,1\na,w2,0\nb,w1,1\nb,w2,1\nb,w3,1\n")
+    run_cli("load", "votes", str(votes))
+    result = run_cli("labels", "--method", "majority")
+    assert "method majority (chosen with crowdaudit labels --method majority)" in result.output
+    assert rows(warehouse, "SELECT method FROM raw.truth_settings") == [("majority",)]
+    # a 1-1 tie goes to no
+    assert rows(warehouse, "SELECT image_id, label, method, n_votes FROM labels ORDER BY 1") == [
+        ("a", False, "majority", 2), ("b", True, "majority", 3)
+    ]
+
+
+def test_labels_by_default_take_dawid_skene_when_workers_have_enough_votes(run_cli, warehouse, tmp_path):
+    lines = ["task,worker,label"] + [f"t{t},w{w},{(t + w) % 3 == 0:d}" for t in range(30) for w in range(5)]
+    votes = write(tmp_path / "v.csv", "\n".join(lines) + "\n")
+    run_cli("load", "votes", str(votes))
+    result = run_cli("labels")
+    assert "30 images" in result.output and "method dawid_skene" in result.output
+    assert "Dawid-Skene converged" in result.output
+    assert rows(warehouse, "SELECT DISTINCT method FROM labels") == [("dawid_skene",)]
+
+
+def test_labels_refuses_a_target_outside_half_to_0_95(run_cli):
+    result = run_cli("labels", "--target", "0.99", expect=2)
+    assert "0.99" in result.output
