@@ -81,6 +81,11 @@ def table_references(con: duckdb.DuckDBPyConnection, sql: str) -> set[tuple[str,
     return set(_table_refs(tree))
 
 
+def python_models(sql_dir: Path) -> list[PythonModel]:
+    """Python models belong to the project's own sql/; another models folder builds without them."""
+    return list(PYTHON_MODELS) if Path(sql_dir).resolve() == SQL_DIR.resolve() else []
+
+
 def discover(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[SqlModel]:
     """Every model under sql_dir with the models it depends on."""
     files = [
@@ -89,7 +94,7 @@ def discover(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[Sq
         for path in sorted((sql_dir / layer).glob("*.sql"))
     ]
     by_relation = {f"{LAYER_SCHEMAS[layer]}.{path.stem}": path.stem for layer, path in files}
-    by_relation.update({m.relation: m.name for m in PYTHON_MODELS})
+    by_relation.update({m.relation: m.name for m in python_models(sql_dir)})
     by_bare_name = {name: name for name in by_relation.values()}
     models = []
     for layer, path in files:
@@ -110,9 +115,9 @@ def discover(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[Sq
     return models
 
 
-def build_order(models: list[SqlModel]) -> list[SqlModel | PythonModel]:
+def build_order(models: list[SqlModel], sql_dir: Path = SQL_DIR) -> list[SqlModel | PythonModel]:
     nodes: dict[str, SqlModel | PythonModel] = {m.name: m for m in models}
-    nodes.update({m.name: m for m in PYTHON_MODELS})
+    nodes.update({m.name: m for m in python_models(sql_dir)})
     graph = {name: {d for d in node.depends_on if d in nodes} for name, node in nodes.items()}
     try:
         order = list(TopologicalSorter(graph).static_order())
@@ -126,8 +131,13 @@ def _materialize(con: duckdb.DuckDBPyConnection, model: SqlModel | PythonModel) 
         model.build(con)
         return
     kind = MATERIALIZATION[model.layer]
-    other = "TABLE" if kind == "VIEW" else "VIEW"
-    con.execute(f"DROP {other} IF EXISTS {model.relation}")
+    schema = LAYER_SCHEMAS[model.layer]
+    existing = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, model.name],
+    ).fetchall()
+    if existing and (existing[0][0] == "VIEW") != (kind == "VIEW"):
+        con.execute(f"DROP {existing[0][0].replace('BASE ', '')} {model.relation}")
     con.execute(f"CREATE OR REPLACE {kind} {model.relation} AS\n{model.sql}")
 
 
@@ -161,7 +171,7 @@ def build(
     """Build every model in one transaction, then run the SQL tests; any failure rolls all back."""
     import etl.models_python  # noqa: F401  (registers Python-computed models)
 
-    order = build_order(discover(con, sql_dir))
+    order = build_order(discover(con, sql_dir), sql_dir)
     built = []
     con.execute("BEGIN TRANSACTION")
     try:

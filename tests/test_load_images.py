@@ -1,0 +1,64 @@
+"""`crowdaudit load images`: manifests, the MMID directory layout, and regions."""
+
+from __future__ import annotations
+
+from conftest import query, table_fingerprints
+from PIL import Image
+
+
+def test_a_manifest_loads_with_region_from_the_shipped_table_case_insensitively(tmp_path, run_cli, warehouse):
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "url,language,word,region\n"
+        "https://x.example/a.jpg,Punjabi,7899,\n"
+        "https://x.example/b.jpg,SPANISH,1054,\n"
+        "https://x.example/c.jpg,klingon,1,\n"
+        "https://x.example/d.jpg,hindi,2,Western\n"
+    )
+    result = run_cli("load", "images", str(manifest))
+    assert "4 inserted" in result.output
+    run_cli("build")
+    rows = query(warehouse, "SELECT image_id, language, region FROM images ORDER BY 1")
+    assert rows == [
+        ("https://x.example/a.jpg", "punjabi", "non-Western"),
+        ("https://x.example/b.jpg", "spanish", "Western"),
+        ("https://x.example/c.jpg", "klingon", "unknown"),
+        ("https://x.example/d.jpg", "hindi", "Western"),  # the manifest's region wins
+    ]
+
+
+def test_a_directory_in_the_dataset_layout_gives_language_word_and_url(tmp_path, run_cli, warehouse):
+    for relative in ("weddings-indian-languages/punjabi/7899/01.jpg",
+                     "weddings-european-language/spanish/1054/02.jpg"):
+        path = tmp_path / "data" / relative
+        path.parent.mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(path)
+    (tmp_path / "data" / "README.txt").write_text("not an image")
+    run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/mmid/")
+    run_cli("build")
+    rows = query(warehouse, "SELECT image_id, language, word, region, path IS NOT NULL FROM images ORDER BY 1")
+    assert rows == [
+        ("https://cdn.example/mmid/weddings-european-language/spanish/1054/02.jpg", "spanish", "1054", "Western", True),
+        ("https://cdn.example/mmid/weddings-indian-languages/punjabi/7899/01.jpg", "punjabi", "7899", "non-Western",
+         True),
+    ]
+    again = run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/mmid/")
+    assert "already loaded" in again.output
+
+
+def test_a_directory_without_url_prefix_is_a_usage_error(tmp_path, run_cli):
+    (tmp_path / "d").mkdir()
+    result = run_cli("load", "images", str(tmp_path / "d"), expect=2)
+    assert "--url-prefix" in result.output
+
+
+def test_a_manifest_url_that_is_not_http_is_refused_naming_row_and_column(tmp_path, run_cli, warehouse):
+    good = tmp_path / "good.csv"
+    good.write_text("url,language\nhttps://x.example/a.jpg,hindi\n")
+    run_cli("load", "images", str(good))
+    before = table_fingerprints(warehouse)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("url,language\nhttps://x.example/b.jpg,hindi\njavascript:alert(1),hindi\n")
+    result = run_cli("load", "images", str(bad), expect=1)
+    assert "bad.csv, row 3, column url" in result.output
+    assert table_fingerprints(warehouse) == before

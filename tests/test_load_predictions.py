@@ -1,0 +1,67 @@
+"""`crowdaudit load predictions`: the seed's image_paths_and_predictions.csv."""
+
+from __future__ import annotations
+
+import pandas as pd
+from conftest import query, table_fingerprints
+
+
+def write_seed_csv(path, rows):
+    pd.DataFrame(rows).to_csv(path)  # as the seed's notebook does: pandas, index column included
+
+
+def test_the_seed_predictions_csv_parses_without_eval(tmp_path, run_cli, warehouse):
+    path = tmp_path / "image_paths_and_predictions.csv"
+    write_seed_csv(path, [
+        {"path": "https://x.example/weddings-indian-languages/punjabi/7899/01.jpg",
+         "predictions": ["vestment", "abaya", "cloak"], "predictions_include_groom_or_bridegroom": False},
+        {"path": "https://x.example/weddings-european-language/spanish/1054/01.jpg",
+         "predictions": ["groom", "carpenter's_kit", "__import__('os')"],
+         "predictions_include_groom_or_bridegroom": True},
+    ])
+    assert "\"carpenter's_kit\"" in path.read_text()
+    run_cli("load", "predictions", str(path))
+    run_cli("build")
+    rows = query(warehouse, "SELECT image_id, rank, label, score, target_in_top_k FROM predictions ORDER BY 1, 2")
+    assert [r[1:] for r in rows] == [
+        (1, "groom", None, True), (2, "carpenter's_kit", None, True), (3, "__import__('os')", None, True),
+        (1, "vestment", None, False), (2, "abaya", None, False), (3, "cloak", None, False),
+    ]
+
+
+def test_paths_map_to_the_urls_of_loaded_images(tmp_path, run_cli, warehouse):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("url,language,path\nhttps://x.example/weddings/hindi/1/01.jpg,hindi,/data/hindi/1/01.jpg\n"
+                        "https://x.example/weddings/tamil/2/01.jpg,tamil,\n")
+    run_cli("load", "images", str(manifest))
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [
+        {"path": "/data/hindi/1/01.jpg", "predictions": ["groom"], "predictions_include_groom_or_bridegroom": True},
+        {"path": "weddings/tamil/2/01.jpg", "predictions": ["gown"], "predictions_include_groom_or_bridegroom": False},
+    ])
+    run_cli("load", "predictions", str(path))
+    run_cli("build")
+    assert query(warehouse, "SELECT image_id, target_in_top_k FROM predictions ORDER BY 1") == [
+        ("https://x.example/weddings/hindi/1/01.jpg", True), ("https://x.example/weddings/tamil/2/01.jpg", False)]
+
+
+def test_a_prediction_that_is_not_a_list_is_refused_and_nothing_loads(tmp_path, run_cli, warehouse):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("url,language\nhttps://x.example/a.jpg,hindi\n")
+    run_cli("load", "images", str(manifest))
+    before = table_fingerprints(warehouse)
+    path = tmp_path / "p.csv"
+    path.write_text("path,predictions,predictions_include_groom_or_bridegroom\n"
+                    "https://x.example/a.jpg,['groom'],True\n"
+                    "https://x.example/a.jpg,vestment,False\n")
+    result = run_cli("load", "predictions", str(path), expect=1)
+    assert "p.csv, row 3, column predictions" in result.output
+    assert table_fingerprints(warehouse) == before
+
+
+def test_an_unknown_relative_path_is_refused_with_a_hint(tmp_path, run_cli):
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [{"path": "nowhere/01.jpg", "predictions": ["groom"],
+                           "predictions_include_groom_or_bridegroom": True}])
+    result = run_cli("load", "predictions", str(path), expect=1)
+    assert "row 2, column path" in result.output and "--url-prefix" in result.output

@@ -1,0 +1,67 @@
+"""The SQL model runner: dependency order from the SQL itself, SQL tests, all-or-nothing builds."""
+
+from __future__ import annotations
+
+import pytest
+
+from etl import models
+from etl.warehouse import open_warehouse
+
+
+def write_models(root, files: dict[str, str]) -> None:
+    for relative, sql in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(sql)
+
+
+def test_models_build_in_the_order_their_sql_references_each_other(tmp_path, warehouse):
+    sql_dir = tmp_path / "sql"
+    write_models(sql_dir, {
+        "marts/b_counts.sql": "SELECT count(*) AS n FROM main.a_final",
+        "marts/a_final.sql": "SELECT * FROM intermediate.int_z",
+        "intermediate/int_z.sql": "SELECT image_id FROM staging.stg_y",
+        "staging/stg_y.sql": "SELECT image_id FROM raw.gold",
+        "tests/b_counts_not_negative.sql": "SELECT * FROM main.b_counts WHERE n < 0",
+    })
+    with open_warehouse(warehouse, read_only=False) as con:
+        report = models.build(con, sql_dir=sql_dir)
+        assert [name for name, _ in report.built] == ["stg_y", "int_z", "a_final", "b_counts"]
+        assert report.tests_run == 1
+        kinds = dict(con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            "WHERE table_name IN ('stg_y', 'int_z', 'a_final', 'b_counts')").fetchall())
+    assert kinds == {"stg_y": "VIEW", "int_z": "VIEW", "a_final": "BASE TABLE", "b_counts": "BASE TABLE"}
+
+
+def test_a_failing_sql_test_fails_the_build_by_name_and_keeps_the_old_marts(tmp_path, warehouse):
+    sql_dir = tmp_path / "sql"
+    write_models(sql_dir, {"marts/answer.sql": "SELECT 42 AS x"})
+    with open_warehouse(warehouse, read_only=False) as con:
+        models.build(con, sql_dir=sql_dir)
+        write_models(sql_dir, {
+            "marts/answer.sql": "SELECT 41 AS x",
+            "tests/answer_is_42.sql": "SELECT * FROM main.answer WHERE x <> 42",
+        })
+        with pytest.raises(models.BuildFailed, match="answer_is_42"):
+            models.build(con, sql_dir=sql_dir)
+        assert con.execute("SELECT x FROM main.answer").fetchall() == [(42,)]
+
+
+def test_a_cycle_between_models_is_reported(tmp_path, warehouse):
+    sql_dir = tmp_path / "sql"
+    write_models(sql_dir, {"marts/p.sql": "SELECT * FROM main.q", "marts/q.sql": "SELECT * FROM main.p"})
+    with open_warehouse(warehouse, read_only=False) as con, pytest.raises(models.BuildFailed, match="cycle"):
+        models.build(con, sql_dir=sql_dir)
+
+
+def test_a_broken_model_is_named_in_the_error(tmp_path, warehouse):
+    sql_dir = tmp_path / "sql"
+    write_models(sql_dir, {"marts/broken.sql": "SELECT no_such_column FROM raw.gold"})
+    with open_warehouse(warehouse, read_only=False) as con, pytest.raises(models.BuildFailed, match="broken"):
+        models.build(con, sql_dir=sql_dir)
+
+
+def test_the_shipped_models_build_on_an_empty_warehouse(run_cli):
+    result = run_cli("build")
+    assert "SQL tests passed" in result.output

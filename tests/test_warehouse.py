@@ -1,0 +1,58 @@
+"""The warehouse file: versioned schema, upgrades in place, read-only unless loading."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from etl import warehouse as wh
+from etl.errors import CrowdauditError
+
+
+def test_first_use_creates_the_schema_and_records_every_migration(warehouse):
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        versions = [v for (v,) in con.execute("SELECT version FROM meta.schema_version ORDER BY 1").fetchall()]
+    assert versions == [v for v, _, _ in wh.migrations()]
+    assert versions[0] == 1
+
+
+def test_an_older_warehouse_upgrades_in_place_keeping_its_data(warehouse, monkeypatch):
+    all_migrations = wh.migrations()
+    monkeypatch.setattr(wh, "migrations", lambda: all_migrations[:1])
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        con.execute("INSERT INTO raw.gold VALUES ('https://x.example/a.jpg', true, 1)")
+    monkeypatch.setattr(wh, "migrations", lambda: all_migrations + [(999, "test_extra", "CREATE TABLE raw.extra (x INT);")])
+    with pytest.raises(CrowdauditError, match="older schema"), wh.open_warehouse(warehouse, read_only=True):
+        pass
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        assert con.execute("SELECT max(version) FROM meta.schema_version").fetchall() == [(999,)]
+        assert con.execute("SELECT count(*) FROM raw.gold").fetchall() == [(1,)]
+        assert con.execute("SELECT count(*) FROM raw.extra").fetchall() == [(0,)]
+
+
+def test_a_failing_migration_leaves_the_previous_version(warehouse, monkeypatch):
+    all_migrations = wh.migrations()
+    with wh.open_warehouse(warehouse, read_only=False):
+        pass
+    monkeypatch.setattr(wh, "migrations", lambda: all_migrations + [(999, "broken", "CREATE TABLE raw.y (x INT); SELEC;")])
+    with pytest.raises(duckdb.Error), wh.open_warehouse(warehouse, read_only=False):
+        pass
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        assert con.execute("SELECT max(version) FROM meta.schema_version").fetchall()[0][0] == all_migrations[-1][0]
+        assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'y'").fetchall() == [(0,)]
+    finally:
+        con.close()
+
+
+def test_reading_a_missing_warehouse_says_how_to_make_one(tmp_path):
+    with pytest.raises(CrowdauditError, match="no warehouse at"), wh.open_warehouse(tmp_path / "nope.duckdb", read_only=True):
+        pass
+
+
+def test_the_warehouse_path_comes_from_the_environment_when_not_given(monkeypatch, tmp_path):
+    monkeypatch.setenv(wh.WAREHOUSE_ENV, str(tmp_path / "env.duckdb"))
+    assert wh.warehouse_path(None) == tmp_path / "env.duckdb"
+    assert wh.warehouse_path(tmp_path / "x.duckdb") == tmp_path / "x.duckdb"
+    monkeypatch.delenv(wh.WAREHOUSE_ENV)
+    assert wh.warehouse_path(None) == wh.DEFAULT_WAREHOUSE
