@@ -28,6 +28,7 @@ from etl.warehouse import open_warehouse
 PER_HIT = 12
 ASSIGNMENTS_PER_HIT = 3
 LANGUAGES = ("hindi", "tamil", "spanish", "french")
+N_WORKERS = 2_000
 
 
 def generate(n_assignments: int, path: Path, seed: int = 1) -> None:
@@ -43,13 +44,20 @@ def generate(n_assignments: int, path: Path, seed: int = 1) -> None:
     )
     rows = hits.select(pl.all().repeat_by(ASSIGNMENTS_PER_HIT).explode()).head(n_assignments)
     n = rows.height
-    ticks = rng.random((n, PER_HIT)) < 0.4
+    workers = np.char.add("A", (10**12 + np.arange(N_WORKERS)).astype(str))
+    # Each image is a wedding or not; workers tick 85% of weddings and 10% of the rest.
+    truth = rng.random(n_hits * PER_HIT).reshape(n_hits, PER_HIT) < 0.6
+    truth_per_row = np.repeat(truth, ASSIGNMENTS_PER_HIT, axis=0)[:n_assignments]
+    ticks = rng.random((n, PER_HIT)) < np.where(truth_per_row, 0.85, 0.10)
     slot_names = np.array([f"image{k}" for k in range(1, PER_HIT + 1)])
     selected = pl.Series(np.where(ticks, slot_names, "")).arr.to_list().list.eval(pl.element().filter(pl.element() != ""))
     accept = pl.Series((np.datetime64("2019-02-20T19:00:00") + rng.integers(0, 10**6, n).astype("timedelta64[s]")).astype("datetime64[us]"))
     frame = rows.with_columns(
         pl.Series("AssignmentId", mturk_ids(rng, n, 30, "3")),
-        pl.Series("WorkerId", np.char.add("A", rng.integers(10**12, 10**13, n).astype(str))),
+        # 2,000 workers, each answering a HIT at most once (as MTurk enforces).
+        pl.Series("WorkerId", workers[(np.arange(n) % ASSIGNMENTS_PER_HIT
+                                       + ASSIGNMENTS_PER_HIT * rng.integers(0, N_WORKERS // ASSIGNMENTS_PER_HIT,
+                                                                            n))]),
         pl.Series("WorkTimeInSeconds", rng.integers(20, 200, n).astype(str)),
         pl.Series("Answer.selected", selected).list.join("|"),
         accept.alias("accept"),

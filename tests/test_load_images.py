@@ -62,3 +62,15 @@ def test_a_manifest_url_that_is_not_http_is_refused_naming_row_and_column(tmp_pa
     result = run_cli("load", "images", str(bad), expect=1)
     assert "bad.csv, row 3, column url" in result.output
     assert table_fingerprints(warehouse) == before
+
+
+def test_gold_coded_with_other_values_loads_with_positive(tmp_path, run_cli, warehouse):
+    gold = tmp_path / "truth.csv"
+    gold.write_text("task,truth\nt1,2\nt2,1\n")
+    plain = run_cli("load", "gold", str(gold), expect=1)
+    assert "row 2, column truth" in plain.output
+    run_cli("load", "gold", str(gold), "--positive", "2")
+    assert query(warehouse, "SELECT image_id, truth FROM raw.gold ORDER BY 1") == [("t1", True), ("t2", False)]
+    three = tmp_path / "three.csv"
+    three.write_text("task,truth\nt1,2\nt2,1\nt3,3\n")
+    assert "found ['1', '2', '3']" in run_cli("load", "gold", str(three), "--positive", "2", expect=1).output

@@ -71,11 +71,19 @@ def load_predictions_command(settings: Settings, csv_file: Path, model: str | No
 
 @load.command("gold")
 @click.argument("csv_file", type=existing_file)
+@click.option("--positive", help="The truth value that means yes, for files not coded true/false, 1/0 or "
+              "yes/no (e.g. --positive 2 for labels 1/2).")
 @pass_settings
-def load_gold_command(settings: Settings, csv_file: Path) -> None:
-    """Load known answers: columns url,truth (or task,truth); truth is true/false, 1/0 or yes/no."""
+def load_gold_command(settings: Settings, csv_file: Path, positive: str | None) -> None:
+    """Load known answers: columns url,truth (or task,truth); truth is true/false, 1/0 or yes/no.
+
+    \b
+    Examples:
+      crowdaudit load gold gold.csv
+      crowdaudit load gold temp_truth.csv --positive 2
+    """
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
-        result = load_gold(con, csv_file)
+        result = load_gold(con, csv_file, positive=positive)
     click.echo(result.summary())
 
 

@@ -19,12 +19,17 @@ def build(settings: Settings) -> None:
     stay as they were and the command names the model or test.
     """
     def progress(name: str, seconds: float) -> None:
-        if not settings.silent:
+        if settings.show_progress:
             click.echo(f"  built {name} ({seconds:.2f} s)", err=True)
 
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
         report = build_models(con, on_model=progress)
+        labels_reason = con.execute(
+            "SELECT method, reason FROM intermediate.int_truth_choice"
+        ).fetchall()
     click.echo(f"built {len(report.built)} models; {report.tests_run} SQL tests passed")
+    for method, reason in labels_reason:
+        click.echo(f"labels: {method} ({reason})")
 
 
 @cli.command("sql")

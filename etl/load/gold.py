@@ -21,16 +21,28 @@ def parse_truth(column: str) -> pl.Expr:
     return pl.when(word.is_in(TRUE_WORDS)).then(True).when(word.is_in(FALSE_WORDS)).then(False)
 
 
-def gold_frame(path: Path) -> pl.DataFrame:
+def gold_frame(path: Path, *, positive: str | None = None) -> pl.DataFrame:
+    """Known answers as (image_id, truth). With `positive`, truth is `value == positive` (for files
+    coded 1/2 or by class name) and the file must hold exactly two values."""
     raw = read_text_csv(path)
     key = next((c for c in ("url", "task", "image_id") if c in raw.columns), None)
     if key is None or "truth" not in raw.columns:
         raise InputFileError(str(path), "needs columns url,truth (or task,truth)", row=1)
+    if positive is not None:
+        values = raw["truth"].str.strip_chars().drop_nulls().unique().sort().to_list()
+        if positive not in values or len(values) > 2:
+            raise InputFileError(
+                str(path), f"--positive {positive!r}: truth must hold it and one other value, found {values}",
+                column="truth",
+            )
+        truth = pl.col("truth").str.strip_chars() == positive
+    else:
+        truth = parse_truth("truth")
     frame = raw.select(
         ROW_COLUMN,
         pl.col(key).str.strip_chars().alias("image_id"),
         pl.col("truth").alias("truth_text"),
-        parse_truth("truth").alias("truth"),
+        truth.alias("truth"),
     )
     bad = first_bad_row(frame, pl.col("image_id").fill_null("") == "")
     if bad:
@@ -49,9 +61,9 @@ def gold_frame(path: Path) -> pl.DataFrame:
     return frame.unique("image_id", keep="first", maintain_order=True).select("image_id", "truth")
 
 
-def load_gold(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
+def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | None = None) -> LoadResult:
     """Insert new gold answers and correct changed ones (the newest file wins)."""
-    staged_gold = gold_frame(Path(path))
+    staged_gold = gold_frame(Path(path), positive=positive)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         updated = con.execute(
