@@ -73,27 +73,43 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     """)[0]
     metrics = _rows(con, """
         SELECT * FROM main.classifier_metrics
-        ORDER BY truth_source DESC, CASE grouping WHEN 'all' THEN 0 WHEN 'region' THEN 1 ELSE 2 END, grp
+        ORDER BY CASE truth_source WHEN 'labels' THEN 0 WHEN 'majority' THEN 1 ELSE 2 END,
+                 CASE grouping WHEN 'all' THEN 0 WHEN 'region' THEN 1 ELSE 2 END, grp
     """)
+    labels_choice = _rows(con, "SELECT method, reason FROM intermediate.int_truth_choice")
+    agreement = _rows(con, "SELECT * FROM main.agreement ORDER BY grouping, grp")
+    confidence = _rows(con, """
+        SELECT count(*) AS labelled,
+               count(*) FILTER (WHERE posterior < 0.8) AS unsure,
+               avg(posterior) AS mean_posterior
+        FROM main.label_confidence WHERE label IS NOT NULL
+    """)[0]
+    more_votes = _rows(con, """
+        SELECT count(*) AS images, coalesce(sum(extra_assignments), 0) AS extra_assignments,
+               (SELECT sum(hit_cost) FROM (SELECT DISTINCT hit_id, hit_cost FROM main.needs_more_votes)) AS cost
+        FROM main.needs_more_votes
+    """)[0]
     wrong = _rows(con, f"""
-        SELECT m.image_id, i.path, i.language, i.region, m.n_yes, m.n_votes, m.majority,
+        SELECT l.image_id, i.path, i.language, i.region, c.n_yes, l.n_votes, l.label, l.p_yes,
                p.target_in_top_k AS predicted,
                (SELECT string_agg(label, ', ' ORDER BY rank) FROM main.predictions AS q
-                WHERE q.image_id = m.image_id AND q.label IS NOT NULL) AS top_labels
-        FROM main.majority_labels AS m
+                WHERE q.image_id = l.image_id AND q.label IS NOT NULL) AS top_labels
+        FROM main.labels AS l
         JOIN (SELECT DISTINCT image_id, target_in_top_k FROM main.predictions) AS p USING (image_id)
+        LEFT JOIN main.vote_counts AS c USING (image_id)
         LEFT JOIN main.images AS i USING (image_id)
-        WHERE m.majority IS NOT NULL AND m.majority <> p.target_in_top_k
-        ORDER BY i.region, i.language, m.image_id
+        WHERE l.label IS NOT NULL AND l.label <> p.target_in_top_k
+        ORDER BY i.region DESC, i.language, l.image_id
         LIMIT {MAX_WRONG_IMAGES}
     """)
     for image in wrong:
         image["thumbnail"] = thumbnail_data_uri(image.pop("path"))
     workers = _rows(con, """
-        SELECT w.worker_id, w.gold_answered, w.gold_correct, w.accuracy,
-               (SELECT count(*) FROM main.votes AS v WHERE v.worker_id = w.worker_id) AS votes
-        FROM main.worker_gold_accuracy AS w
-        ORDER BY w.accuracy, w.gold_answered DESC, w.worker_id
+        SELECT worker_id, n_votes, gold_answered, gold_correct, gold_accuracy, gold_accuracy_lo,
+               gold_accuracy_hi, gold_sensitivity, gold_specificity, seconds_per_image,
+               flag_too_fast, flag_always_no, flag_always_yes, flag_low_gold_accuracy, flagged
+        FROM main.worker_quality
+        ORDER BY flagged DESC, gold_accuracy NULLS LAST, n_votes DESC, worker_id
     """)
     return {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -101,6 +117,11 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         "totals": totals,
         "metrics": metrics,
         "region_metrics": [m for m in metrics if m["grouping"] in ("all", "region")],
+        "truth_sources": [t for t in ("labels", "majority", "gold") if any(m["truth_source"] == t for m in metrics)],
+        "labels_choice": labels_choice[0] if labels_choice else None,
+        "agreement": agreement,
+        "confidence": confidence,
+        "more_votes": more_votes,
         "wrong_images": wrong,
         "workers": workers,
     }
