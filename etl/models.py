@@ -12,6 +12,7 @@ function that writes one table, with the models it reads declared, run in the sa
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ from etl.paths import SQL_DIR
 
 LAYER_SCHEMAS = {"staging": "staging", "intermediate": "intermediate", "marts": "main"}
 MATERIALIZATION = {"staging": "VIEW", "intermediate": "VIEW", "marts": "TABLE"}
+# A model may override its layer's default with a comment line `-- materialized: table` (an
+# intermediate step that several marts read over millions of votes is worth computing once).
+MATERIALIZED_HINT = re.compile(r"^--\s*materialized:\s*(table|view)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,11 @@ class SqlModel:
     @property
     def relation(self) -> str:
         return f"{LAYER_SCHEMAS[self.layer]}.{self.name}"
+
+    @property
+    def materialization(self) -> str:
+        hint = MATERIALIZED_HINT.search(self.sql)
+        return hint.group(1).upper() if hint else MATERIALIZATION[self.layer]
 
 
 @dataclass(frozen=True)
@@ -130,7 +139,7 @@ def _materialize(con: duckdb.DuckDBPyConnection, model: SqlModel | PythonModel) 
     if isinstance(model, PythonModel):
         model.build(con)
         return
-    kind = MATERIALIZATION[model.layer]
+    kind = model.materialization
     schema = LAYER_SCHEMAS[model.layer]
     existing = con.execute(
         "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",

@@ -65,3 +65,12 @@ def test_a_broken_model_is_named_in_the_error(tmp_path, warehouse):
 def test_the_shipped_models_build_on_an_empty_warehouse(run_cli):
     result = run_cli("build")
     assert "SQL tests passed" in result.output
+
+
+def test_a_model_can_ask_to_be_a_table_in_a_view_layer(tmp_path, warehouse):
+    sql_dir = tmp_path / "sql"
+    write_models(sql_dir, {"intermediate/int_heavy.sql": "-- materialized: table\nSELECT 1 AS x"})
+    with open_warehouse(warehouse, read_only=False) as con:
+        models.build(con, sql_dir=sql_dir)
+        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'int_heavy'")
+        assert kind.fetchall() == [("BASE TABLE",)]

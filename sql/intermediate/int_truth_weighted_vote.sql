@@ -1,3 +1,4 @@
+-- materialized: table
 -- Gold-weighted voting: the seed note's posterior P(F | Y1..Yn), generalised to votes that
 -- disagree and to workers of different accuracy. Each vote adds its log-likelihood ratio
 -- log(se/(1-sp)) for a yes, log((1-se)/sp) for a no, with the voter's gold-measured (shrunk)

@@ -24,10 +24,11 @@ gain AS (
 ),
 latest_hit AS (
     -- the newest HIT that showed the image: its reward and assignment count price the extras
-    SELECT v.image_id, h.hit_id, h.reward, h.max_assignments
-    FROM main.votes AS v
+    SELECT hi.image_id, h.hit_id, h.reward, h.max_assignments
+    FROM raw.hit_items AS hi
     JOIN raw.hits AS h USING (hit_id)
-    QUALIFY row_number() OVER (PARTITION BY v.image_id ORDER BY h.creation_time DESC NULLS LAST, h.hit_id DESC) = 1
+    WHERE hi.image_id IN (SELECT image_id FROM unsure)
+    QUALIFY row_number() OVER (PARTITION BY hi.image_id ORDER BY h.creation_time DESC NULLS LAST, h.hit_id DESC) = 1
 ),
 needed AS (
     SELECT
