@@ -20,12 +20,12 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
-from etl.load.images import is_http_url, register_images_seen
+from etl.load.images import register_images_seen
 from etl.load.mturk_format import (
     blank_to_null,
     parse_integer,
     parse_money,
-    parse_timestamp,
+    parse_timestamps,
 )
 from etl.load.transaction import LoadCounts, LoadResult, load_file
 
@@ -116,13 +116,15 @@ def _selected_tokens(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> 
     ).list.drop_nulls()
 
 
+PARSED = "__parsed"
+
+
 def parsed_name(column: str) -> str:
-    return f"__parsed {column}"
+    return f"{column}{PARSED}"
 
 
 def parse_hit_columns(hits: pl.DataFrame) -> pl.DataFrame:
-    return hits.with_columns(
-        *[parse_timestamp(c).alias(parsed_name(c)) for c in HIT_TIMESTAMPS],
+    return parse_timestamps(hits, HIT_TIMESTAMPS, suffix=PARSED).with_columns(
         *[parse_integer(c).alias(parsed_name(c)) for c in HIT_INTEGERS],
         parse_money("Reward").alias(parsed_name("Reward")),
     )
@@ -134,8 +136,7 @@ def parse_assignment_columns(frame: pl.DataFrame, slots: dict[int, str], path: P
     filled = pl.concat_list(
         [pl.when(blank_to_null(pl.col(c)).is_not_null()).then(pl.lit(n)).otherwise(None) for n, c in slots.items()]
     ).list.drop_nulls()
-    return frame.with_columns(
-        *[parse_timestamp(c).alias(parsed_name(c)) for c in ASSIGNMENT_TIMESTAMPS],
+    return parse_timestamps(frame, ASSIGNMENT_TIMESTAMPS, suffix=PARSED).with_columns(
         *[parse_integer(c).alias(parsed_name(c)) for c in ASSIGNMENT_INTEGERS],
         tokens.alias("__tokens"),
         filled.alias("__filled_slots"),
@@ -177,7 +178,7 @@ def hit_checks(slots: dict[int, str]) -> list[Check]:
     ))
     checks += [(
         c,
-        blank_to_null(pl.col(c)).is_not_null() & ~is_http_url(pl.col(c).str.strip_chars()),
+        ~pl.col(c).fill_null("").str.contains(r"^\s*(?:https?://\S+)?\s*$"),
         lambda row, c=c: f"{row[c]!r} is not an http(s) URL",
     ) for c in slots.values()]
     return checks
@@ -231,11 +232,12 @@ def validate(frame: pl.DataFrame, checks: list[Check], path: Path) -> None:
             raise _fail(path, row, column, message(row))
 
 
-def _check_repeated_assignments(frame: pl.DataFrame, path: Path) -> None:
-    """One AssignmentId is one answer: exact repeats are dropped, contradicting ones refused."""
+def _check_repeated_assignments(frame: pl.DataFrame, path: Path) -> bool:
+    """One AssignmentId is one answer: exact repeats are dropped (True: there are some),
+    contradicting ones refused."""
     repeated = frame.filter(pl.col("AssignmentId").is_duplicated())
     if not repeated.height:
-        return
+        return False
     content = [c for c in frame.columns if c != ROW_COLUMN and not c.startswith("__")]
     differing = repeated.filter(pl.struct(content).n_unique().over("AssignmentId") > 1).sort(ROW_COLUMN)
     if differing.height:
@@ -244,6 +246,7 @@ def _check_repeated_assignments(frame: pl.DataFrame, path: Path) -> None:
         raise _fail(path, second, "AssignmentId",
                     f"assignment {second['AssignmentId']} appears again (first at row {first[ROW_COLUMN]}) "
                     "with different values")
+    return True
 
 
 def distinct_hits(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.DataFrame:
@@ -276,10 +279,11 @@ def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
     frame = _with_all_columns(frame)
     frame = parse_assignment_columns(frame, slots, path)
     validate(frame, assignment_checks(frame), path)
-    _check_repeated_assignments(frame, path)
+    has_repeats = _check_repeated_assignments(frame, path)
     hits = parse_hit_columns(distinct_hits(frame, slots, path))
     validate(hits, hit_checks(slots), path)
-    frame = frame.unique("AssignmentId", keep="first", maintain_order=True)
+    if has_repeats:
+        frame = frame.unique("AssignmentId", keep="first", maintain_order=True)
 
     hit_rows = hits.select(
         pl.col("HITId").str.strip_chars().alias("hit_id"),
@@ -398,17 +402,19 @@ def ingest_results(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         con.register("staged_assignments", assignments)
-        con.register("staged_hit_items", hit_items)
         con.register("staged_hits", hits)
+        # One conversion of the (millions of) HIT items into DuckDB's own format, reused below.
+        con.register("staged_hit_items_frame", hit_items)
+        con.execute("CREATE OR REPLACE TEMP TABLE staged_hit_items AS SELECT * FROM staged_hit_items_frame")
         try:
             _raise_on_conflicts(con, path)
-            register_images_seen(con, "staged_hit_items", load_id)
             # A known HIT's items are already there (and agree: checked above), so filter by HIT,
             # a third of the rows, rather than anti-joining every (HIT, slot).
             con.execute(
                 "INSERT INTO raw.hit_items SELECT hit_id, slot, image_id, NULL FROM staged_hit_items "
                 "WHERE hit_id NOT IN (SELECT hit_id FROM raw.hits)"
             ).fetchall()
+            register_images_seen(con, "staged_hit_items", load_id)
             con.execute(
                 f"INSERT INTO raw.hits BY NAME SELECT * EXCLUDE ({ROW_COLUMN}), ? AS load_id "
                 "FROM staged_hits ANTI JOIN raw.hits USING (hit_id)",
@@ -421,7 +427,8 @@ def ingest_results(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
                 [load_id],
             ).fetchall()[0][0]
         finally:
-            for name in ("staged_assignments", "staged_hit_items", "staged_hits"):
+            con.execute("DROP TABLE IF EXISTS staged_hit_items")
+            for name in ("staged_assignments", "staged_hits", "staged_hit_items_frame"):
                 con.unregister(name)
         return LoadCounts(rows_in_file=assignments.height, inserted=inserted, updated=updated)
 

@@ -22,15 +22,6 @@ HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
 LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
 
 
-def is_http_url(text: pl.Expr) -> pl.Expr:
-    """Cheap test for an http(s) URL with no whitespace; rejects javascript:, data:, file: and the like."""
-    return (
-        (text.str.starts_with("https://") | text.str.starts_with("http://"))
-        & (text.str.len_bytes() > 8)
-        & ~text.str.contains(r"\s")
-    )
-
-
 def language_from_path(path: pl.Expr) -> pl.Expr:
     return path.str.extract(LAYOUT, 1).str.to_lowercase()
 
@@ -82,10 +73,9 @@ def register_images_seen(con: duckdb.DuckDBPyConnection, image_ids: str, load_id
             SELECT DISTINCT image_id FROM {image_ids} ANTI JOIN raw.images USING (image_id)
         ),
         parsed AS (
-            SELECT image_id,
-                   lower(regexp_extract(image_id, '{LAYOUT}', 1)) AS language,
-                   regexp_extract(image_id, '{LAYOUT}', 2) AS word
-            FROM new_images
+            SELECT image_id, lower(parts.language) AS language, parts.word
+            FROM (SELECT image_id, regexp_extract(image_id, '{LAYOUT}', ['language', 'word']) AS parts
+                  FROM new_images)
         )
         SELECT p.image_id, NULL, r.language, CASE WHEN r.language IS NOT NULL THEN p.word END, NULL, ?
         FROM parsed AS p LEFT JOIN raw.language_regions AS r USING (language)

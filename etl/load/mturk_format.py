@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import polars as pl
 
-# The site writes Pacific time; UTC/GMT appear in re-exports. Each zone name is parsed as a literal
-# in the format, which is several times faster than a regular expression per value.
+# The site writes Pacific time; UTC/GMT appear in re-exports. The form is fixed-width
+# (`Wed Feb 20 11:04:42 PST 2019`), so slicing it beats any regex by several times.
 ZONE_OFFSET_HOURS = {"PST": -8, "PDT": -7, "UTC": 0, "GMT": 0}
+MTURK_LENGTH = len("Wed Feb 20 11:04:42 PST 2019")
 ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}"
 
 
@@ -19,18 +20,37 @@ def blank_to_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(stripped == "").then(None).otherwise(stripped)
 
 
-def parse_timestamp(column: str) -> pl.Expr:
-    """UTC datetime of an MTurk or ISO timestamp; null when blank or unparseable (checked separately)."""
-    text = blank_to_null(pl.col(column))
-    in_zone = [
-        text.str.strptime(pl.Datetime("us"), f"%a %b %d %H:%M:%S {zone} %Y", strict=False)
-        - pl.duration(hours=offset)
-        for zone, offset in ZONE_OFFSET_HOURS.items()
-    ]
-    iso = pl.when(text.str.contains(ISO_TIMESTAMP)).then(
+def parse_mturk_timestamp(text: pl.Expr) -> pl.Expr:
+    """UTC datetime of `Wed Feb 20 11:04:42 PST 2019`; null when it is not in that form."""
+    local = (text.str.slice(4, 15) + pl.lit(" ") + text.str.slice(24, 4)).str.strptime(
+        pl.Datetime("us"), "%b %d %H:%M:%S %Y", strict=False
+    )
+    offset = text.str.slice(20, 3).replace_strict(ZONE_OFFSET_HOURS, default=None, return_dtype=pl.Int64)
+    in_form = (text.str.len_bytes() == MTURK_LENGTH) & (text.str.slice(19, 1) == " ")
+    return pl.when(in_form).then(local - pl.duration(hours=offset))
+
+
+def parse_iso_timestamp(text: pl.Expr) -> pl.Expr:
+    """UTC datetime of an ISO 8601 timestamp (the API's form); null otherwise."""
+    return pl.when(text.str.contains(ISO_TIMESTAMP)).then(
         text.str.replace(r"Z$", "+00:00").str.to_datetime(time_zone="UTC", strict=False).dt.replace_time_zone(None)
     )
-    return pl.coalesce(*in_zone, iso).alias(column)
+
+
+def parse_timestamps(frame: pl.DataFrame, columns: tuple[str, ...], *, suffix: str) -> pl.DataFrame:
+    """Add `<column><suffix>` parsed timestamps. The ISO form is tried only for a column where the
+    MTurk form left values unparsed, so a site-written file pays for one parse per value."""
+    parsed = frame.with_columns(
+        parse_mturk_timestamp(pl.col(c).str.strip_chars()).alias(c + suffix) for c in columns
+    )
+    unparsed = parsed.select(
+        (blank_to_null(pl.col(c)).is_not_null() & pl.col(c + suffix).is_null()).any().alias(c) for c in columns
+    ).row(0, named=True)
+    retry = [c for c, any_unparsed in unparsed.items() if any_unparsed]
+    return parsed.with_columns(
+        pl.coalesce(pl.col(c + suffix), parse_iso_timestamp(blank_to_null(pl.col(c)))).alias(c + suffix)
+        for c in retry
+    )
 
 
 def parse_money(column: str) -> pl.Expr:
