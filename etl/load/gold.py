@@ -9,7 +9,7 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
-from etl.load.transaction import LoadCounts, LoadResult, load_file
+from etl.load.transaction import LoadCounts, LoadResult, load_file, upsert_by_key
 
 TRUE_WORDS = ("true", "1", "yes", "y", "t")
 FALSE_WORDS = ("false", "0", "no", "n", "f")
@@ -66,15 +66,14 @@ def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | Non
     staged_gold = gold_frame(Path(path), positive=positive)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
-        updated = con.execute(
-            "UPDATE raw.gold AS g SET truth = s.truth, load_id = ? FROM staged_gold AS s "
-            "WHERE g.image_id = s.image_id AND g.truth <> s.truth",
-            [load_id],
-        ).fetchall()[0][0]
-        inserted = con.execute(
-            "INSERT INTO raw.gold SELECT image_id, truth, ? FROM staged_gold ANTI JOIN raw.gold USING (image_id)",
-            [load_id],
-        ).fetchall()[0][0]
+        con.register("staged_gold", staged_gold)
+        try:
+            inserted, updated = upsert_by_key(
+                con, table="raw.gold", staged="staged_gold", keys=("image_id",), values=("truth",),
+                load_id=load_id,
+            )
+        finally:
+            con.unregister("staged_gold")
         return LoadCounts(rows_in_file=staged_gold.height, inserted=inserted, updated=updated)
 
     return load_file(con, "gold", Path(path), write)

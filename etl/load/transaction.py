@@ -84,6 +84,33 @@ def load_file(
     return LoadResult(kind, path, sha256, already_loaded=False, counts=counts, load_id=load_id)
 
 
+def upsert_by_key(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    table: str,
+    staged: str,
+    keys: tuple[str, ...],
+    values: tuple[str, ...],
+    load_id: int,
+) -> tuple[int, int]:
+    """Insert staged rows with new keys; overwrite `values` of known keys where they changed (the
+    newest file wins). The table's columns are keys, values, load_id. Returns (inserted, updated)."""
+    same_key = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+    changed = " OR ".join(f"t.{v} IS DISTINCT FROM s.{v}" for v in values)
+    assignments = ", ".join(f"{v} = s.{v}" for v in values)
+    updated = con.execute(
+        f"UPDATE {table} AS t SET {assignments}, load_id = ? FROM {staged} AS s WHERE {same_key} AND ({changed})",
+        [load_id],
+    ).fetchall()[0][0]
+    columns = ", ".join((*keys, *values))
+    inserted = con.execute(
+        f"INSERT INTO {table} ({columns}, load_id) SELECT {columns}, ? "
+        f"FROM {staged} ANTI JOIN {table} USING ({', '.join(keys)})",
+        [load_id],
+    ).fetchall()[0][0]
+    return inserted, updated
+
+
 def _directory_fingerprint(directory: Path) -> str:
     """A directory 'file' is identified by its listing (names and sizes), not its bytes."""
     import hashlib

@@ -16,7 +16,7 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
-from etl.load.transaction import LoadCounts, LoadResult, load_file
+from etl.load.transaction import LoadCounts, LoadResult, load_file, upsert_by_key
 
 
 def votes_frame(
@@ -73,21 +73,19 @@ def load_votes(
     positive: str = "1",
 ) -> LoadResult:
     """Insert new votes into raw.external_votes and correct changed ones, in one transaction."""
-    staged_votes = votes_frame(  # read by DuckDB below
+    staged_votes = votes_frame(
         Path(path), task_col=task_col, worker_col=worker_col, label_col=label_col, positive=positive
     )
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
-        updated = con.execute(
-            "UPDATE raw.external_votes AS e SET selected = s.selected, load_id = ? FROM staged_votes AS s "
-            "WHERE e.image_id = s.image_id AND e.worker_id = s.worker_id AND e.selected <> s.selected",
-            [load_id],
-        ).fetchall()[0][0]
-        inserted = con.execute(
-            "INSERT INTO raw.external_votes SELECT image_id, worker_id, selected, ? "
-            "FROM staged_votes ANTI JOIN raw.external_votes USING (image_id, worker_id)",
-            [load_id],
-        ).fetchall()[0][0]
+        con.register("staged_votes", staged_votes)
+        try:
+            inserted, updated = upsert_by_key(
+                con, table="raw.external_votes", staged="staged_votes", keys=("image_id", "worker_id"),
+                values=("selected",), load_id=load_id,
+            )
+        finally:
+            con.unregister("staged_votes")
         return LoadCounts(rows_in_file=staged_votes.height, inserted=inserted, updated=updated)
 
     return load_file(con, "votes", Path(path), write)
