@@ -1,0 +1,238 @@
+"""`crowdaudit hits build`: plan a batch of HITs from images that have none yet, gold mixed in.
+
+Planned HITs go into raw.hits (status 'planned', a local hit_id until a platform gives a real one)
+and raw.hit_items (is_gold set), the design into raw.hit_batches, and the web site's input file
+`variables.csv` (columns image1..imageN) is written from the same rows, so the web-site path and
+the API path publish exactly the same HITs. Gold images sit at random slots (workers cannot spot
+them by position), distinct within a HIT, and every HIT gets at least one when gold exists, as
+the second seed recommends (5-10% known-answer tasks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from etl.errors import CrowdauditError
+from etl.hits.pricing import Price, price_hits
+from etl.hits.template import DEFAULT_DESCRIPTION, DEFAULT_KEYWORDS, DEFAULT_TITLE, slot_name
+from etl.load.loadlog import next_load_id, record_load
+
+DEFAULT_LIFETIME = 7 * 24 * 3600
+DEFAULT_ASSIGNMENT_DURATION = 3600
+DEFAULT_AUTO_APPROVAL_DELAY = 3 * 24 * 3600
+PLANNED = "planned"
+PUBLISHED = "published"
+# Images to plan: every image with its region (as staging derives it), for --where to filter on.
+CANDIDATES = """
+SELECT i.image_id, i.path, i.language, i.word, coalesce(i.region, r.region, 'unknown') AS region
+FROM raw.images AS i
+LEFT JOIN raw.language_regions AS r ON r.language = lower(i.language)
+"""
+
+
+@dataclass(frozen=True)
+class HitDesign:
+    """The choices of `hits build`: what a HIT looks like and what it pays."""
+
+    per_hit: int = 12
+    assignments: int = 3
+    reward: Decimal = Decimal("0.01")
+    gold_per_hit: int | None = 1
+    gold_rate: float | None = None
+    title: str = DEFAULT_TITLE
+    description: str = DEFAULT_DESCRIPTION
+    keywords: str = DEFAULT_KEYWORDS
+    lifetime_in_seconds: int = DEFAULT_LIFETIME
+    assignment_duration_in_seconds: int = DEFAULT_ASSIGNMENT_DURATION
+    auto_approval_delay_in_seconds: int = DEFAULT_AUTO_APPROVAL_DELAY
+
+    def gold_slots(self, n_gold: int) -> int:
+        """Gold images per HIT: --gold-rate of the slots (at least one) or --gold-per-hit, never more
+        than the gold there is, and never the whole HIT."""
+        if n_gold == 0:
+            return 0
+        if self.gold_rate is not None:
+            wanted = max(1, round(self.per_hit * self.gold_rate)) if self.gold_rate > 0 else 0
+        else:
+            wanted = self.gold_per_hit or 0
+        return min(wanted, n_gold, self.per_hit - 1)
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    batch_id: str
+    n_hits: int
+    n_images: int
+    gold_per_hit: int
+    variables_csv: Path | None
+    price: Price
+    seed: int
+
+
+def validate_design(design: HitDesign) -> None:
+    if design.per_hit < 1:
+        raise CrowdauditError("--per-hit must be at least 1")
+    if design.assignments < 1:
+        raise CrowdauditError("--assignments must be at least 1")
+    if design.reward < Decimal("0.01"):
+        raise CrowdauditError("--reward must be at least $0.01 (MTurk's minimum)")
+    if design.gold_rate is not None and not 0 <= design.gold_rate < 1:
+        raise CrowdauditError("--gold-rate must be in [0, 1)")
+
+
+def candidate_images(con: duckdb.DuckDBPyConnection, where: str | None) -> list[str]:
+    """Images with no HIT yet and no gold answer, in a stable order (so --seed reproduces a plan)."""
+    predicate = f"WHERE ({where})" if where else ""
+    query = (
+        f"SELECT image_id FROM (SELECT * FROM ({CANDIDATES}) AS images {predicate}) AS chosen "
+        "ANTI JOIN raw.hit_items USING (image_id) ANTI JOIN raw.gold USING (image_id) ORDER BY image_id"
+    )
+    try:
+        return [row[0] for row in con.execute(query).fetchall()]
+    except duckdb.Error as error:
+        raise CrowdauditError(
+            f"--where {where!r} is not a valid condition on image_id, path, language, word, region: {error}"
+        ) from error
+
+
+def plan_items(fresh: list[str], gold: list[str], *, per_hit: int, gold_per_hit: int, seed: int) -> pl.DataFrame:
+    """(hit_number, slot, image_id, is_gold): fresh images shuffled into HITs of per_hit - gold_per_hit,
+    gold_per_hit distinct gold images added to each, slots shuffled within each HIT."""
+    rng = np.random.default_rng([seed, 5])
+    fresh_per_hit = per_hit - gold_per_hit
+    order = rng.permutation(len(fresh))
+    fresh_ids = np.asarray(fresh, dtype=object)[order]
+    n_hits = -(-len(fresh) // fresh_per_hit)
+    hit_of_fresh = np.arange(len(fresh)) // fresh_per_hit
+    gold_hit = np.repeat(np.arange(n_hits), gold_per_hit)
+    gold_pick = rng.integers(0, max(len(gold), 1), size=(n_hits, gold_per_hit))
+    # Redraw the HITs whose gold came up twice: an image shows once per HIT.
+    for _ in range(1000):
+        ordered = np.sort(gold_pick, axis=1)
+        clash = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+        if not clash.any():
+            break
+        gold_pick[clash] = rng.integers(0, len(gold), size=(int(clash.sum()), gold_per_hit))
+    gold_ids = np.asarray(gold, dtype=object)[gold_pick.ravel()] if gold_per_hit else np.array([], dtype=object)
+    items = pl.DataFrame({
+        "hit_number": np.concatenate([hit_of_fresh, gold_hit]).astype(np.int64),
+        "image_id": pl.Series(np.concatenate([fresh_ids, gold_ids]).tolist(), dtype=pl.String),
+        "is_gold": np.concatenate([np.zeros(len(fresh_ids), bool), np.ones(len(gold_ids), bool)]),
+        "order": rng.random(len(fresh_ids) + len(gold_ids)),
+    })
+    return (
+        items.sort("hit_number", "order")
+        .with_columns(pl.col("order").rank("ordinal").over("hit_number").cast(pl.Int32).alias("slot"))
+        .select("hit_number", "slot", "image_id", "is_gold")
+    )
+
+
+def next_batch_number(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT count(*) + 1 FROM raw.hit_batches").fetchall()[0][0]
+
+
+def variables_frame(items: pl.DataFrame, *, per_hit: int) -> pl.DataFrame:
+    """The web site's input file: one row per HIT, columns image1..imageN, blank for a short last HIT."""
+    wide = items.with_columns(pl.format("image{}", "slot").alias("column")).pivot(
+        on="column", index="hit_id", values="image_id"
+    ).sort("hit_id")
+    return wide.select(
+        *[(pl.col(slot_name(n)) if slot_name(n) in wide.columns else pl.lit(None, pl.String)).fill_null("")
+          .alias(slot_name(n)) for n in range(1, per_hit + 1)]
+    )
+
+
+def build_hits(
+    con: duckdb.DuckDBPyConnection,
+    design: HitDesign,
+    *,
+    where: str | None = None,
+    seed: int | None = None,
+    variables_csv: Path | None = None,
+    limit: int | None = None,
+) -> PlannedBatch | None:
+    """Plan one batch in one transaction; None when every matching image already has a HIT."""
+    validate_design(design)
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    fresh = candidate_images(con, where)
+    if limit is not None:
+        fresh = fresh[:limit]
+    if not fresh:
+        return None
+    gold = [row[0] for row in con.execute("SELECT image_id FROM raw.gold ORDER BY image_id").fetchall()]
+    gold_per_hit = design.gold_slots(len(gold))
+    number = next_batch_number(con)
+    batch_id = f"crowdaudit-{number}"
+    items = plan_items(fresh, gold, per_hit=design.per_hit, gold_per_hit=gold_per_hit, seed=seed)
+    items = items.with_columns(pl.format("local-{}-{}", pl.lit(number), (pl.col("hit_number") + 1)
+                                         .cast(pl.String).str.zfill(6)).alias("hit_id"))
+    n_hits = items["hit_number"].n_unique()
+    variables = variables_frame(items, per_hit=design.per_hit)
+    variables_text = variables.write_csv()
+    started_at = datetime.now(UTC).replace(tzinfo=None)
+    hits = items.select("hit_id").unique().sort("hit_id").with_columns(
+        pl.lit(batch_id).alias("batch_id"),
+        ("crowdaudit:" + pl.col("hit_id")).alias("requester_annotation"),
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        load_id = next_load_id(con)
+        con.execute(
+            "INSERT INTO raw.hit_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [batch_id, started_at, design.per_hit, design.assignments, design.reward, gold_per_hit, where, seed,
+             n_hits, len(fresh), design.title, design.description, design.keywords, design.lifetime_in_seconds,
+             design.assignment_duration_in_seconds, design.auto_approval_delay_in_seconds],
+        )
+        con.register("planned_hits", hits)
+        con.execute(
+            """
+            INSERT INTO raw.hits BY NAME
+            SELECT hit_id, batch_id, requester_annotation, ? AS title, ? AS description, ? AS keywords,
+                   ? AS reward, ? AS max_assignments, ? AS assignment_duration_in_seconds,
+                   ? AS auto_approval_delay_in_seconds, ? AS lifetime_in_seconds, ? AS n_slots,
+                   'planned' AS status, ? AS load_id
+            FROM planned_hits
+            """,
+            [design.title, design.description, design.keywords, design.reward, design.assignments,
+             design.assignment_duration_in_seconds, design.auto_approval_delay_in_seconds,
+             design.lifetime_in_seconds, design.per_hit, load_id],
+        ).fetchall()
+        con.register("planned_items", items.select("hit_id", "slot", "image_id", "is_gold"))
+        con.execute("INSERT INTO raw.hit_items SELECT hit_id, slot, image_id, is_gold FROM planned_items").fetchall()
+        record_load(
+            con, load_id=load_id, kind="hit_plan", source_file=variables_csv or Path(f"{batch_id}.variables.csv"),
+            sha256=hashlib.sha256(variables_text.encode()).hexdigest(), rows_in_file=n_hits,
+            rows_inserted=n_hits, rows_updated=0, started_at=started_at,
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for name in ("planned_hits", "planned_items"):
+            con.unregister(name)
+    if variables_csv is not None:
+        variables_csv = Path(variables_csv)
+        variables_csv.parent.mkdir(parents=True, exist_ok=True)
+        variables_csv.write_text(variables_text, encoding="utf-8")
+    return PlannedBatch(
+        batch_id=batch_id, n_hits=n_hits, n_images=len(fresh), gold_per_hit=gold_per_hit,
+        variables_csv=variables_csv, seed=seed,
+        price=price_hits(n_hits, assignments=design.assignments, reward=design.reward),
+    )
+
+
+def latest_batch(con: duckdb.DuckDBPyConnection) -> str | None:
+    rows = con.execute("SELECT batch_id FROM raw.hit_batches ORDER BY created_at DESC, batch_id DESC LIMIT 1")
+    found = rows.fetchall()
+    return found[0][0] if found else None
+

@@ -1,0 +1,119 @@
+"""What a batch of HITs costs, fees included: the one function every publish and `cost` use.
+
+Mechanical Turk's fees (https://requester.mturk.com/pricing): a 20% commission on the reward and
+on bonuses; 40% on the reward when the HIT has 10 or more assignments; at least $0.01 per
+assignment; Masters qualification +5% of the reward. Money is Decimal throughout, and the total
+is rounded to the cent only once, at the end, so a million assignments do not drift by a million
+roundings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class FeeSchedule:
+    """MTurk's fees; another platform passes its own schedule."""
+
+    commission: Decimal = Decimal("0.20")
+    large_hit_commission: Decimal = Decimal("0.40")
+    large_hit_assignments: int = 10
+    minimum_fee: Decimal = Decimal("0.01")
+    masters_fee: Decimal = Decimal("0.05")
+    bonus_commission: Decimal = Decimal("0.20")
+
+
+MTURK_FEES = FeeSchedule()
+
+
+def money(value: Decimal | float | str | int) -> Decimal:
+    """A Decimal from user input; floats go through str so 0.01 stays 0.01."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+@dataclass(frozen=True)
+class Price:
+    """The bill for `n_hits` HITs of one design."""
+
+    n_hits: int
+    assignments_per_hit: int
+    reward: Decimal
+    bonus: Decimal
+    fee_per_assignment: Decimal
+    masters: bool
+
+    @property
+    def n_assignments(self) -> int:
+        return self.n_hits * self.assignments_per_hit
+
+    @property
+    def rewards(self) -> Decimal:
+        return (self.reward + self.bonus) * self.n_assignments
+
+    @property
+    def fees(self) -> Decimal:
+        return self.fee_per_assignment * self.n_assignments
+
+    @property
+    def total(self) -> Decimal:
+        """Rounded to the cent, half up, once."""
+        return (self.rewards + self.fees).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    @property
+    def per_assignment(self) -> Decimal:
+        return self.reward + self.bonus + self.fee_per_assignment
+
+
+def fee_per_assignment(
+    reward: Decimal, assignments_per_hit: int, *, masters: bool = False, bonus: Decimal = Decimal(0),
+    fees: FeeSchedule = MTURK_FEES,
+) -> Decimal:
+    """The platform's cut of one assignment: commission (at least the minimum) + Masters + bonus
+    commission. The minimum applies to the reward's commission, as MTurk states it per assignment."""
+    rate = fees.large_hit_commission if assignments_per_hit >= fees.large_hit_assignments else fees.commission
+    commission = max(fees.minimum_fee, reward * rate)
+    extra = reward * fees.masters_fee if masters else Decimal(0)
+    return commission + extra + bonus * fees.bonus_commission
+
+
+def price_hits(
+    n_hits: int, *, assignments: int, reward: Decimal | float | str, masters: bool = False,
+    bonus: Decimal | float | str = 0, fees: FeeSchedule = MTURK_FEES,
+) -> Price:
+    """The price of `n_hits` HITs with `assignments` assignments each."""
+    reward, bonus = money(reward), money(bonus)
+    if n_hits < 0 or assignments < 1:
+        raise ValueError("need n_hits >= 0 and assignments >= 1")
+    if reward < 0 or bonus < 0:
+        raise ValueError("reward and bonus cannot be negative")
+    return Price(
+        n_hits=n_hits,
+        assignments_per_hit=assignments,
+        reward=reward,
+        bonus=bonus,
+        fee_per_assignment=fee_per_assignment(reward, assignments, masters=masters, bonus=bonus, fees=fees),
+        masters=masters,
+    )
+
+
+def hits_for_images(n_images: int, per_hit: int, gold_per_hit: int = 0) -> int:
+    """HITs needed to show every image once: the last HIT may be short. Gold slots carry no new image."""
+    fresh = per_hit - gold_per_hit
+    if fresh < 1:
+        raise ValueError("a HIT needs at least one slot that is not gold")
+    return int((Decimal(n_images) / fresh).to_integral_value(rounding=ROUND_CEILING))
+
+
+def price_images(
+    n_images: int, *, per_hit: int, assignments: int, reward: Decimal | float | str, gold_per_hit: int = 0,
+    masters: bool = False, bonus: Decimal | float | str = 0, fees: FeeSchedule = MTURK_FEES,
+) -> Price:
+    """The price of labelling `n_images` with a design of `per_hit` images per HIT."""
+    return price_hits(
+        hits_for_images(n_images, per_hit, gold_per_hit), assignments=assignments, reward=reward,
+        masters=masters, bonus=bonus, fees=fees,
+    )
