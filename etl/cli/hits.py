@@ -1,0 +1,367 @@
+"""`crowdaudit hits ...`, `crowdaudit cost` and `crowdaudit mturk-local`: design, plan, price and
+publish HITs, follow them, and run a local MTurk-compatible endpoint. Thin: parse, call, print."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import click
+
+from etl.cli.base import Settings, cli, pass_settings
+from etl.errors import CrowdauditError
+from etl.warehouse import open_warehouse
+
+ENDPOINT_ENV = "CROWDAUDIT_MTURK_ENDPOINT"
+
+
+class Money(click.ParamType):
+    """Dollars as Decimal ("$0.01", "0.01"), never float: money is counted exactly."""
+
+    name = "USD"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, Decimal):
+            return value
+        try:
+            amount = Decimal(str(value).strip().lstrip("$").replace(",", ""))
+        except InvalidOperation:
+            self.fail(f"{value!r} is not an amount of dollars", param, ctx)
+        if amount < 0:
+            self.fail("cannot be negative", param, ctx)
+        return amount
+
+
+MONEY = Money()
+
+
+@cli.group("hits")
+def hits() -> None:
+    """Design, plan, publish and follow HITs (Mechanical Turk's formats and API).
+
+    \b
+    Web-site path:  crowdaudit hits layout > layout.html; crowdaudit hits build  (writes variables.csv)
+    API path:       crowdaudit hits build; crowdaudit hits publish --budget 5; crowdaudit hits status
+    """
+
+
+@hits.command("layout")
+@click.option("--per-hit", default=12, show_default=True, type=click.IntRange(1, 100), help="Images per HIT.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
+def layout_command(per_hit: int, output: Path | None) -> None:
+    """Print the HIT design for the requester web site (Design Layout tab).
+
+    Image URLs are ${image1} ... ${imageN} placeholders, filled from the variables.csv that
+    `hits build` writes; the site joins the ticked slots into Answer.selected ("image2|image7").
+
+    \b
+    Example:
+      crowdaudit hits layout --per-hit 12 -o layout.html
+    """
+    from etl.hits.template import layout_html
+
+    html = layout_html(per_hit)
+    if output:
+        output.write_text(html, encoding="utf-8")
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(html, nl=False)
+
+
+@hits.command("build")
+@click.option("--per-hit", default=12, show_default=True, type=click.IntRange(1, 100), help="Images per HIT.")
+@click.option("--assignments", default=3, show_default=True, type=click.IntRange(1, 1000),
+              help="Workers per HIT.")
+@click.option("--reward", default="0.01", show_default=True, type=MONEY, help="Reward per assignment, USD.")
+@click.option("--gold-per-hit", default=1, show_default=True, type=click.IntRange(0, 99),
+              help="Gold (known-answer) images per HIT, when gold is loaded.")
+@click.option("--gold-rate", type=click.FloatRange(0, 1, max_open=True),
+              help="Share of each HIT's slots that are gold (at least one); overrides --gold-per-hit.")
+@click.option("--where", "where_sql", help="SQL condition on image_id, path, language, word, region.")
+@click.option("--seed", type=int, help="Random seed: the same seed plans the same HITs.")
+@click.option("--limit", type=click.IntRange(1), help="Plan at most this many (non-gold) images.")
+@click.option("--variables", "variables_csv", default="variables.csv", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="The web site's input file to write.")
+@pass_settings
+def build_command(settings: Settings, per_hit: int, assignments: int, reward: Decimal, gold_per_hit: int,
+                  gold_rate: float | None, where_sql: str | None, seed: int | None, limit: int | None,
+                  variables_csv: Path) -> None:
+    """Plan HITs for the images that have none yet, gold mixed in at random slots.
+
+    Records the planned HITs (status 'planned') in the warehouse and writes variables.csv
+    (columns image1..imageN) for the web site's "Publish Batch".
+
+    \b
+    Examples:
+      crowdaudit hits build --per-hit 12 --assignments 3 --reward 0.01 --gold-per-hit 1 --seed 7
+      crowdaudit hits build --gold-rate 0.1 --where "region = 'non-Western'"
+    """
+    from etl.hits.plan import HitDesign, build_hits
+
+    design = HitDesign(per_hit=per_hit, assignments=assignments, reward=reward, gold_per_hit=gold_per_hit,
+                       gold_rate=gold_rate)
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+        batch = build_hits(con, design, where=where_sql, seed=seed, variables_csv=variables_csv, limit=limit)
+    if batch is None:
+        click.echo("every matching image already has a HIT; nothing planned")
+        return
+    click.echo(
+        f"planned batch {batch.batch_id}: {batch.n_hits} HITs for {batch.n_images} images, "
+        f"{batch.gold_per_hit} gold per HIT (seed {batch.seed}); wrote {batch.variables_csv}\n"
+        f"price: ${batch.price.total} ({batch.price.n_assignments} assignments x ${batch.price.per_assignment} "
+        "with fees)"
+    )
+
+
+def _qualification_options(function):
+    options = [
+        click.option("--min-approval-rate", default=90, show_default=True, type=click.IntRange(0, 100),
+                     help="Workers' HIT approval rate, %."),
+        click.option("--min-approved-hits", default=500, show_default=True, type=click.IntRange(0),
+                     help="Workers' number of approved HITs."),
+        click.option("--country", "countries", multiple=True, default=("IN",), show_default=True,
+                     help="Workers' locale (ISO country code); repeat for several."),
+        click.option("--any-worker", is_flag=True, help="No qualification requirements at all."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _target_options(function):
+    options = [
+        click.option("--sandbox/--live", "sandbox", default=None,
+                     help="MTurk's sandbox (default for publish) or the live marketplace (real money)."),
+        click.option("--endpoint-url", envvar=ENDPOINT_ENV, show_envvar=True,
+                     help="An MTurk-compatible endpoint, e.g. crowdaudit mturk-local's URL."),
+        click.option("--batch", "batch_id", help="Batch id. [default: the newest]"),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _platform(sandbox: bool | None, endpoint_url: str | None, recorded: str | None = None):
+    from etl.crowd.mturk import MTurkPlatform, target_for
+
+    if endpoint_url is None and sandbox is None and recorded not in (None, "sandbox", "live"):
+        endpoint_url = recorded
+    live = sandbox is False or (sandbox is None and endpoint_url is None and recorded == "live")
+    return MTurkPlatform(target_for(live=live, endpoint_url=endpoint_url))
+
+
+def _batch(con, batch_id: str | None) -> str:
+    from etl.hits.plan import latest_batch
+
+    batch_id = batch_id or latest_batch(con)
+    if batch_id is None:
+        raise CrowdauditError("no batch planned yet: run `crowdaudit hits build` first")
+    return batch_id
+
+
+@hits.command("publish")
+@_target_options
+@click.option("--budget", required=True, type=MONEY, help="Most this publish may cost, fees included, USD.")
+@click.option("--dry-run", is_flag=True, help="Print the payloads and the price; call nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask before spending real money with --live.")
+@_qualification_options
+@pass_settings
+def publish_command(settings: Settings, sandbox: bool | None, endpoint_url: str | None, batch_id: str | None,
+                    budget: Decimal, dry_run: bool, yes: bool, min_approval_rate: int, min_approved_hits: int,
+                    countries: tuple[str, ...], any_worker: bool) -> None:
+    """Publish a planned batch through the API: one HIT type, one HIT per planned HIT.
+
+    Refuses, before creating anything, when the batch's price (fees included) is over --budget or
+    the account balance. Safe to re-run after a crash: a HIT is never created twice. Credentials
+    come from boto3's usual chain (AWS_PROFILE, ~/.aws/credentials, ...); region us-east-1.
+
+    \b
+    Examples:
+      crowdaudit hits publish --budget 5 --dry-run
+      crowdaudit hits publish --sandbox --budget 5
+      crowdaudit hits publish --live --budget 30
+      crowdaudit hits publish --endpoint-url http://127.0.0.1:8765 --budget 5
+    """
+    from etl.crowd.platform import seed_qualifications
+    from etl.hits.publish import publish_batch
+
+    quals = () if any_worker else seed_qualifications(
+        min_approval_rate=min_approval_rate, min_approved_hits=min_approved_hits, countries=countries
+    )
+    platform = _platform(sandbox, endpoint_url)
+
+    def confirm(price) -> bool:
+        if not platform.target.live or yes:
+            return True
+        return click.confirm(f"Spend ${price.total} of real money on the live MTurk marketplace?", default=False)
+
+    say = (lambda _: None) if settings.silent else click.echo
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+        report = publish_batch(con, platform, batch_id=_batch(con, batch_id), budget=budget, qualifications=quals,
+                               dry_run=dry_run, confirm=confirm, say=say)
+    if dry_run:
+        click.echo(json.dumps(report.payloads, indent=2))
+        click.echo("qualifications: " + ("; ".join(q.describe() for q in quals) or "none"))
+    click.echo(report.summary())
+
+
+@hits.command("status")
+@_target_options
+@pass_settings
+def status_command(settings: Settings, sandbox: bool | None, endpoint_url: str | None, batch_id: str | None) -> None:
+    """Progress of a published batch: assignments available, pending, submitted, approved, rejected.
+
+    \b
+    Example:
+      crowdaudit hits status
+    """
+    from etl.hits.manage import batch_progress, batch_target
+
+    with open_warehouse(settings.warehouse, read_only=True, wait_seconds=settings.wait_seconds) as con:
+        batch_id = _batch(con, batch_id)
+        platform = _platform(sandbox, endpoint_url, batch_target(con, batch_id))
+        click.echo(batch_progress(con, platform, batch_id).summary())
+
+
+@hits.command("expire")
+@_target_options
+@pass_settings
+def expire_command(settings: Settings, sandbox: bool | None, endpoint_url: str | None, batch_id: str | None) -> None:
+    """Expire a batch's HITs now: no new worker can accept them; submitted work stays.
+
+    \b
+    Example:
+      crowdaudit hits expire --batch crowdaudit-1
+    """
+    from etl.hits.manage import batch_target, expire_batch
+
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+        batch_id = _batch(con, batch_id)
+        platform = _platform(sandbox, endpoint_url, batch_target(con, batch_id))
+        click.echo(f"expired {expire_batch(con, platform, batch_id)} HITs of {batch_id}")
+
+
+@hits.command("extend")
+@_target_options
+@click.option("--assignments", "extra", type=click.IntRange(1), help="Extra assignments for every HIT.")
+@click.option("--from-needs-more-votes", is_flag=True,
+              help="Extra assignments per HIT from the needs_more_votes mart (after `crowdaudit build`).")
+@click.option("--budget", required=True, type=MONEY, help="Most the extension may cost, fees included, USD.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and its price; call nothing.")
+@pass_settings
+def extend_command(settings: Settings, sandbox: bool | None, endpoint_url: str | None, batch_id: str | None,
+                   extra: int | None, from_needs_more_votes: bool, budget: Decimal, dry_run: bool) -> None:
+    """Ask for more assignments on a batch's HITs (CreateAdditionalAssignmentsForHIT).
+
+    \b
+    Examples:
+      crowdaudit hits extend --assignments 2 --budget 3
+      crowdaudit hits extend --from-needs-more-votes --budget 3
+    """
+    from etl.hits.manage import batch_target, extend_batch, plan_extension
+
+    with open_warehouse(settings.warehouse, read_only=dry_run, wait_seconds=settings.wait_seconds) as con:
+        batch_id = _batch(con, batch_id)
+        plan = plan_extension(con, batch_id, extra=extra, from_needs_more_votes=from_needs_more_votes)
+        for hit_id, why in plan.capped.items():
+            click.echo(f"{hit_id}: {why}")
+        click.echo(f"{sum(plan.extra.values())} extra assignments on {len(plan.extra)} HITs: ${plan.price:.2f}")
+        if dry_run or not plan.extra:
+            return
+        platform = _platform(sandbox, endpoint_url, batch_target(con, batch_id))
+        added = extend_batch(con, platform, plan, budget=budget)
+    click.echo(f"added {added} assignments to {batch_id}")
+
+
+@cli.command("cost")
+@click.option("--images", type=click.IntRange(1), help="Images to label. [default: the warehouse's images]")
+@click.option("--per-hit", default=12, show_default=True, type=click.IntRange(1), help="Images per HIT.")
+@click.option("--assignments", default=3, show_default=True, type=click.IntRange(1), help="Workers per HIT.")
+@click.option("--reward", default="0.01", show_default=True, type=MONEY, help="Reward per assignment, USD.")
+@click.option("--gold-per-hit", default=0, show_default=True, type=click.IntRange(0),
+              help="Gold slots per HIT (they carry no new image).")
+@click.option("--bonus", default="0", show_default=True, type=MONEY, help="Bonus per assignment, USD.")
+@click.option("--masters", is_flag=True, help="Require Masters workers (+5% of the reward).")
+@pass_settings
+def cost_command(settings: Settings, images: int | None, per_hit: int, assignments: int, reward: Decimal,
+                 gold_per_hit: int, bonus: Decimal, masters: bool) -> None:
+    """What labelling costs on MTurk, fees included, for 1 image per HIT vs N per HIT.
+
+    Answers the seed's questions 7 (the whole wedding set) and 8 (all 35 million MMID images).
+
+    \b
+    Examples:
+      crowdaudit cost                                  # the warehouse's images
+      crowdaudit cost --images 35000000 --per-hit 12 --assignments 3 --reward 0.01
+    """
+    from etl.hits.pricing import MTURK_FEES, price_images
+
+    if images is None:
+        with open_warehouse(settings.warehouse, read_only=True, wait_seconds=settings.wait_seconds) as con:
+            images = con.execute("SELECT count(*) FROM raw.images").fetchall()[0][0]
+        if not images:
+            raise CrowdauditError("the warehouse has no images: give --images N")
+    designs = sorted({1, per_hit})
+    click.echo(f"{images:,} images, {assignments} assignments per HIT, reward ${reward} per assignment"
+               + (f", bonus ${bonus}" if bonus else "") + (", Masters" if masters else ""))
+    click.echo(f"{'design':<16}{'HITs':>14}{'assignments':>16}{'per assignment':>16}{'total':>18}")
+    for n in designs:
+        gold = gold_per_hit if n > gold_per_hit else 0
+        price = price_images(images, per_hit=n, assignments=assignments, reward=reward, gold_per_hit=gold,
+                             masters=masters, bonus=bonus)
+        click.echo(f"{f'{n} per HIT':<16}{price.n_hits:>14,}{price.n_assignments:>16,}"
+                   f"{f'${price.per_assignment.normalize():f}':>16}{f'${price.total:,}':>18}")
+    fees = MTURK_FEES
+    click.echo(
+        "assumptions: MTurk fees: commission "
+        f"{fees.commission:.0%} of reward (and bonus), {fees.large_hit_commission:.0%} for HITs with "
+        f"{fees.large_hit_assignments}+ assignments, at least ${fees.minimum_fee} per assignment, Masters "
+        f"+{fees.masters_fee:.0%}; the last HIT may be short; every assignment is approved (rejected work "
+        "is not paid); no re-posting; total rounded to the cent once."
+    )
+
+
+@cli.command("mturk-local")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="0 = any free port.")
+@click.option("--truth", "truth_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV of what images show (url or image_id, truth) for the simulated workers. "
+                   "[default: the warehouse's gold, when there is one]")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the simulated crowd.")
+@click.option("--balance", default="10000.00", show_default=True, type=MONEY, help="The account's balance.")
+@click.option("--no-workers", is_flag=True, help="Nobody answers: HITs stay open.")
+@click.option("--verbose", is_flag=True, help="Log every request.")
+@pass_settings
+def mturk_local_command(settings: Settings, port: int, truth_csv: Path | None, seed: int, balance: Decimal,
+                        no_workers: bool, verbose: bool) -> None:
+    """Run an MTurk-compatible endpoint on 127.0.0.1 with simulated workers (Ctrl-C stops it).
+
+    boto3 talks to it with endpoint_url exactly as to the sandbox; state lives in memory.
+
+    \b
+    Example:
+      crowdaudit mturk-local --port 8765 --truth demo-output/truth.csv &
+      crowdaudit hits publish --endpoint-url http://127.0.0.1:8765 --budget 5
+    """
+    import polars as pl
+
+    from etl.crowd.local_server import LocalTurkServer, local_turk
+    from etl.hits.loop import truth_mapping
+
+    if truth_csv is not None:
+        truth = truth_mapping(pl.read_csv(truth_csv, infer_schema=False).with_columns(
+            pl.col("truth").str.to_lowercase().is_in(["true", "1", "yes", "t", "y"])))
+    elif settings.warehouse.exists():
+        with open_warehouse(settings.warehouse, read_only=True, wait_seconds=settings.wait_seconds) as con:
+            truth = dict(con.execute("SELECT image_id, truth FROM raw.gold").fetchall())
+    else:
+        truth = {}
+    turk = local_turk(truth, seed=seed, balance=balance, auto_answer=not no_workers)
+    server = LocalTurkServer(turk, port=port, verbose=verbose)
+    click.echo(f"mturk-local listening on {server.url} ({len(truth)} images with known truth); Ctrl-C stops it")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

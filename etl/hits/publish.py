@@ -1,0 +1,218 @@
+"""`crowdaudit hits publish`: a planned batch onto a crowd platform, never twice, never over budget.
+
+Order matters because money is real: price the batch with the same function as `cost`, refuse
+when it exceeds --budget or the account's balance, and only then create anything. Each HIT
+carries a UniqueRequestToken derived from the batch and the HIT's content, and each HIT's new id
+is committed to the warehouse right after the platform returns it. A publish killed between the
+two is re-run safely: the platform answers the repeated token with the HIT it already has (and,
+past MTurk's 24-hour token memory, the HIT's RequesterAnnotation finds it in ListHITs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import duckdb
+
+from etl.crowd.mturk import hit_type_payload
+from etl.crowd.platform import MASTERS, CrowdPlatform, HitTypeSpec, Qualification
+from etl.errors import CrowdauditError
+from etl.hits.plan import PLANNED, PUBLISHED
+from etl.hits.pricing import Price, price_hits
+from etl.hits.template import question_xml
+
+
+@dataclass(frozen=True)
+class PlannedHit:
+    local_hit_id: str
+    image_urls: tuple[str, ...]
+    requester_annotation: str
+
+
+@dataclass(frozen=True)
+class BatchDesign:
+    batch_id: str
+    created_at: datetime
+    per_hit: int
+    max_assignments: int
+    reward: Decimal
+    title: str
+    description: str
+    keywords: str
+    lifetime_in_seconds: int
+    assignment_duration_in_seconds: int
+    auto_approval_delay_in_seconds: int
+
+
+@dataclass
+class PublishReport:
+    batch_id: str
+    target: str
+    price: Price
+    hit_type_id: str | None = None
+    created: list[str] = field(default_factory=list)
+    already_existed: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    payloads: list[dict] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.dry_run:
+            return (f"dry run: {self.price.n_hits} HITs of batch {self.batch_id} would cost ${self.price.total} "
+                    f"on {self.target}; nothing was sent")
+        return (f"batch {self.batch_id} on {self.target}: {len(self.created)} HITs created, "
+                f"{len(self.already_existed)} already there (recorded, not paid twice); "
+                f"HIT type {self.hit_type_id}; price ${self.price.total}")
+
+
+def batch_design(con: duckdb.DuckDBPyConnection, batch_id: str) -> BatchDesign:
+    rows = con.execute(
+        "SELECT batch_id, created_at, per_hit, max_assignments, reward, title, description, keywords, "
+        "lifetime_in_seconds, assignment_duration_in_seconds, auto_approval_delay_in_seconds "
+        "FROM raw.hit_batches WHERE batch_id = ?", [batch_id]
+    ).fetchall()
+    if not rows:
+        raise CrowdauditError(f"no batch {batch_id!r}: plan one with `crowdaudit hits build`")
+    return BatchDesign(*rows[0])
+
+
+def planned_hits(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[PlannedHit]:
+    """The batch's HITs not yet published, each with its image URLs in slot order."""
+    rows = con.execute(
+        """
+        SELECT h.hit_id, list(i.image_id ORDER BY i.slot), h.requester_annotation
+        FROM raw.hits AS h JOIN raw.hit_items AS i USING (hit_id)
+        WHERE h.batch_id = ? AND h.status = ?
+        GROUP BY h.hit_id, h.requester_annotation ORDER BY h.hit_id
+        """,
+        [batch_id, PLANNED],
+    ).fetchall()
+    return [PlannedHit(hit_id, tuple(urls), annotation) for hit_id, urls, annotation in rows]
+
+
+def request_token(design: BatchDesign, hit: PlannedHit) -> str:
+    """Same batch and same HIT content -> same token, so the platform recognises a retry (<= 64 chars)."""
+    content = "|".join([design.batch_id, design.created_at.isoformat(), hit.local_hit_id,
+                        str(design.max_assignments), str(design.reward), *hit.image_urls])
+    return "ca-" + hashlib.sha256(content.encode()).hexdigest()[:40]
+
+
+def hit_type_spec(design: BatchDesign, qualifications: Sequence[Qualification]) -> HitTypeSpec:
+    return HitTypeSpec(
+        title=design.title, description=design.description, keywords=design.keywords, reward=design.reward,
+        assignment_duration_in_seconds=design.assignment_duration_in_seconds,
+        auto_approval_delay_in_seconds=design.auto_approval_delay_in_seconds,
+        qualifications=tuple(qualifications),
+    )
+
+
+def batch_price(design: BatchDesign, n_hits: int, qualifications: Sequence[Qualification],
+                platform: CrowdPlatform | None = None) -> Price:
+    masters = any(q.type_id == MASTERS for q in qualifications)
+    fees = platform.fees if platform is not None else None
+    kwargs = {"fees": fees} if fees is not None else {}
+    return price_hits(n_hits, assignments=design.max_assignments, reward=design.reward, masters=masters, **kwargs)
+
+
+def _record(con: duckdb.DuckDBPyConnection, hit: PlannedHit, *, hit_id: str, hit_type_id: str, design: BatchDesign,
+            target: str, token: str, outcome: str, price: Decimal, creation_time: datetime | None,
+            expiration: datetime | None) -> None:
+    """Swap the local id for the platform's in one transaction, with the publish log row."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "UPDATE raw.hits SET hit_id = ?, hit_type_id = ?, status = ?, creation_time = coalesce(?, ?), "
+            "expiration = ? WHERE hit_id = ?",
+            [hit_id, hit_type_id, PUBLISHED, creation_time, now, expiration, hit.local_hit_id],
+        ).fetchall()
+        con.execute("UPDATE raw.hit_items SET hit_id = ? WHERE hit_id = ?", [hit_id, hit.local_hit_id]).fetchall()
+        con.execute(
+            "INSERT INTO raw.publish_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [hit.local_hit_id, hit_id, design.batch_id, hit_type_id, target, token, outcome, price, now],
+        ).fetchall()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def publish_batch(
+    con: duckdb.DuckDBPyConnection,
+    platform: CrowdPlatform,
+    *,
+    batch_id: str,
+    budget: Decimal,
+    qualifications: Sequence[Qualification],
+    dry_run: bool = False,
+    confirm: Callable[[Price], bool] | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> PublishReport:
+    """Publish the batch's planned HITs (see the module docstring for the order of checks)."""
+    design = batch_design(con, batch_id)
+    hits = planned_hits(con, batch_id)
+    price = batch_price(design, len(hits), qualifications, platform)
+    report = PublishReport(batch_id, platform.target.name, price, dry_run=dry_run)
+    if not hits:
+        say(f"batch {batch_id}: every HIT is already published; nothing to do")
+        return report
+    if price.total > budget:
+        raise CrowdauditError(
+            f"batch {batch_id} costs ${price.total} ({price.n_hits} HITs x {price.assignments_per_hit} assignments "
+            f"x ${price.per_assignment} with fees), over the budget of ${budget}; nothing was created"
+        )
+    spec = hit_type_spec(design, qualifications)
+    if dry_run:
+        report.payloads.append({"CreateHITType": hit_type_payload(spec)})
+        for hit in hits:
+            report.payloads.append({"CreateHITWithHITType": {
+                "HITTypeId": "<from CreateHITType>", "MaxAssignments": design.max_assignments,
+                "LifetimeInSeconds": design.lifetime_in_seconds, "RequesterAnnotation": hit.requester_annotation,
+                "UniqueRequestToken": request_token(design, hit),
+                "Question": question_xml(hit.image_urls, submit_url=platform.submit_url, title=design.title),
+            }})
+        return report
+    balance = platform.account_balance()
+    if price.total > balance:
+        raise CrowdauditError(
+            f"batch {batch_id} costs ${price.total} but the {platform.target.name} account holds ${balance}; "
+            "nothing was created"
+        )
+    if confirm is not None and not confirm(price):
+        raise CrowdauditError("publish cancelled; nothing was created")
+    known = {h.requester_annotation: h for h in platform.list_hits() if h.requester_annotation}
+    hit_type_id = platform.create_hit_type(spec)
+    report.hit_type_id = hit_type_id
+    con.execute(
+        "INSERT INTO raw.hit_types SELECT ?, ?, ?, ?, now()::TIMESTAMP WHERE NOT EXISTS "
+        "(SELECT 1 FROM raw.hit_types WHERE hit_type_id = ? AND target = ?)",
+        [hit_type_id, platform.target.name, batch_id,
+         json.dumps(hit_type_payload(spec)["QualificationRequirements"]), hit_type_id, platform.target.name],
+    ).fetchall()
+    per_hit_price = batch_price(design, 1, qualifications, platform).total
+    for hit in hits:
+        token = request_token(design, hit)
+        if hit.requester_annotation in known:
+            existing = known[hit.requester_annotation]
+            _record(con, hit, hit_id=existing.hit_id, hit_type_id=existing.hit_type_id, design=design,
+                    target=platform.target.name, token=token, outcome="already_existed", price=per_hit_price,
+                    creation_time=existing.creation_time, expiration=existing.expiration)
+            report.already_existed.append(existing.hit_id)
+            continue
+        created = platform.create_hit(
+            hit_type_id=hit_type_id, question=question_xml(hit.image_urls, submit_url=platform.submit_url,
+                                                           title=design.title),
+            max_assignments=design.max_assignments, lifetime_in_seconds=design.lifetime_in_seconds,
+            requester_annotation=hit.requester_annotation, unique_request_token=token,
+        )
+        _record(con, hit, hit_id=created.hit_id, hit_type_id=created.hit_type_id, design=design,
+                target=platform.target.name, token=token,
+                outcome="already_existed" if created.already_existed else "created", price=per_hit_price,
+                creation_time=created.creation_time, expiration=created.expiration)
+        (report.already_existed if created.already_existed else report.created).append(created.hit_id)
+        say(f"{hit.local_hit_id} -> {created.hit_id}{' (already there)' if created.already_existed else ''}")
+    return report

@@ -1,0 +1,84 @@
+"""Published HITs' assignments, fetched from the platform, written as the web site's batch results
+CSV, so `crowdaudit ingest` reads API-published work exactly like a downloaded batch file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import polars as pl
+
+from etl.crowd.platform import CrowdPlatform
+from etl.hits.answers import parse_answer_xml, selected_text
+from etl.simulate import RESULT_HEADER, write_results_csv
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+# The API does not tell a requester a worker's approval rates; the site's "no history" value.
+NO_RATE = "0% (0/0)"
+
+
+def site_time(value: datetime | None) -> str:
+    """UTC -> the site's 'Wed Feb 20 11:04:42 PST 2019' (Pacific time, PST or PDT)."""
+    if value is None:
+        return ""
+    local = value.replace(tzinfo=UTC).astimezone(PACIFIC)
+    return local.strftime("%a %b %d %H:%M:%S ") + local.tzname() + local.strftime(" %Y")
+
+
+def published_hits(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[tuple[str, int, list[str]]]:
+    """(hit_id, n_slots, image URLs by slot, '' for an empty slot) of the batch's published HITs."""
+    rows = con.execute(
+        """
+        SELECT h.hit_id, h.n_slots, list(i.image_id ORDER BY i.slot), list(i.slot ORDER BY i.slot)
+        FROM raw.hits AS h JOIN raw.hit_items AS i USING (hit_id)
+        WHERE h.batch_id = ? AND h.status <> 'planned'
+        GROUP BY h.hit_id, h.n_slots ORDER BY h.hit_id
+        """,
+        [batch_id],
+    ).fetchall()
+    hits = []
+    for hit_id, n_slots, urls, slots in rows:
+        by_slot = dict(zip(slots, urls, strict=True))
+        hits.append((hit_id, n_slots, [by_slot.get(n, "") for n in range(1, n_slots + 1)]))
+    return hits
+
+
+def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str) -> pl.DataFrame:
+    """One row per assignment (ListAssignmentsForHIT), in the site's columns and formats."""
+    rows = []
+    hits = published_hits(con, batch_id)
+    n_slots = max((n for _, n, _ in hits), default=0)
+    for hit_id, _, urls in hits:
+        hit = platform.get_hit(hit_id)
+        for a in platform.list_assignments(hit_id):
+            row = dict.fromkeys(RESULT_HEADER, "")
+            row.update({
+                "HITId": hit.hit_id, "HITTypeId": hit.hit_type_id, "Title": hit.title,
+                "Description": hit.description, "Keywords": hit.keywords, "Reward": f"${hit.reward:.2f}",
+                "CreationTime": site_time(hit.creation_time), "MaxAssignments": str(hit.max_assignments),
+                "RequesterAnnotation": hit.requester_annotation or "",
+                "AssignmentDurationInSeconds": str(hit.assignment_duration_in_seconds),
+                "AutoApprovalDelayInSeconds": str(hit.auto_approval_delay_in_seconds),
+                "Expiration": site_time(hit.expiration),
+                "AssignmentId": a.assignment_id, "WorkerId": a.worker_id, "AssignmentStatus": a.status,
+                "AcceptTime": site_time(a.accept_time), "SubmitTime": site_time(a.submit_time),
+                "AutoApprovalTime": site_time(a.auto_approval_time), "ApprovalTime": site_time(a.approval_time),
+                "RejectionTime": site_time(a.rejection_time), "RequesterFeedback": a.requester_feedback or "",
+                "WorkTimeInSeconds": str(round((a.submit_time - a.accept_time).total_seconds()))
+                if a.submit_time and a.accept_time else "",
+                "LifetimeApprovalRate": NO_RATE, "Last30DaysApprovalRate": NO_RATE, "Last7DaysApprovalRate": NO_RATE,
+            })
+            for n in range(1, n_slots + 1):
+                row[f"Input.image{n}"] = urls[n - 1] if n <= len(urls) else ""
+            row["Answer.selected"] = selected_text(parse_answer_xml(a.answer))
+            rows.append(row)
+    columns = [*RESULT_HEADER, *[f"Input.image{n}" for n in range(1, n_slots + 1)], "Answer.selected"]
+    return pl.DataFrame(rows, schema={c: pl.String for c in columns})
+
+
+def write_batch_results(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str, path: Path) -> Path:
+    """The batch's results file as the web site writes it (see etl.simulate.write_results_csv)."""
+    return write_results_csv(results_from_platform(con, platform, batch_id), Path(path))
+
