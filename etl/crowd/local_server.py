@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -312,7 +312,7 @@ def _json_default(value: Any) -> Any:
 class _Handler(BaseHTTPRequestHandler):
     server: LocalTurkServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the stdlib's name)
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
 
@@ -371,7 +371,7 @@ class LocalTurkServer(ThreadingHTTPServer):
         if self._thread is not None:
             self._thread.join()
 
-    def __enter__(self) -> LocalTurkServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -28,9 +28,9 @@ class SimulatedAnswer:
 class SimulatedCrowd:
     """Workers who answer HIT questions; deterministic for a seed, HIT and answer round."""
 
-    def __init__(self, truth: Mapping[str, bool] | None = None, *, spec: CrowdSpec = CrowdSpec(), seed: int = 0):
+    def __init__(self, truth: Mapping[str, bool] | None = None, *, spec: CrowdSpec | None = None, seed: int = 0):
         self.truth = dict(truth or {})
-        self.workers = make_workers(spec, seed=seed)
+        self.workers = make_workers(spec or CrowdSpec(), seed=seed)
         self.seed = seed
         self.worker_ids = self.workers["worker_id"].to_list()
 

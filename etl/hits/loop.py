@@ -46,7 +46,7 @@ def run_local_loop(
     truth: Mapping[str, bool] | pl.DataFrame,
     results_csv: Path,
     *,
-    design: HitDesign = HitDesign(),
+    design: HitDesign | None = None,
     where: str | None = None,
     seed: int = 0,
     budget: Decimal | None = None,
@@ -62,7 +62,7 @@ def run_local_loop(
     results_csv = Path(results_csv)
     turk = local_turk(truth_mapping(truth), seed=seed)
     with LocalTurkServer(turk) as server, open_warehouse(warehouse, read_only=False) as con:
-        batch = build_hits(con, design, where=where, seed=seed,
+        batch = build_hits(con, design or HitDesign(), where=where, seed=seed,
                            variables_csv=results_csv.with_name(results_csv.stem + ".variables.csv"))
         if batch is None:
             raise CrowdauditError("every image already has a HIT: nothing to publish")

@@ -19,6 +19,7 @@ from etl.crowd.platform import CrowdPlatform, PlatformError
 from etl.errors import CrowdauditError
 from etl.hits.pricing import price_hits
 
+
 @dataclass(frozen=True)
 class BatchProgress:
     batch_id: str

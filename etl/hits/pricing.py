@@ -30,7 +30,7 @@ class FeeSchedule:
 MTURK_FEES = FeeSchedule()
 
 
-def money(value: Decimal | float | str | int) -> Decimal:
+def money(value: Decimal | float | str) -> Decimal:
     """A Decimal from user input; floats go through str so 0.01 stays 0.01."""
     return value if isinstance(value, Decimal) else Decimal(str(value))
 

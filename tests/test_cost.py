@@ -1,0 +1,77 @@
+"""The cost model against hand-worked bills (MTurk: 20% commission, 40% at 10+ assignments,
+at least $0.01 per assignment, Masters +5%)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from etl.hits.pricing import hits_for_images, price_hits, price_images
+
+
+def test_all_mmid_images_twelve_per_hit_cost_175000_dollars_and_2_cents():
+    # 35,000,000 / 12 = 2,916,666.67 -> 2,916,667 HITs; x3 assignments x ($0.01 + $0.01 minimum fee)
+    price = price_images(35_000_000, per_hit=12, assignments=3, reward="0.01")
+    assert price.n_hits == 2_916_667
+    assert price.total == Decimal("175000.02")
+
+
+def test_all_mmid_images_one_per_hit_cost_2_1_million_dollars():
+    # 35,000,000 HITs x 3 x $0.02
+    assert price_images(35_000_000, per_hit=1, assignments=3, reward="0.01").total == Decimal("2100000.00")
+
+
+@pytest.mark.parametrize(
+    ("n_images", "per_hit", "assignments", "reward", "expected"),
+    [
+        # below 10 assignments, 20% of $0.10 = $0.02: 1,000 HITs x 3 x $0.12
+        (1000, 1, 3, "0.10", "360.00"),
+        # 12 per HIT: ceil(1000 / 12) = 84 HITs x 3 x $0.12
+        (1000, 12, 3, "0.10", "30.24"),
+        # 10 assignments -> 40%: $0.05 x 0.4 = $0.02; 1,000 x 10 x $0.07
+        (1000, 1, 10, "0.05", "700.00"),
+        (1000, 12, 10, "0.05", "58.80"),
+        # 9 assignments stay at 20%: $0.05 x 0.2 = $0.01; 84 x 9 x $0.06
+        (1000, 12, 9, "0.05", "45.36"),
+        # minimum fee even at 40%: $0.01 x 0.4 = $0.004 -> $0.01; 84 x 10 x $0.02
+        (1000, 12, 10, "0.01", "16.80"),
+    ],
+)
+def test_hand_worked_bills_below_and_above_ten_assignments(n_images, per_hit, assignments, reward, expected):
+    price = price_images(n_images, per_hit=per_hit, assignments=assignments, reward=reward)
+    assert price.total == Decimal(expected)
+
+
+def test_masters_add_five_percent_of_the_reward():
+    # $0.10: commission $0.02 + Masters $0.005 -> $0.125 per assignment; 10 HITs x 3
+    assert price_hits(10, assignments=3, reward="0.10", masters=True).total == Decimal("3.75")
+
+
+def test_bonuses_pay_twenty_percent_commission():
+    # reward $0.10 + bonus $0.05; fee $0.02 + $0.01 -> $0.18 per assignment
+    assert price_hits(10, assignments=3, reward="0.10", bonus="0.05").total == Decimal("5.40")
+
+
+def test_gold_slots_carry_no_new_image_so_need_more_hits():
+    assert hits_for_images(110, 12, gold_per_hit=1) == 10
+    assert hits_for_images(111, 12, gold_per_hit=1) == 11
+
+
+def test_cost_command_answers_the_seeds_questions_for_the_whole_mmid(run_cli):
+    output = run_cli("cost", "--images", "35000000", "--per-hit", "12", "--assignments", "3",
+                     "--reward", "0.01").output
+    assert "2,916,667" in output
+    assert "$175,000.02" in output
+    assert "$2,100,000.00" in output
+    assert "assumptions" in output
+
+
+def test_cost_command_prices_the_warehouses_images_when_no_count_is_given(run_cli, warehouse):
+    from etl.warehouse import open_warehouse
+
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("INSERT INTO raw.images (image_id, load_id) SELECT 'u' || i, 1 FROM range(25) t(i)")
+    output = run_cli("cost").output
+    # 25 images: 25 HITs x 3 x $0.02 = $1.50 one per HIT; 3 HITs x 3 x $0.02 = $0.18 twelve per HIT
+    assert "$1.50" in output and "$0.18" in output

@@ -1,0 +1,91 @@
+"""`crowdaudit hits build` and `hits layout`: planned HITs in the warehouse and variables.csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from etl.warehouse import open_warehouse
+from conftest import query
+
+
+def seed_images(warehouse: Path, n_images: int = 50, n_gold: int = 5) -> None:
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute(
+            "INSERT INTO raw.images (image_id, language, load_id) SELECT 'https://img.example/' || i || '.jpg', "
+            "CASE WHEN i % 2 = 0 THEN 'hindi' ELSE 'spanish' END, 1 FROM range(?) t(i)", [n_images + n_gold]
+        )
+        con.execute(
+            "INSERT INTO raw.gold SELECT 'https://img.example/' || i || '.jpg', i % 2 = 0, 1 FROM range(?) t(i)",
+            [n_gold],
+        )
+
+
+def test_build_plans_every_image_once_with_gold_in_every_hit(run_cli, warehouse, tmp_path):
+    seed_images(warehouse)
+    variables = tmp_path / "variables.csv"
+    run_cli("hits", "build", "--per-hit", "12", "--gold-per-hit", "2", "--seed", "1", "--variables", str(variables))
+    # 50 fresh images, 10 per HIT -> 5 HITs, each with 2 distinct gold images
+    assert query(warehouse, "SELECT count(*), min(status), max(status) FROM raw.hits") == [(5, "planned", "planned")]
+    per_hit = query(warehouse, "SELECT hit_id, count(*) FILTER (is_gold), count(DISTINCT image_id), count(*) "
+                               "FROM raw.hit_items GROUP BY hit_id")
+    assert all(gold == 2 and distinct == total == 12 for _, gold, distinct, total in per_hit)
+    fresh = query(warehouse, "SELECT count(DISTINCT image_id), count(*) FROM raw.hit_items WHERE NOT is_gold")
+    assert fresh == [(50, 50)]
+    frame = pl.read_csv(variables, infer_schema=False)
+    assert frame.columns == [f"image{n}" for n in range(1, 13)]
+    assert frame.height == 5
+    assert set(frame.unpivot()["value"].drop_nulls()) == {row[0] for row in query(
+        warehouse, "SELECT image_id FROM raw.hit_items")}
+
+
+def test_gold_sits_at_varied_slots(run_cli, warehouse, tmp_path):
+    seed_images(warehouse, n_images=220)
+    run_cli("hits", "build", "--seed", "3", "--variables", str(tmp_path / "v.csv"))
+    slots = query(warehouse, "SELECT DISTINCT slot FROM raw.hit_items WHERE is_gold")
+    assert len(slots) > 5
+
+
+def test_the_same_seed_plans_the_same_hits(run_cli, warehouse, tmp_path):
+    seed_images(warehouse)
+    run_cli("hits", "build", "--seed", "9", "--variables", str(tmp_path / "a.csv"))
+    other = tmp_path / "other.duckdb"
+    seed_images(other)
+    run_cli("--warehouse", str(other), "hits", "build", "--seed", "9", "--variables", str(tmp_path / "b.csv"))
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+
+
+def test_images_that_have_a_hit_are_not_planned_again(run_cli, warehouse, tmp_path):
+    seed_images(warehouse)
+    run_cli("hits", "build", "--variables", str(tmp_path / "v.csv"))
+    result = run_cli("hits", "build", "--variables", str(tmp_path / "v2.csv"))
+    assert "nothing planned" in result.output
+    assert query(warehouse, "SELECT count(DISTINCT batch_id) FROM raw.hits") == [(1,)]
+
+
+def test_where_chooses_the_images(run_cli, warehouse, tmp_path):
+    seed_images(warehouse)
+    run_cli("hits", "build", "--where", "language = 'hindi'", "--gold-per-hit", "0",
+            "--variables", str(tmp_path / "v.csv"))
+    languages = query(warehouse, "SELECT DISTINCT i.language FROM raw.hit_items h JOIN raw.images i USING (image_id)")
+    assert languages == [("hindi",)]
+
+
+def test_a_bad_where_is_a_one_line_error(run_cli, warehouse, tmp_path):
+    seed_images(warehouse)
+    result = run_cli("hits", "build", "--where", "colour = 'red'", "--variables", str(tmp_path / "v.csv"), expect=1)
+    assert "--where" in result.output
+
+
+def test_gold_rate_sets_the_gold_slots(run_cli, warehouse, tmp_path):
+    seed_images(warehouse, n_images=40, n_gold=5)
+    run_cli("hits", "build", "--gold-rate", "0.25", "--variables", str(tmp_path / "v.csv"))
+    assert query(warehouse, "SELECT DISTINCT count(*) FILTER (is_gold) FROM raw.hit_items GROUP BY hit_id") == [(3,)]
+
+
+def test_layout_prints_the_web_sites_design(run_cli, tmp_path):
+    out = tmp_path / "layout.html"
+    run_cli("hits", "layout", "--per-hit", "4", "-o", str(out))
+    text = out.read_text()
+    assert "${image4}" in text and "${image5}" not in text

@@ -1,0 +1,65 @@
+"""The HIT design: one template, the web site's layout and the API's HTMLQuestion; answers back."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from etl.errors import CrowdauditError
+from etl.hits.answers import AnswerError, answer_xml, parse_answer_xml, selected_slots, selected_text
+from etl.hits.template import MAX_QUESTION_BYTES, layout_html, question_xml, slot_images
+
+SUBMIT = "https://workersandbox.mturk.com/mturk/externalSubmit"
+
+
+def test_the_layout_has_one_placeholder_and_one_checkbox_per_slot():
+    html = layout_html(12)
+    assert re.findall(r"\$\{(image\d+)\}", html) == [f"image{n}" for n in range(1, 13)]
+    assert re.findall(r'name="selected" value="(image\d+)"', html) == [f"image{n}" for n in range(1, 13)]
+    assert 'value="none_of_the_above"' in html
+    assert "<form" not in html  # the site wraps the layout in its own form
+
+
+def test_the_layout_keeps_the_seeds_instructions():
+    html = layout_html(12)
+    assert "Indian weddings and Western-style weddings" in html
+    assert "bride and groom" in html
+
+
+def test_a_question_shows_each_url_in_its_slot_and_posts_to_external_submit():
+    urls = [f"https://images.example/{n}.jpg?a=1&b=2" for n in range(1, 13)]
+    xml = question_xml(urls, submit_url=SUBMIT)
+    assert xml.startswith("<HTMLQuestion")
+    assert slot_images(xml) == {f"image{n}": url for n, url in enumerate(urls, start=1)}
+    assert f'action="{SUBMIT}"' in xml
+    assert 'name="assignmentId"' in xml
+    assert len(xml.encode()) < MAX_QUESTION_BYTES
+
+
+def test_a_question_over_64_kilobytes_is_refused_before_mturk_sees_it():
+    urls = ["https://images.example/" + "x" * 6000 + f"/{n}.jpg" for n in range(12)]
+    with pytest.raises(CrowdauditError, match="65535"):
+        question_xml(urls, submit_url=SUBMIT)
+
+
+def test_the_answer_parser_reads_a_joined_selected_field():
+    assert parse_answer_xml(answer_xml([("selected", "image2|image7")])) == [2, 7]
+
+
+def test_the_answer_parser_reads_repeated_selected_fields():
+    assert parse_answer_xml(answer_xml([("selected", "image3"), ("selected", "image1")])) == [1, 3]
+
+
+def test_the_answer_parser_reads_per_slot_fields():
+    assert selected_slots({"image3.on": "true", "image4.on": "false", "image5": "on"}) == [3, 5]
+
+
+def test_none_of_the_above_is_an_empty_answer():
+    assert parse_answer_xml(answer_xml([("selected", "none_of_the_above")])) == []
+    assert selected_text([]) == ""
+
+
+def test_an_answer_naming_no_slot_is_refused():
+    with pytest.raises(AnswerError):
+        selected_slots([("selected", "image2|cat")])
