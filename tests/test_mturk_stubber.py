@@ -1,0 +1,151 @@
+"""Every request crowdaudit sends to MTurk, checked by botocore's Stubber against the real MTurk
+service model (request parameters by the client's validator, responses by the Stubber)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from etl.crowd.mturk import MTurkPlatform, target_for
+from etl.crowd.platform import seed_qualifications
+from etl.hits.answers import answer_xml
+from etl.hits.manage import batch_progress, expire_batch, extend_batch, plan_extension
+from etl.hits.plan import HitDesign, build_hits
+from etl.hits.publish import publish_batch
+from etl.hits.results import results_from_platform
+from etl.warehouse import open_warehouse
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+TYPE_ID = "3TYPE0000000000000000000000000"
+
+
+def hit_id(n: int) -> str:
+    return f"3HIT{n:026d}"
+
+
+def hit_response(n: int, *, annotation: str, max_assignments: int = 3) -> dict:
+    return {
+        "HITId": hit_id(n), "HITTypeId": TYPE_ID, "HITGroupId": "3GROUP", "CreationTime": NOW,
+        "Title": "t", "Description": "d", "Question": "<HTMLQuestion/>", "Keywords": "k",
+        "HITStatus": "Assignable", "MaxAssignments": max_assignments, "Reward": "0.01",
+        "AutoApprovalDelayInSeconds": 259200, "Expiration": NOW + timedelta(days=7),
+        "AssignmentDurationInSeconds": 3600, "RequesterAnnotation": annotation,
+        "QualificationRequirements": [], "NumberOfAssignmentsPending": 0,
+        "NumberOfAssignmentsAvailable": 2, "NumberOfAssignmentsCompleted": 0,
+    }
+
+
+@pytest.fixture
+def stubbed():
+    client = boto3.client("mturk", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x",
+                          endpoint_url="https://mturk-requester-sandbox.us-east-1.amazonaws.com")
+    with Stubber(client) as stubber:
+        yield MTurkPlatform(target_for(), client=client), stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def planned(warehouse):
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("INSERT INTO raw.images (image_id, load_id) SELECT 'https://img.example/' || i, 1 FROM range(6) t(i)")
+        batch = build_hits(con, HitDesign(per_hit=3, gold_per_hit=0), seed=1)
+    return batch
+
+
+def test_publish_sends_valid_balance_list_hit_type_and_create_hit_requests(stubbed, planned, warehouse):
+    platform, stubber = stubbed
+    stubber.add_response("get_account_balance", {"AvailableBalance": "10000.00"}, {})
+    stubber.add_response("list_hits", {"HITs": [], "NumResults": 0}, {"MaxResults": 100})
+    stubber.add_response("create_hit_type", {"HITTypeId": TYPE_ID}, {
+        "AutoApprovalDelayInSeconds": 259200, "AssignmentDurationInSeconds": 3600, "Reward": "0.01",
+        "Title": "Which of these images show a wedding?", "Keywords": "image, classification, wedding",
+        "Description": ANY,
+        "QualificationRequirements": [
+            {"QualificationTypeId": "000000000000000000L0", "Comparator": "GreaterThanOrEqualTo",
+             "IntegerValues": [90], "ActionsGuarded": "Accept"},
+            {"QualificationTypeId": "00000000000000000040", "Comparator": "GreaterThanOrEqualTo",
+             "IntegerValues": [500], "ActionsGuarded": "Accept"},
+            {"QualificationTypeId": "00000000000000000071", "Comparator": "EqualTo",
+             "LocaleValues": [{"Country": "IN"}], "ActionsGuarded": "Accept"},
+        ],
+    })
+    for n in (1, 2):
+        annotation = f"crowdaudit:local-1-{n:06d}"
+        stubber.add_response("create_hit_with_hit_type", {"HIT": hit_response(n, annotation=annotation)}, {
+            "HITTypeId": TYPE_ID, "MaxAssignments": 3, "LifetimeInSeconds": 7 * 24 * 3600, "Question": ANY,
+            "RequesterAnnotation": annotation, "UniqueRequestToken": ANY,
+        })
+    with open_warehouse(warehouse, read_only=False) as con:
+        report = publish_batch(con, platform, batch_id=planned.batch_id, budget=Decimal("1"),
+                               qualifications=seed_qualifications())
+    assert report.created == [hit_id(1), hit_id(2)]
+
+
+def test_a_repeated_request_token_records_the_hit_mturk_names(stubbed, planned, warehouse):
+    platform, stubber = stubbed
+    stubber.add_response("get_account_balance", {"AvailableBalance": "10000.00"}, {})
+    stubber.add_response("list_hits", {"HITs": [], "NumResults": 0}, {"MaxResults": 100})
+    stubber.add_response("create_hit_type", {"HITTypeId": TYPE_ID}, None)
+    stubber.add_client_error("create_hit_with_hit_type", service_error_code="RequestError",
+                             service_message=f'The HIT with ID "{hit_id(7)}" already exists. (1700000000000)',
+                             http_status_code=400)
+    stubber.add_response("create_hit_with_hit_type",
+                         {"HIT": hit_response(8, annotation="crowdaudit:local-1-000002")}, None)
+    with open_warehouse(warehouse, read_only=False) as con:
+        report = publish_batch(con, platform, batch_id=planned.batch_id, budget=Decimal("1"),
+                               qualifications=seed_qualifications())
+        ids = con.execute("SELECT hit_id FROM raw.hits ORDER BY hit_id").fetchall()
+    assert report.already_existed == [hit_id(7)] and report.created == [hit_id(8)]
+    assert ids == [(hit_id(7),), (hit_id(8),)]
+
+
+def test_status_expire_extend_and_results_send_valid_requests(stubbed, planned, warehouse):
+    platform, stubber = stubbed
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("UPDATE raw.hits SET status = 'published', hit_id = replace(hit_id, 'local-1-', 'H')")
+        con.execute("UPDATE raw.hit_items SET hit_id = replace(hit_id, 'local-1-', 'H')")
+        con.execute("INSERT INTO raw.publish_log SELECT hit_id, hit_id, batch_id, 't', 'sandbox', 'tok', "
+                    "'created', 0.06, now()::TIMESTAMP FROM raw.hits")
+        hit_ids = [r[0] for r in con.execute("SELECT hit_id FROM raw.hits ORDER BY hit_id").fetchall()]
+        assignment = {
+            "AssignmentId": "3ASSIGN", "WorkerId": "AWORKER", "HITId": hit_ids[0], "AssignmentStatus": "Submitted",
+            "AcceptTime": NOW, "SubmitTime": NOW + timedelta(seconds=40), "AutoApprovalTime": NOW + timedelta(days=3),
+            "Answer": answer_xml([("selected", "image1|image3")]),
+        }
+        for hid in hit_ids:
+            stubber.add_response("get_hit", {"HIT": hit_response(1, annotation="a") | {"HITId": hid}}, {"HITId": hid})
+            stubber.add_response("list_assignments_for_hit", {"Assignments": [assignment | {"HITId": hid}],
+                                                              "NumResults": 1}, {"HITId": hid, "MaxResults": 100})
+        assert batch_progress(con, platform, planned.batch_id).submitted == 2
+        for hid in hit_ids:
+            stubber.add_response("get_hit", {"HIT": hit_response(1, annotation="a") | {"HITId": hid}}, {"HITId": hid})
+            stubber.add_response("list_assignments_for_hit", {"Assignments": [assignment | {"HITId": hid}],
+                                                              "NumResults": 1}, {"HITId": hid, "MaxResults": 100})
+        results = results_from_platform(con, platform, planned.batch_id)
+        assert results["Answer.selected"].to_list() == ["image1|image3", "image1|image3"]
+        plan = plan_extension(con, planned.batch_id, extra=2, from_needs_more_votes=False)
+        stubber.add_response("get_account_balance", {"AvailableBalance": "10000.00"}, {})
+        for hid in hit_ids:
+            stubber.add_response("create_additional_assignments_for_hit", {},
+                                 {"HITId": hid, "NumberOfAdditionalAssignments": 2, "UniqueRequestToken": ANY})
+        assert extend_batch(con, platform, plan, budget=Decimal("1")) == 4
+        for hid in hit_ids:
+            stubber.add_response("update_expiration_for_hit", {}, {"HITId": hid, "ExpireAt": ANY})
+        assert expire_batch(con, platform, planned.batch_id) == 2
+
+
+def test_review_and_worker_operations_send_valid_requests(stubbed):
+    platform, stubber = stubbed
+    stubber.add_response("approve_assignment", {}, {"AssignmentId": "3A", "RequesterFeedback": "thanks"})
+    stubber.add_response("reject_assignment", {}, {"AssignmentId": "3B", "RequesterFeedback": "random answers"})
+    stubber.add_response("create_worker_block", {}, {"WorkerId": "AW", "Reason": "failed gold"})
+    stubber.add_response("notify_workers", {"NotifyWorkersFailureStatuses": []},
+                         {"WorkerIds": ["AW"], "Subject": "s", "MessageText": "m"})
+    platform.approve_assignment("3A", "thanks")
+    platform.reject_assignment("3B", "random answers")
+    platform.block_worker("AW", "failed gold")
+    platform.notify_workers(["AW"], "s", "m")

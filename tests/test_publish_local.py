@@ -1,0 +1,195 @@
+"""Publishing against mturk-local: never twice (even after a kill), never over budget, and what
+was asked is what the endpoint holds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from conftest import query, table_fingerprints
+from etl.crowd.local_server import LocalTurkServer, local_turk
+from etl.crowd.mturk import MTurkPlatform, target_for
+from etl.crowd.platform import seed_qualifications
+from etl.errors import CrowdauditError
+from etl.hits.plan import HitDesign, build_hits
+from etl.hits.publish import publish_batch
+from etl.hits.template import slot_images
+from etl.warehouse import open_warehouse
+
+N_IMAGES, N_GOLD = 40, 4  # 40 fresh images, 11 per HIT -> 4 HITs
+
+
+@pytest.fixture
+def truth() -> dict[str, bool]:
+    return {f"https://img.example/{i}.jpg": i % 3 == 0 for i in range(N_IMAGES + N_GOLD)}
+
+
+@pytest.fixture
+def planned(warehouse, truth):
+    with open_warehouse(warehouse, read_only=False) as con:
+        urls = list(truth)
+        con.executemany("INSERT INTO raw.images (image_id, load_id) VALUES (?, 1)", [[u] for u in urls])
+        con.executemany("INSERT INTO raw.gold VALUES (?, ?, 1)", [[u, truth[u]] for u in urls[:N_GOLD]])
+        return build_hits(con, HitDesign(), seed=5)
+
+
+@pytest.fixture
+def server(truth):
+    with LocalTurkServer(local_turk(truth, seed=1)) as running:
+        yield running
+
+
+def platform_for(server) -> MTurkPlatform:
+    return MTurkPlatform(target_for(endpoint_url=server.url))
+
+
+def publish(warehouse, server, batch_id, budget="10", **kwargs):
+    with open_warehouse(warehouse, read_only=False) as con:
+        return publish_batch(con, platform_for(server), batch_id=batch_id, budget=Decimal(budget),
+                             qualifications=seed_qualifications(), **kwargs)
+
+
+def test_publishing_twice_leaves_one_hit_per_planned_hit(warehouse, server, planned):
+    first = publish(warehouse, server, planned.batch_id)
+    second = publish(warehouse, server, planned.batch_id)
+    assert len(first.created) == planned.n_hits == 4
+    assert second.created == [] and second.already_existed == []
+    assert len(server.turk.hits) == planned.n_hits
+    assert sorted(server.turk.hits) == [r[0] for r in query(warehouse, "SELECT hit_id FROM raw.hits ORDER BY 1")]
+    assert query(warehouse, "SELECT DISTINCT status FROM raw.hits") == [("published",)]
+
+
+def test_publish_killed_after_create_hit_then_rerun_creates_no_second_hit(warehouse, server, planned, tmp_path):
+    # The child publishes and dies (SIGKILL) right after MTurk created the 2nd HIT, before the
+    # warehouse heard of it: the worst moment for money.
+    script = tmp_path / "crash.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, signal
+        from decimal import Decimal
+        from etl.crowd.mturk import MTurkPlatform, target_for
+        from etl.crowd.platform import seed_qualifications
+        from etl.hits.publish import publish_batch
+        from etl.warehouse import open_warehouse
+
+        class Dying(MTurkPlatform):
+            created = 0
+            def create_hit(self, **kwargs):
+                hit = super().create_hit(**kwargs)
+                Dying.created += 1
+                if Dying.created == 2:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return hit
+
+        with open_warehouse({str(warehouse)!r}, read_only=False) as con:
+            publish_batch(con, Dying(target_for(endpoint_url={server.url!r})), batch_id={planned.batch_id!r},
+                          budget=Decimal("10"), qualifications=seed_qualifications())
+    """))
+    child = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert child.returncode == -9, child.stderr
+    assert len(server.turk.hits) == 2
+    assert query(warehouse, "SELECT count(*) FROM raw.hits WHERE status = 'published'") == [(1,)]
+
+    rerun = publish(warehouse, server, planned.batch_id)
+    assert len(rerun.already_existed) == 1 and len(rerun.created) == planned.n_hits - 2
+    assert len(server.turk.hits) == planned.n_hits
+    assert sorted(server.turk.hits) == [r[0] for r in query(warehouse, "SELECT hit_id FROM raw.hits ORDER BY 1")]
+    assert query(warehouse, "SELECT outcome, count(*) FROM raw.publish_log GROUP BY ALL ORDER BY 1") == [
+        ("already_existed", 1), ("created", planned.n_hits - 1)]
+
+
+def test_a_budget_one_cent_under_the_price_creates_nothing(warehouse, server, planned):
+    price = planned.price.total  # 4 HITs x 3 x $0.02 = $0.24
+    assert price == Decimal("0.24")
+    before = table_fingerprints(warehouse)
+    with pytest.raises(CrowdauditError, match="over the budget"):
+        publish(warehouse, server, planned.batch_id, budget=str(price - Decimal("0.01")))
+    assert server.turk.calls == []
+    assert table_fingerprints(warehouse) == before
+    assert len(publish(warehouse, server, planned.batch_id, budget=str(price)).created) == 4
+
+
+def test_a_balance_under_the_price_creates_nothing(warehouse, truth, planned):
+    with LocalTurkServer(local_turk(truth, balance=Decimal("0.23"))) as poor:
+        with pytest.raises(CrowdauditError, match="account holds"):
+            publish(warehouse, poor, planned.batch_id)
+        assert poor.turk.calls == ["GetAccountBalance"]
+        assert poor.turk.hits == {}
+
+
+def test_a_published_hit_reads_back_as_asked(warehouse, server, planned):
+    publish(warehouse, server, planned.batch_id)
+    platform = platform_for(server)
+    items = query(warehouse, "SELECT hit_id, 'image' || slot, image_id FROM raw.hit_items")
+    for hit_id in server.turk.hits:
+        hit = platform.get_hit(hit_id)
+        assert hit.qualifications == seed_qualifications()
+        assert hit.reward == Decimal("0.01")
+        assert hit.max_assignments == 3
+        assert hit.title == "Which of these images show a wedding?"
+        assert slot_images(hit.question) == {slot: url for h, slot, url in items if h == hit_id}
+        assert len(list(platform.list_assignments(hit_id))) == 3
+
+
+def test_the_endpoint_took_the_batch_price_from_the_balance(warehouse, server, planned):
+    publish(warehouse, server, planned.batch_id)
+    assert platform_for(server).account_balance() == Decimal("10000.00") - planned.price.total
+
+
+def test_dry_run_prints_payloads_and_calls_nothing(run_cli, warehouse, server, planned):
+    result = run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1", "--dry-run")
+    assert "CreateHITWithHITType" in result.output and "UniqueRequestToken" in result.output
+    assert "$0.24" in result.output
+    assert server.turk.calls == []
+
+
+def test_status_extend_and_expire_through_the_cli(run_cli, warehouse, server, planned):
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    assert "12 submitted" in run_cli("hits", "status").output
+    # 2 more on each of 4 HITs: 8 x $0.02
+    assert "$0.16" in run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
+    assert query(warehouse, "SELECT DISTINCT max_assignments FROM raw.hits") == [(5,)]
+    assert "20 submitted" in run_cli("hits", "status").output
+    run_cli("hits", "expire")
+    assert all(platform_for(server).get_hit(h).available == 0 for h in server.turk.hits)
+
+
+def test_extend_never_takes_a_hit_across_ten_assignments(run_cli, warehouse, server, planned):
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    output = run_cli("hits", "extend", "--assignments", "8", "--budget", "5").output
+    assert "capped at 6" in output
+    assert query(warehouse, "SELECT DISTINCT max_assignments FROM raw.hits") == [(9,)]
+
+
+def test_the_endpoint_refuses_approving_twice_as_mturk_does(warehouse, server, planned):
+    from etl.crowd.platform import PlatformError
+
+    publish(warehouse, server, planned.batch_id)
+    platform = platform_for(server)
+    assignment = next(platform.list_assignments(next(iter(server.turk.hits))))
+    platform.approve_assignment(assignment.assignment_id)
+    with pytest.raises(PlatformError, match="RequestError"):
+        platform.approve_assignment(assignment.assignment_id)
+    with pytest.raises(PlatformError, match="RequestError"):
+        platform.reject_assignment(assignment.assignment_id, "late")
+
+
+def test_the_local_loop_publishes_fetches_and_ingests(tmp_path: Path, warehouse, truth):
+    from etl.hits.loop import run_local_loop
+
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.executemany("INSERT INTO raw.images (image_id, load_id) VALUES (?, 1)", [[u] for u in truth])
+        con.executemany("INSERT INTO raw.gold VALUES (?, ?, 1)", [[u, truth[u]] for u in list(truth)[:N_GOLD]])
+    result = run_local_loop(warehouse, truth, tmp_path / "Batch_local_results.csv", ingest=True, seed=2)
+    assert result.n_hits == 4 and result.n_assignments == 12
+    assert query(warehouse, "SELECT count(*), count(DISTINCT hit_id) FROM raw.assignments") == [(12, 4)]
+    # the simulated crowd is mostly honest: on average, images that are weddings get more ticks
+    votes = query(warehouse, """
+        SELECT avg(CASE WHEN list_contains(a.selected_slots, i.slot) THEN 1 ELSE 0 END), g.truth
+        FROM raw.assignments a JOIN raw.hit_items i USING (hit_id) JOIN raw.gold g USING (image_id)
+        GROUP BY g.truth ORDER BY g.truth""")
+    assert votes[1][0] > votes[0][0]
