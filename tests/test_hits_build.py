@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+from conftest import query
 
 from etl.warehouse import open_warehouse
-from conftest import query
 
 
 def seed_images(warehouse: Path, n_images: int = 50, n_gold: int = 5) -> None:

@@ -80,7 +80,7 @@ def test_publish_sends_valid_balance_list_hit_type_and_create_hit_requests(stubb
             "RequesterAnnotation": annotation, "UniqueRequestToken": ANY,
         })
     with open_warehouse(warehouse, read_only=False) as con:
-        report = publish_batch(con, platform, batch_id=planned.batch_id, budget=Decimal("1"),
+        report = publish_batch(con, platform, batch_id=planned.batch_id, budget=Decimal(1),
                                qualifications=seed_qualifications())
     assert report.created == [hit_id(1), hit_id(2)]
 
@@ -96,7 +96,7 @@ def test_a_repeated_request_token_records_the_hit_mturk_names(stubbed, planned, 
     stubber.add_response("create_hit_with_hit_type",
                          {"HIT": hit_response(8, annotation="crowdaudit:local-1-000002")}, None)
     with open_warehouse(warehouse, read_only=False) as con:
-        report = publish_batch(con, platform, batch_id=planned.batch_id, budget=Decimal("1"),
+        report = publish_batch(con, platform, batch_id=planned.batch_id, budget=Decimal(1),
                                qualifications=seed_qualifications())
         ids = con.execute("SELECT hit_id FROM raw.hits ORDER BY hit_id").fetchall()
     assert report.already_existed == [hit_id(7)] and report.created == [hit_id(8)]
@@ -132,7 +132,7 @@ def test_status_expire_extend_and_results_send_valid_requests(stubbed, planned, 
         for hid in hit_ids:
             stubber.add_response("create_additional_assignments_for_hit", {},
                                  {"HITId": hid, "NumberOfAdditionalAssignments": 2, "UniqueRequestToken": ANY})
-        assert extend_batch(con, platform, plan, budget=Decimal("1")) == 4
+        assert extend_batch(con, platform, plan, budget=Decimal(1)) == 4
         for hid in hit_ids:
             stubber.add_response("update_expiration_for_hit", {}, {"HITId": hid, "ExpireAt": ANY})
         assert expire_batch(con, platform, planned.batch_id) == 2
