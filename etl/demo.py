@@ -2,8 +2,9 @@
 
 The data mimic the seed's study: MMID-style folders of wedding images for 8 Indian and several
 European languages, a classifier that misses non-Western weddings far more often than Western
-ones, ~10% gold images, and a simulated crowd of honest workers and a few spammers whose answers
-arrive as requester-site batch results files.
+ones, ~10% gold images, and a simulated crowd of honest workers and a few spammers. Part of the
+answers arrive as an archived requester-site batch results file; the rest are bought through the
+API path against a local MTurk-compatible endpoint (`etl.hits.loop`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from etl.hits.loop import run_local_loop
 from etl.load.batch_results import ingest_results
 from etl.load.gold import load_gold
 from etl.load.images import load_images_dir
@@ -31,6 +33,8 @@ URL_PREFIX = "https://images.crowdaudit.example"
 # How often the classifier puts "groom" in its top 3 for a real wedding, by region: the seed's finding.
 RECALL = {"Western": 0.80, "non-Western": 0.35}
 FALSE_POSITIVE_RATE = 0.06
+# Words per language whose answers come from the archived batch; the rest go through the local endpoint.
+ARCHIVED_WORDS = 2
 OTHER_CLASSES = ("vestment", "abaya", "cloak", "kimono", "stole", "academic_gown", "suit", "gown",
                  "altar", "church", "restaurant", "bow_tie", "jersey", "fountain", "umbrella")
 
@@ -40,12 +44,13 @@ class DemoFiles:
     images_dir: Path
     predictions_csv: Path
     gold_csv: Path
+    truth: pl.DataFrame
     truth_csv: Path
-    results_csvs: list[Path]
+    archive_csv: Path
 
 
 def demo_truth(*, words_per_language: int, images_per_word: int, seed: int) -> pl.DataFrame:
-    """image_id, relative path, language, region, truth (is it a wedding?) for the generated set."""
+    """image_id, relative path, language, region, word, truth (is it a wedding?) for the generated set."""
     rng = np.random.default_rng([seed, 10])
     rows = [
         (dataset, language, region, 7000 + 37 * li + w, k)
@@ -65,7 +70,7 @@ def demo_truth(*, words_per_language: int, images_per_word: int, seed: int) -> p
         (pl.lit(URL_PREFIX + "/") + pl.col("relative")).alias("image_id"),
         pl.Series("truth", rng.random(frame.height) < 0.75),
     )
-    return frame.select("image_id", "relative", "language", "region", "truth")
+    return frame.select("image_id", "relative", "language", "region", "word", "truth")
 
 
 def draw_images(truth: pl.DataFrame, images_dir: Path, *, seed: int) -> None:
@@ -119,8 +124,13 @@ def write_demo_files(out: Path, *, seed: int, words_per_language: int = 5, image
     gold.write_csv(gold_csv)
     truth_csv = out / "truth.csv"
     truth.select(pl.col("image_id").alias("url"), "truth").write_csv(truth_csv)
+    # The archive: the first words of every language were labelled before Mechanical Turk closed,
+    # and their answers survive as a requester-site batch results file.
+    # (Gold images are among them: workers saw gold in every HIT then too.)
+    archived = truth.filter((pl.col("word").rank("dense").over("language") <= ARCHIVED_WORDS)
+                            | pl.col("image_id").is_in(gold["url"].implode()))
     results, workers = simulate_batch(
-        truth.select("image_id", "truth"),
+        archived.select("image_id", "truth"),
         crowd=CrowdSpec(n_workers=40, spammer_share=0.1),
         gold_ids=gold["url"].to_list(),
         gold_per_hit=1,
@@ -135,15 +145,8 @@ def write_demo_files(out: Path, *, seed: int, words_per_language: int = 5, image
         .alias("RejectionTime"),
         pl.when(pl.col("WorkerId").is_in(never)).then(pl.lit("")).otherwise("ApprovalTime").alias("ApprovalTime"),
     )
-    hits = results["HITId"].unique(maintain_order=True)
-    half = hits.len() // 2
-    results_csvs = [
-        write_results_csv(results.filter(pl.col("HITId").is_in(hits[:half].implode())),
-                          out / "Batch_1000001_batch_results.csv"),
-        write_results_csv(results.filter(pl.col("HITId").is_in(hits[half:].implode())),
-                          out / "Batch_1000002_batch_results.csv"),
-    ]
-    return DemoFiles(images_dir, predictions_csv, gold_csv, truth_csv, results_csvs)
+    archive_csv = write_results_csv(results, out / "Batch_1000001_batch_results.csv")
+    return DemoFiles(images_dir, predictions_csv, gold_csv, truth, truth_csv, archive_csv)
 
 
 def run_demo(out: Path, *, seed: int = 7, warehouse: Path | None = None,
@@ -162,8 +165,11 @@ def run_demo(out: Path, *, seed: int = 7, warehouse: Path | None = None,
         say(load_images_dir(con, files.images_dir, url_prefix=URL_PREFIX).summary())
         say(load_predictions(con, files.predictions_csv, model="resnet50 (simulated)").summary())
         say(load_gold(con, files.gold_csv).summary())
-        for results_csv in files.results_csvs:
-            say(ingest_results(con, results_csv).summary())
+        say(ingest_results(con, files.archive_csv).summary())
+    # The images the archive does not cover go through the API path: build HITs, publish them with
+    # boto3 to an mturk-local endpoint, let its simulated workers answer, fetch and ingest.
+    run_local_loop(warehouse, files.truth, out / "Batch_crowdaudit-1_results.csv", seed=seed, ingest=True, say=say)
+    with open_warehouse(warehouse, read_only=False) as con:
         built = build(con)
         say(f"built {len(built.built)} models; {built.tests_run} SQL tests passed")
     with open_warehouse(warehouse, read_only=True) as con:

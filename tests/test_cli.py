@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import click
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -60,6 +61,23 @@ def test_the_demo_shows_the_gap_between_regions(demo_run):
         "--format", "json"])
     recall = {row["grp"]: row["recall"] for row in json.loads(result.output)}
     assert recall["Western"] > recall["non-Western"] + 0.2
+
+
+def test_the_demo_buys_what_the_archive_lacks_through_the_local_endpoint(demo_run):
+    out, _ = demo_run
+    con = duckdb.connect(str(out / "crowdaudit.duckdb"), read_only=True)
+    try:
+        published = con.execute("SELECT count(*) FROM raw.hits WHERE batch_id = 'crowdaudit-1' "
+                                "AND status = 'published'").fetchall()[0][0]
+        answered = con.execute("SELECT count(*) FROM raw.assignments a JOIN raw.hits h USING (hit_id) "
+                               "WHERE h.batch_id = 'crowdaudit-1'").fetchall()[0][0]
+        unasked = con.execute("SELECT count(*) FROM raw.images ANTI JOIN raw.hit_items USING (image_id) "
+                              "ANTI JOIN raw.gold USING (image_id)").fetchall()[0][0]
+    finally:
+        con.close()
+    assert published > 0 and answered == 3 * published
+    assert unasked == 0  # every image but unused gold was asked, in the archive or the new batch
+    assert (out / "Batch_crowdaudit-1_results.csv").exists()
 
 
 def test_the_demo_is_deterministic_for_a_seed(demo_run, tmp_path):

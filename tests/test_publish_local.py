@@ -158,6 +158,17 @@ def test_status_extend_and_expire_through_the_cli(run_cli, warehouse, server, pl
     assert all(platform_for(server).get_hit(h).available == 0 for h in server.turk.hits)
 
 
+def test_results_fetches_the_batch_and_ingests_it_once(run_cli, warehouse, server, planned, tmp_path):
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    output = tmp_path / "answers.csv"
+    first = run_cli("hits", "results", "--output", str(output), "--ingest").output
+    assert "12 inserted" in first
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(12,)]
+    again = run_cli("hits", "results", "--output", str(output), "--ingest").output
+    assert "12 inserted" not in again
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(12,)]
+
+
 def test_extend_never_takes_a_hit_across_ten_assignments(run_cli, warehouse, server, planned):
     run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
     output = run_cli("hits", "extend", "--assignments", "8", "--budget", "5").output

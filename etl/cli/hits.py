@@ -242,6 +242,37 @@ def expire_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
         click.echo(f"expired {expire_batch(con, platform, batch_id)} HITs of {batch_id}")
 
 
+@hits.command("results")
+@_target_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Results file to write. [default: Batch_<batch>_results.csv]")
+@click.option("--ingest", "then_ingest", is_flag=True, help="Ingest the file into the warehouse too.")
+@pass_settings
+def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str | None, batch_id: str | None,
+                    output: Path | None, then_ingest: bool) -> None:
+    """Fetch a published batch's assignments (ListAssignmentsForHIT) into a results file.
+
+    The file has the requester web site's batch-results format, so `crowdaudit ingest` reads the
+    API's answers and the site's downloads the same way.
+
+    \b
+    Example:
+      crowdaudit hits results --ingest
+    """
+    from etl.hits.manage import batch_target
+    from etl.hits.results import write_batch_results
+
+    with open_warehouse(settings.warehouse, read_only=not then_ingest, wait_seconds=settings.wait_seconds) as con:
+        batch_id = _batch(con, batch_id)
+        platform = _platform(sandbox, endpoint_url, batch_target(con, batch_id))
+        path = write_batch_results(con, platform, batch_id, output or Path(f"Batch_{batch_id}_results.csv"))
+        click.echo(f"{batch_id}: answers written to {path}")
+        if then_ingest:
+            from etl.load.batch_results import ingest_results
+
+            click.echo(ingest_results(con, path).summary())
+
+
 @hits.command("extend")
 @_target_options
 @click.option("--assignments", "extra", type=click.IntRange(1), help="Extra assignments for every HIT.")

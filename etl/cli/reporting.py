@@ -34,8 +34,11 @@ def demo(ctx: click.Context, out: Path, seed: int) -> None:
     """Run the whole audit on generated data and print the report's path (last line).
 
     Generates MMID-style images for 8 Indian and 4 European languages, classifier predictions,
-    gold answers and batch results from a simulated crowd; loads them into OUT/crowdaudit.duckdb
-    (or --warehouse when given explicitly), builds the models and writes OUT/report.html.
+    gold answers and an archived batch results file; loads them into OUT/crowdaudit.duckdb (or
+    --warehouse when given explicitly). The images the archive lacks go through the API path:
+    HITs built, published with boto3 to a local MTurk-compatible endpoint (as `mturk-local`),
+    answered by simulated workers, fetched and ingested. Then it builds the models and writes
+    OUT/report.html.
     """
     from etl.demo import run_demo
 
