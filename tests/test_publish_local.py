@@ -204,3 +204,25 @@ def test_the_local_loop_publishes_fetches_and_ingests(tmp_path: Path, warehouse,
         FROM raw.assignments a JOIN raw.hit_items i USING (hit_id) JOIN raw.gold g USING (image_id)
         GROUP BY g.truth ORDER BY g.truth""")
     assert votes[1][0] > votes[0][0]
+
+
+def test_the_endpoint_pages_filters_and_takes_worker_operations_through_boto3(warehouse, server, planned):
+    from etl.crowd.mturk import mturk_client
+
+    publish(warehouse, server, planned.batch_id)
+    client = mturk_client(target_for(endpoint_url=server.url))
+    hit_id = next(iter(server.turk.hits))
+    first = client.list_assignments_for_hit(HITId=hit_id, MaxResults=2)
+    assert first["NumResults"] == 2 and "NextToken" in first
+    rest = client.list_assignments_for_hit(HITId=hit_id, MaxResults=2, NextToken=first["NextToken"])
+    ids = [a["AssignmentId"] for a in first["Assignments"] + rest["Assignments"]]
+    assert len(ids) == len(set(ids)) == 3
+    assert "<QuestionFormAnswers" in first["Assignments"][0]["Answer"]
+    client.reject_assignment(AssignmentId=ids[0], RequesterFeedback="gold answers wrong")
+    rejected = client.list_assignments_for_hit(HITId=hit_id, AssignmentStatuses=["Rejected"])
+    assert [a["AssignmentId"] for a in rejected["Assignments"]] == [ids[0]]
+    worker = rejected["Assignments"][0]["WorkerId"]
+    client.create_worker_block(WorkerId=worker, Reason="failed gold")
+    assert client.notify_workers(Subject="s", MessageText="m", WorkerIds=[worker])["NotifyWorkersFailureStatuses"] == []
+    listed = client.list_hits(MaxResults=3)
+    assert listed["NumResults"] == 3 and "NextToken" in listed
