@@ -226,3 +226,18 @@ def test_the_endpoint_pages_filters_and_takes_worker_operations_through_boto3(wa
     assert client.notify_workers(Subject="s", MessageText="m", WorkerIds=[worker])["NotifyWorkersFailureStatuses"] == []
     listed = client.list_hits(MaxResults=3)
     assert listed["NumResults"] == 3 and "NextToken" in listed
+
+
+def test_extend_from_needs_more_votes_adds_what_the_mart_asks_for(run_cli, warehouse, server, planned, tmp_path):
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    run_cli("hits", "results", "--output", str(tmp_path / "answers.csv"), "--ingest")
+    run_cli("build")
+    wanted = dict(query(warehouse, "SELECT hit_id, max(hit_extra_assignments) FROM needs_more_votes "
+                                   "WHERE hit_id IS NOT NULL GROUP BY hit_id"))
+    before = dict(query(warehouse, "SELECT hit_id, max_assignments FROM raw.hits"))
+    assert wanted, "the simulated crowd should leave some images unsure"
+    run_cli("hits", "extend", "--from-needs-more-votes", "--budget", "5")
+    after = dict(query(warehouse, "SELECT hit_id, max_assignments FROM raw.hits"))
+    for hit_id, n in before.items():
+        assert after[hit_id] == min(n + wanted.get(hit_id, 0), 9 if n < 10 else n + wanted.get(hit_id, 0))
+        assert server.turk.hits[hit_id].max_assignments == after[hit_id]
