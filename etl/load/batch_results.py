@@ -27,7 +27,7 @@ from etl.load.mturk_format import (
     parse_money,
     parse_timestamps,
 )
-from etl.load.transaction import LoadCounts, LoadResult, load_file
+from etl.load.transaction import LoadCounts, LoadResult, load_file, skip_if_loaded
 
 REQUIRED = ("HITId", "AssignmentId", "WorkerId", "AssignmentStatus")
 STATUSES = ("Submitted", "Approved", "Rejected")
@@ -398,6 +398,9 @@ WHERE a.assignment_id = s.assignment_id
 def ingest_results(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
     """Load one batch results file in one transaction (see the module docstring)."""
     path = Path(path)
+    sha256, loaded_before = skip_if_loaded(con, "results", path)
+    if loaded_before:
+        return loaded_before
     hits, hit_items, assignments = staged_frames(path)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
@@ -432,4 +435,4 @@ def ingest_results(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
                 con.unregister(name)
         return LoadCounts(rows_in_file=assignments.height, inserted=inserted, updated=updated)
 
-    return load_file(con, "results", path, write)
+    return load_file(con, "results", path, write, sha256=sha256)

@@ -49,10 +49,14 @@ def load_file(
     kind: str,
     path: Path,
     write: Callable[[duckdb.DuckDBPyConnection, int], LoadCounts],
+    *,
+    sha256: str | None = None,
 ) -> LoadResult:
-    """Run `write(con, load_id)` in a transaction; log it only when it changed something."""
+    """Run `write(con, load_id)` in a transaction; log it only when it changed something.
+
+    `sha256` is the file's fingerprint when the caller already computed it (see `fingerprint`)."""
     path = Path(path)
-    sha256 = file_sha256(path) if path.is_file() else _directory_fingerprint(path)
+    sha256 = sha256 or fingerprint(path)
     if already_loaded(con, kind, sha256):
         return LoadResult(kind, path, sha256, already_loaded=True)
     started_at = datetime.now(UTC).replace(tzinfo=None)
@@ -82,6 +86,21 @@ def load_file(
     finally:
         con.execute("RESET preserve_insertion_order")
     return LoadResult(kind, path, sha256, already_loaded=False, counts=counts, load_id=load_id)
+
+
+def fingerprint(path: Path) -> str:
+    """What identifies a loaded file in the load log: its bytes, or a directory's listing."""
+    path = Path(path)
+    return file_sha256(path) if path.is_file() else _directory_fingerprint(path)
+
+
+def skip_if_loaded(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> tuple[str, LoadResult | None]:
+    """(fingerprint, the 'already loaded' result or None): lets a loader skip parsing a file the
+    warehouse already holds, which a nightly job over a folder of old batches meets every night."""
+    sha256 = fingerprint(path)
+    if already_loaded(con, kind, sha256):
+        return sha256, LoadResult(kind, Path(path), sha256, already_loaded=True)
+    return sha256, None
 
 
 def upsert_by_key(
