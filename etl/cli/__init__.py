@@ -8,6 +8,7 @@ the commands that need them, so `crowdaudit --help` stays fast.
 from __future__ import annotations
 
 from etl.cli import (  # noqa: F401  (attach commands)
+    classify,
     hits,
     loading,
     models,

@@ -1,0 +1,180 @@
+"""The classify job: which images still need this model, inference in batches, one commit per batch.
+
+Rows land in the tables the CSV predictions loader writes (raw.prediction_runs, image_predictions,
+prediction_labels), with source 'classify' and a score per label, so the `predictions` mart serves
+both. Each batch is its own transaction and the run row is written with the first one: a run
+killed at any point leaves only whole batches, and the next run skips exactly those images.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from etl.classify.model import Classifier
+from etl.classify.pipeline import image_batches
+from etl.errors import CrowdauditError
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What makes two runs the same job: a re-run with equal settings skips what is done."""
+
+    top_k: int = 3
+    target: str = "groom"
+    batch_size: int = 32
+    current: bool = True      # whether the marts use this run's predictions
+
+
+@dataclass
+class ClassifyResult:
+    run_id: str | None        # None when there was nothing to classify
+    model: str
+    weights: str
+    classified: int = 0
+    already_classified: int = 0
+    without_path: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    seconds: float = 0.0
+
+    @property
+    def images_per_second(self) -> float:
+        return self.classified / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        lines = [f"{self.model} (weights {self.weights}): "
+                 + (f"{self.classified} images classified in {self.seconds:.1f} s "
+                    f"({self.images_per_second:.1f} images/s), run {self.run_id}" if self.run_id
+                    else "nothing to classify")]
+        if self.already_classified:
+            lines.append(f"{self.already_classified} images already classified by this model and weights: skipped")
+        if self.without_path:
+            lines.append(f"{self.without_path} images have no local file (load images with a path): skipped")
+        if self.skipped:
+            lines.append(f"{len(self.skipped)} files skipped:")
+            lines += [f"  {path}: {why}" for path, why in self.skipped]
+        return "\n".join(lines)
+
+
+def images_to_classify(
+    con: duckdb.DuckDBPyConnection, classifier: Classifier, settings: RunSettings, *, under: Path | None = None
+) -> tuple[pl.DataFrame, int, int]:
+    """(image_id, path) of the registered images this model, weights, top k and target have not
+    classified yet, optionally only those below a directory; plus how many were already done and
+    how many have no local file."""
+    prefix = str(Path(under).resolve()) + "/" if under else ""
+    candidates = con.execute(
+        """
+        SELECT i.image_id, i.path, EXISTS (
+            SELECT 1 FROM raw.image_predictions AS p JOIN raw.prediction_runs AS r USING (run_id)
+            WHERE p.image_id = i.image_id AND r.source = 'classify' AND r.model = $model
+              AND r.weights IS NOT DISTINCT FROM $weights AND r.top_k = $top_k
+              AND r.target IS NOT DISTINCT FROM $target
+        ) AS done
+        FROM (SELECT image_id, max(path) AS path FROM raw.images GROUP BY image_id) AS i
+        WHERE $prefix = '' OR starts_with(i.path, $prefix)
+        ORDER BY i.image_id
+        """,
+        {"model": classifier.name, "weights": classifier.weights, "top_k": settings.top_k,
+         "target": settings.target, "prefix": prefix},
+    ).pl()
+    todo = candidates.filter(~pl.col("done") & pl.col("path").is_not_null()).select("image_id", "path")
+    return todo, int(candidates["done"].sum()), int((~candidates["done"] & candidates["path"].is_null()).sum())
+
+
+def as_probabilities(outputs: np.ndarray) -> np.ndarray:
+    """Scores as probabilities. Keras' ImageNet models end in a softmax; a saved model that returns
+    logits (values outside [0, 1] or rows not summing to 1) gets one here, which keeps its ranking."""
+    outputs = outputs.astype(np.float64)
+    if outputs.min() >= 0 and outputs.max() <= 1 and np.allclose(outputs.sum(axis=1), 1, atol=1e-3):
+        return outputs
+    shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def top_k_frame(image_ids: list[str], scores: np.ndarray, class_names: np.ndarray, k: int) -> pl.DataFrame:
+    """One row per image and rank (1 = most likely): image_id, rank, label, score."""
+    k = min(k, scores.shape[1])
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return pl.DataFrame({
+        "image_id": np.repeat(np.asarray(image_ids, dtype=object), k).tolist(),
+        "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), len(image_ids)),
+        "label": class_names[best].ravel().tolist(),
+        "score": np.take_along_axis(scores, best, axis=1).ravel(),
+    })
+
+
+def _insert_run(con: duckdb.DuckDBPyConnection, run_id: str, classifier: Classifier, settings: RunSettings,
+                started_at: datetime) -> None:
+    con.execute(
+        "INSERT INTO raw.prediction_runs (run_id, model, weights, top_k, target, source, started_at, "
+        "is_current, load_id) VALUES (?, ?, ?, ?, ?, 'classify', ?, ?, NULL)",
+        [run_id, classifier.name, classifier.weights, settings.top_k, settings.target, started_at,
+         settings.current],
+    )
+
+
+def _write_batch(con: duckdb.DuckDBPyConnection, run_id: str, labels: pl.DataFrame, target: str) -> None:
+    flags = labels.group_by("image_id").agg((pl.col("label") == target).any().alias("target_in_top_k"))  # noqa: F841
+    con.execute("INSERT INTO raw.image_predictions SELECT ?, image_id, target_in_top_k FROM flags", [run_id])
+    con.execute("INSERT INTO raw.prediction_labels SELECT ?, image_id, rank, label, score FROM labels", [run_id])
+
+
+def classify_images(
+    con: duckdb.DuckDBPyConnection,
+    classifier: Classifier,
+    images: pl.DataFrame,
+    settings: RunSettings,
+    *,
+    on_batch: Callable[[int], None] | None = None,
+) -> ClassifyResult:
+    """Classify `images` (image_id, path) under a new run id, committing after every batch;
+    `on_batch(n)` is called after each commit with the number of images it held."""
+    if settings.target not in classifier.class_names:
+        raise CrowdauditError(
+            f"--target {settings.target!r} is not one of the model's {len(classifier.class_names)} classes"
+        )
+    result = ClassifyResult(run_id=None, model=classifier.name, weights=classifier.weights)
+    paths = images["path"].to_list()
+    image_ids = images["image_id"].to_list()
+    exists = [Path(path).is_file() for path in paths]
+    result.skipped += [(path, "no such file") for path, ok in zip(paths, exists, strict=True) if not ok]
+    readable = [position for position, ok in enumerate(exists) if ok]
+    if not readable:
+        return result
+    class_names = np.asarray(classifier.class_names, dtype=object)
+    run_id = f"classify-{uuid.uuid4().hex[:12]}"
+    started_at = datetime.now(UTC).replace(tzinfo=None)
+    seen: set[int] = set()
+    clock = time.perf_counter()
+    batches = image_batches([paths[p] for p in readable], image_size=classifier.image_size,
+                            preprocess=classifier.preprocess, batch_size=settings.batch_size)
+    for positions, inputs in batches:
+        scores = as_probabilities(np.asarray(classifier.model.predict_on_batch(inputs)))
+        batch_ids = [image_ids[readable[p]] for p in positions]
+        labels = top_k_frame(batch_ids, scores, class_names, settings.top_k)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if result.run_id is None:
+                _insert_run(con, run_id, classifier, settings, started_at)
+            _write_batch(con, run_id, labels, settings.target)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        result.run_id = run_id
+        result.classified += len(batch_ids)
+        seen.update(int(p) for p in positions)
+        if on_batch:
+            on_batch(len(batch_ids))
+    result.seconds = time.perf_counter() - clock
+    result.skipped += [(paths[readable[p]], "not a readable image") for p in range(len(readable)) if p not in seen]
+    return result

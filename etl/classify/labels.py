@@ -1,0 +1,35 @@
+"""Class names in a model's output order: the shipped ImageNet index, or a user's labels file.
+
+Keras' `decode_predictions` downloads `imagenet_class_index.json` on first use, which fails on a
+machine without internet. The 1000 names (Keras' spelling: index 0 'tench', 982 'groom') ship in
+etl/data/imagenet_classes.txt, one per line in output order, generated from the ImageNet-1k
+synset index (the first WordNet lemma of each synset, spaces as underscores).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from etl.errors import InputFileError
+
+
+def imagenet_class_names() -> list[str]:
+    """The 1000 ImageNet-1k class names in the output order of Keras' ImageNet models."""
+    text = resources.files("etl.data").joinpath("imagenet_classes.txt").read_text(encoding="utf-8")
+    return text.splitlines()
+
+
+def read_labels(path: Path) -> list[str]:
+    """A labels file: one class name per line, in the model's output order; blank lines are refused
+    because they would shift every later class by one."""
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise InputFileError(str(path), "holds no class names (one per line, in the model's output order)")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            raise InputFileError(str(path), "is blank; every line names one class", row=number)
+    return [line.strip() for line in lines]
