@@ -59,7 +59,7 @@ class ClassifyResult:
         if self.without_path:
             lines.append(f"{self.without_path} images have no local file (load images with a path): skipped")
         if self.skipped:
-            lines.append(f"{len(self.skipped)} files skipped:")
+            lines.append(f"{len(self.skipped)} file(s) skipped:")
             lines += [f"  {path}: {why}" for path, why in self.skipped]
         return "\n".join(lines)
 
@@ -71,7 +71,7 @@ def images_to_classify(
     classified yet, optionally only those below a directory; plus how many were already done and
     how many have no local file."""
     prefix = str(Path(under).resolve()) + "/" if under else ""
-    candidates = con.execute(
+    candidates = con.sql(
         """
         SELECT i.image_id, i.path, EXISTS (
             SELECT 1 FROM raw.image_predictions AS p JOIN raw.prediction_runs AS r USING (run_id)
@@ -83,7 +83,7 @@ def images_to_classify(
         WHERE $prefix = '' OR starts_with(i.path, $prefix)
         ORDER BY i.image_id
         """,
-        {"model": classifier.name, "weights": classifier.weights, "top_k": settings.top_k,
+        params={"model": classifier.name, "weights": classifier.weights, "top_k": settings.top_k,
          "target": settings.target, "prefix": prefix},
     ).pl()
     todo = candidates.filter(~pl.col("done") & pl.col("path").is_not_null()).select("image_id", "path")

@@ -50,6 +50,8 @@ class Classifier:
 
 def import_tensorflow() -> Any:
     """TensorFlow, or an error that says how to install it (it is the optional extra `classify`)."""
+    # TensorFlow's C++ start-up chatter (no GPU found, CPU flags) is not for crowdaudit's users.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         import tensorflow
     except ImportError as error:

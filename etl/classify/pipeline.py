@@ -40,5 +40,4 @@ def image_batches(
         .batch(batch_size)
         .prefetch(tf.data.AUTOTUNE)
     )
-    for positions, inputs in dataset.as_numpy_iterator():
-        yield positions, inputs
+    yield from dataset.as_numpy_iterator()
