@@ -1,0 +1,188 @@
+"""`crowdaudit classify`: the real job on generated images, a tiny saved Keras model and ResNet50."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import query, table_fingerprints
+from PIL import Image
+
+keras = pytest.importorskip("keras")
+
+LABELS = ["cat", "dog", "groom", "bride"]
+# Dense weights of the tiny model: class score = weights . mean RGB in [0, 1] + bias.
+WEIGHTS = np.array([[4.0, -2.0, 1.0, 0.0], [-1.0, 3.0, 1.0, 0.5], [0.5, 0.5, -3.0, 2.0]], dtype=np.float32)
+BIAS = np.array([0.0, 0.1, 0.2, 0.3], dtype=np.float32)
+N_IMAGES = 20
+URL = "https://example.org/weddings"
+
+
+def solid_colours() -> np.ndarray:
+    return np.random.default_rng(7).integers(0, 256, size=(N_IMAGES, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def images_dir(tmp_path: Path) -> Path:
+    """20 single-colour PNGs in the dataset layout (language/word/file), so resizing changes no pixel
+    and the expected scores can be computed by hand; plus one file that is not an image."""
+    root = tmp_path / "weddings"
+    for number, colour in enumerate(solid_colours()):
+        folder = root / ("punjabi" if number % 2 else "marathi") / str(7000 + number)
+        folder.mkdir(parents=True)
+        Image.new("RGB", (48, 40), tuple(int(c) for c in colour)).save(folder / "01.png")
+    (root / "punjabi" / "7001" / "02.jpg").write_bytes(b"this is not a JPEG")
+    return root
+
+
+@pytest.fixture
+def tiny_model(tmp_path: Path) -> tuple[Path, Path]:
+    """A saved 32x32 Keras classifier (mean colour -> dense -> softmax) and its labels file."""
+    inputs = keras.Input((32, 32, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(inputs)
+    outputs = keras.layers.Dense(len(LABELS), activation="softmax", name="scores")(pooled)
+    model = keras.Model(inputs, outputs)
+    model.get_layer("scores").set_weights([WEIGHTS, BIAS])
+    model_path, labels_path = tmp_path / "tiny.keras", tmp_path / "tiny_labels.txt"
+    model.save(model_path)
+    labels_path.write_text("\n".join(LABELS) + "\n")
+    return model_path, labels_path
+
+
+def expected_top(k: int) -> dict[str, list[tuple[str, float]]]:
+    """Hand-computed top k (label, score) per image URL."""
+    expected = {}
+    for number, colour in enumerate(solid_colours()):
+        logits = colour.astype(np.float64) / 255 @ WEIGHTS + BIAS
+        scores = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+        best = np.argsort(-scores)[:k]
+        language = "punjabi" if number % 2 else "marathi"
+        expected[f"{URL}/{language}/{7000 + number}/01.png"] = [(LABELS[i], scores[i]) for i in best]
+    return expected
+
+
+def classify_tiny(run_cli, images_dir: Path, tiny_model: tuple[Path, Path], *extra: str):
+    model_path, labels_path = tiny_model
+    return run_cli("classify", str(images_dir), "--url-prefix", URL, "--model-path", str(model_path),
+                   "--labels", str(labels_path), "--top-k", "2", "--target", "groom", "--batch-size", "8", *extra)
+
+
+def test_a_saved_model_writes_top_k_labels_scores_and_the_target_flag(run_cli, warehouse, images_dir, tiny_model):
+    result = classify_tiny(run_cli, images_dir, tiny_model)
+    assert f"{N_IMAGES} images classified" in result.output
+
+    rows = query(warehouse, """
+        SELECT p.image_id, l.rank, l.label, l.score, p.target_in_top_k
+        FROM raw.image_predictions AS p JOIN raw.prediction_labels AS l USING (run_id, image_id)
+        ORDER BY p.image_id, l.rank""")
+    expected = expected_top(2)
+    assert len(rows) == 2 * N_IMAGES
+    for image_id, want in expected.items():
+        got = [(label, score, flag) for url, _, label, score, flag in rows if url == image_id]
+        assert [label for label, _, _ in got] == [label for label, _ in want]
+        assert [score for _, score, _ in got] == pytest.approx([score for _, score in want], abs=1e-4)
+        assert got[0][1] >= got[1][1] and sum(score for _, score, _ in got) <= 1 + 1e-6
+        assert {flag for _, _, flag in got} == {"groom" in [label for label, _ in want]}
+    assert any("groom" in [label for label, _ in want] for want in expected.values())
+    assert not all("groom" in [label for label, _ in want] for want in expected.values())
+
+    runs = query(warehouse, "SELECT model, weights, top_k, target, source, is_current FROM raw.prediction_runs")
+    assert len(runs) == 1
+    model, weights, top_k, target, source, is_current = runs[0]
+    assert (model, top_k, target, source, is_current) == ("tiny", 2, "groom", "classify", True)
+    assert weights.startswith("tiny.keras@sha256:")
+
+
+def test_a_corrupt_file_is_skipped_and_reported_without_stopping_the_run(run_cli, warehouse, images_dir, tiny_model):
+    result = classify_tiny(run_cli, images_dir, tiny_model)
+    assert "1 file(s) skipped" in result.output
+    assert "punjabi/7001/02.jpg: not a readable image" in result.output
+    assert query(warehouse, "SELECT count(DISTINCT image_id) FROM raw.image_predictions") == [(N_IMAGES,)]
+
+
+def test_a_second_run_classifies_nothing(run_cli, warehouse, images_dir, tiny_model):
+    classify_tiny(run_cli, images_dir, tiny_model)
+    before = table_fingerprints(warehouse)
+    result = classify_tiny(run_cli, images_dir, tiny_model)
+    assert "nothing to classify" in result.output
+    assert f"{N_IMAGES} images already classified" in result.output
+    assert table_fingerprints(warehouse) == before
+
+
+def test_other_top_k_is_a_new_job_and_the_mart_shows_the_newest_run(run_cli, warehouse, images_dir, tiny_model):
+    classify_tiny(run_cli, images_dir, tiny_model)
+    model_path, labels_path = tiny_model
+    run_cli("classify", "--from-images", "--model-path", str(model_path), "--labels", str(labels_path),
+            "--top-k", "3")
+    run_cli("build")
+    ranks = query(warehouse, "SELECT image_id, max(rank), count(DISTINCT run_id) FROM predictions GROUP BY image_id")
+    assert len(ranks) == N_IMAGES
+    assert {(top, runs) for _, top, runs in ranks} == {(3, 1)}
+
+
+KILL_AFTER_FIRST_BATCH = """
+import sys, time
+from pathlib import Path
+from etl.classify.job import RunSettings, classify_images, images_to_classify
+from etl.classify.model import load_saved_classifier
+from etl.warehouse import open_warehouse
+
+warehouse, model_path, labels_path = sys.argv[1:4]
+classifier = load_saved_classifier(Path(model_path), Path(labels_path))
+settings = RunSettings(top_k=2, target="groom", batch_size=8)
+
+def stall(n):
+    print("committed", n, flush=True)
+    time.sleep(600)
+
+with open_warehouse(warehouse, read_only=False) as con:
+    todo, _, _ = images_to_classify(con, classifier, settings)
+    classify_images(con, classifier, todo, settings, on_batch=stall)
+"""
+
+
+def test_a_run_killed_after_its_first_batch_resumes_without_duplicates(run_cli, warehouse, images_dir, tiny_model):
+    run_cli("load", "images", str(images_dir), "--url-prefix", URL)
+    model_path, labels_path = tiny_model
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILL_AFTER_FIRST_BATCH, str(warehouse), str(model_path), str(labels_path)],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent,
+    )
+    try:
+        assert child.stdout.readline().split() == ["committed", "8"]
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    assert query(warehouse, "SELECT count(*) FROM raw.image_predictions") == [(8,)]
+
+    result = run_cli("classify", "--from-images", "--model-path", str(model_path), "--labels", str(labels_path),
+                     "--top-k", "2", "--batch-size", "8")
+    assert f"{N_IMAGES - 8} images classified" in result.output
+    assert "8 images already classified" in result.output
+    assert query(warehouse, """
+        SELECT count(*), count(DISTINCT image_id) FROM raw.image_predictions""") == [(N_IMAGES, N_IMAGES)]
+    assert query(warehouse, """
+        SELECT count(*), count(DISTINCT (image_id, rank)) FROM raw.prediction_labels""") == [(2 * N_IMAGES,) * 2]
+    assert query(warehouse, "SELECT count(*) FROM raw.prediction_runs") == [(2,)]
+
+
+def test_resnet50_without_weights_runs_end_to_end(run_cli, warehouse, images_dir):
+    result = run_cli("classify", str(images_dir), "--url-prefix", URL, "--model", "resnet50", "--weights", "none",
+                     "--batch-size", "16")
+    assert f"{N_IMAGES} images classified" in result.output
+    from etl.classify.labels import imagenet_class_names
+
+    names = set(imagenet_class_names())
+    rows = query(warehouse, "SELECT image_id, rank, label, score FROM raw.prediction_labels ORDER BY image_id, rank")
+    assert len(rows) == 3 * N_IMAGES
+    assert {label for _, _, label, _ in rows} <= names
+    by_image: dict[str, list[float]] = {}
+    for image_id, _, _, score in rows:
+        by_image.setdefault(image_id, []).append(score)
+    assert all(scores == sorted(scores, reverse=True) and sum(scores) <= 1 + 1e-6 for scores in by_image.values())
+    assert query(warehouse, "SELECT model, weights FROM raw.prediction_runs") == [("resnet50", "none")]
