@@ -1,0 +1,92 @@
+"""`crowdaudit classify` refusals: one clear message (exit 1 or 2), never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from etl.classify.job import as_probabilities
+from etl.classify.labels import imagenet_class_names
+from etl.classify.model import import_tensorflow
+from etl.errors import CrowdauditError
+
+
+def test_the_shipped_imagenet_index_has_keras_names_in_output_order():
+    names = imagenet_class_names()
+    assert len(names) == 1000
+    assert (names[0], names[982], names[887]) == ("tench", "groom", "vestment")
+
+
+def test_missing_imagenet_weights_name_the_file_and_where_to_put_it(run_cli, tmp_path, monkeypatch):
+    pytest.importorskip("keras")
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):
+        # What Keras raises when the download fails: a bare Exception.
+        raise Exception("URL fetch failure: [Errno -2] Name or service not known")  # noqa: TRY002
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setattr(file_utils, "get_file", offline)
+    result = run_cli("classify", "--from-images", "--model", "resnet50", "--weights", "imagenet", expect=1)
+    expected = tmp_path / "keras-home" / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+    assert f"{expected} is missing" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_weights_path_that_does_not_exist_is_refused(run_cli, tmp_path):
+    result = run_cli("classify", "--from-images", "--weights", str(tmp_path / "nope.h5"), expect=1)
+    assert "no such file" in result.output
+
+
+def test_without_tensorflow_classify_says_how_to_install_it(run_cli, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    with pytest.raises(CrowdauditError, match=r"pip install 'crowdaudit\[classify\]'"):
+        import_tensorflow()
+    result = run_cli("classify", "--from-images", expect=1)
+    assert "optional extra" in result.output
+
+
+def test_the_cli_starts_without_importing_tensorflow():
+    code = "import sys, etl.cli; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    started = subprocess.run([sys.executable, "-c", code], check=False, cwd=Path(__file__).parent.parent)
+    assert started.returncode == 0
+
+
+def test_a_labels_file_must_name_one_class_per_model_output(run_cli, tmp_path):
+    keras = pytest.importorskip("keras")
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(inputs)))
+    model.save(tmp_path / "three.keras")
+    (tmp_path / "two.txt").write_text("cat\ngroom\n")
+    result = run_cli("classify", "--from-images", "--model-path", str(tmp_path / "three.keras"),
+                     "--labels", str(tmp_path / "two.txt"), expect=1)
+    assert "names 2 classes but" in result.output and "has 3 outputs" in result.output
+
+
+def test_a_target_the_model_cannot_predict_is_refused(run_cli, tmp_path):
+    keras = pytest.importorskip("keras")
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
+    model.save(tmp_path / "two.keras")
+    (tmp_path / "two.txt").write_text("cat\ndog\n")
+    result = run_cli("classify", "--from-images", "--model-path", str(tmp_path / "two.keras"),
+                     "--labels", str(tmp_path / "two.txt"), expect=1)
+    assert "--target 'groom' is not one of the model's 2 classes" in result.output
+
+
+def test_either_a_directory_or_from_images_is_required(run_cli, tmp_path):
+    assert "either a DIRECTORY or --from-images" in run_cli("classify", expect=2).output
+    assert "--url-prefix" in run_cli("classify", str(tmp_path), expect=2).output
+
+
+def test_logits_become_probabilities_with_the_same_ranking():
+    logits = np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 0.3]])
+    scores = as_probabilities(logits)
+    assert np.allclose(scores.sum(axis=1), 1)
+    assert (np.argsort(scores, axis=1) == np.argsort(logits, axis=1)).all()
+    probabilities = np.array([[0.7, 0.2, 0.1]])
+    assert np.array_equal(as_probabilities(probabilities), probabilities)
