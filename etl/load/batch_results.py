@@ -252,7 +252,11 @@ def _check_repeated_assignments(frame: pl.DataFrame, path: Path) -> bool:
 def distinct_hits(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.DataFrame:
     """One row per HIT; refuse a file where one HITId shows different images in different rows."""
     image_columns = list(slots.values())
-    hits = frame.unique(["HITId", *image_columns], keep="first", maintain_order=True)
+    # Deduplicate on the key columns alone and gather the rows after: `unique` over the whole frame
+    # would copy every column of a million-row file.
+    firsts = (frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__position"), "HITId", *image_columns)
+              .unique(["HITId", *image_columns], keep="first", maintain_order=True))
+    hits = frame[firsts["__position"]]
     if hits.height != hits["HITId"].n_unique():
         bad = first_bad_row(frame, pl.struct(image_columns).n_unique().over("HITId") > 1)
         raise _fail(path, bad, "Input.image*",
