@@ -33,6 +33,7 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/classify.py
 
 docs: $(VENV)/.installed-base
 	$(BIN)/python -m etl.cli.reference > docs/cli.md

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import click
 
+from etl.classify.model import APPLICATIONS
 from etl.cli.base import Settings, cli, pass_settings
 from etl.warehouse import open_warehouse
 
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
-APPLICATION_NAMES = ["resnet50"]  # keys of etl.classify.model.APPLICATIONS, without importing it here
 
 
 @cli.command("classify")
 @click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--from-images", is_flag=True, help="Classify the images already registered (load images).")
 @click.option("--url-prefix", help="With a DIRECTORY: the URL it is served at, as for `load images`.")
-@click.option("--model", "application", type=click.Choice(APPLICATION_NAMES),
+@click.option("--model", "application", type=click.Choice(sorted(APPLICATIONS)),
               help="A Keras ImageNet model. [default: resnet50 unless --model-path]")
 @click.option("--weights", help="With --model: imagenet (Keras' cache ~/.keras/models, downloaded there when "
               "missing), PATH to a local weights file, or none (random weights: for testing the plumbing "
@@ -33,7 +33,8 @@ APPLICATION_NAMES = ["resnet50"]  # keys of etl.classify.model.APPLICATIONS, wit
 @click.option("--name", help="Model name to record. [default: resnet50, or the model file's name without suffix]")
 @click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True, help="Labels kept per image.")
 @click.option("--target", default="groom", show_default=True, help="The class flagged when it is in the top k.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Images per inference batch and per commit.")
 @click.option("--not-current", is_flag=True, help="Record the run, but keep the marts on earlier predictions.")
 @pass_settings
 def classify(
