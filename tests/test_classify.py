@@ -186,3 +186,20 @@ def test_resnet50_without_weights_runs_end_to_end(run_cli, warehouse, images_dir
         by_image.setdefault(image_id, []).append(score)
     assert all(scores == sorted(scores, reverse=True) and sum(scores) <= 1 + 1e-6 for scores in by_image.values())
     assert query(warehouse, "SELECT model, weights FROM raw.prediction_runs") == [("resnet50", "none")]
+
+
+def test_resnet50_weights_from_a_local_file_are_a_new_job_with_the_same_answers(run_cli, warehouse, images_dir,
+                                                                              tmp_path):
+    keras.utils.set_random_seed(0)  # the weights `--weights none` uses
+    weights_file = tmp_path / "resnet50.weights.h5"
+    keras.applications.ResNet50(weights=None).save_weights(weights_file)
+    run_cli("classify", str(images_dir), "--url-prefix", URL, "--model", "resnet50", "--weights", "none")
+    result = run_cli("classify", "--from-images", "--weights", str(weights_file))
+    assert f"{N_IMAGES} images classified" in result.output
+    runs = dict(query(warehouse, "SELECT weights, run_id FROM raw.prediction_runs"))
+    assert set(runs) == {"none", next(w for w in runs if w.startswith("resnet50.weights.h5@sha256:"))}
+    answers = query(warehouse, """
+        SELECT r.weights, l.image_id, l.rank, l.label FROM raw.prediction_labels AS l JOIN raw.prediction_runs AS r
+        USING (run_id) ORDER BY l.image_id, l.rank""")
+    from_file = [row[1:] for row in answers if row[0] != "none"]
+    assert from_file == [row[1:] for row in answers if row[0] == "none"]

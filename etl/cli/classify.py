@@ -111,5 +111,7 @@ def classify(
                     bar.update(n, f"{done / (time.perf_counter() - started):.1f} images/s")
 
             result = classify_images(con, classifier, todo, run_settings, on_batch=advance)
+            if bar is not None:
+                bar.update(len(result.skipped))  # skipped files were dealt with too
     result.already_classified, result.without_path = already, without_path
     click.echo(result.summary())
