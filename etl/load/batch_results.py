@@ -28,6 +28,7 @@ from etl.load.mturk_format import (
     parse_timestamps,
 )
 from etl.load.transaction import LoadCounts, LoadResult, load_file, skip_if_loaded
+from etl.quality.gate import check_batch, quarantine_on_refusal
 
 REQUIRED = ("HITId", "AssignmentId", "WorkerId", "AssignmentStatus")
 STATUSES = ("Submitted", "Approved", "Rejected")
@@ -399,13 +400,22 @@ WHERE a.assignment_id = s.assignment_id
 """
 
 
-def ingest_results(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
-    """Load one batch results file in one transaction (see the module docstring)."""
+def ingest_results(con: duckdb.DuckDBPyConnection, path: Path, *, allow_warnings: bool = False) -> LoadResult:
+    """Load one batch results file in one transaction (see the module docstring).
+
+    The staged frames pass the quality gate first; a refused file is quarantined."""
     path = Path(path)
     sha256, loaded_before = skip_if_loaded(con, "results", path)
     if loaded_before:
         return loaded_before
+    with quarantine_on_refusal(con, path):
+        return _ingest_staged(con, path, sha256, allow_warnings=allow_warnings)
+
+
+def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, sha256: str, *, allow_warnings: bool) -> LoadResult:
     hits, hit_items, assignments = staged_frames(path)
+    warnings = check_batch("results", path, {"hits": hits, "hit_items": hit_items, "assignments": assignments},
+                           allow_warnings=allow_warnings)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         con.register("staged_assignments", assignments)
@@ -437,6 +447,6 @@ def ingest_results(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
             con.execute("DROP TABLE IF EXISTS staged_hit_items")
             for name in ("staged_assignments", "staged_hits", "staged_hit_items_frame"):
                 con.unregister(name)
-        return LoadCounts(rows_in_file=assignments.height, inserted=inserted, updated=updated)
+        return LoadCounts(rows_in_file=assignments.height, inserted=inserted, updated=updated, notes=warnings)
 
     return load_file(con, "results", path, write, sha256=sha256)

@@ -10,6 +10,7 @@ import polars as pl
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
 from etl.load.transaction import LoadCounts, LoadResult, load_file, upsert_by_key
+from etl.quality.gate import check_batch, quarantine_on_refusal
 
 TRUE_WORDS = ("true", "1", "yes", "y", "t")
 FALSE_WORDS = ("false", "0", "no", "n", "f")
@@ -61,9 +62,12 @@ def gold_frame(path: Path, *, positive: str | None = None) -> pl.DataFrame:
     return frame.unique("image_id", keep="first", maintain_order=True).select("image_id", "truth")
 
 
-def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | None = None) -> LoadResult:
+def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | None = None,
+              allow_warnings: bool = False) -> LoadResult:
     """Insert new gold answers and correct changed ones (the newest file wins)."""
-    staged_gold = gold_frame(Path(path), positive=positive)
+    with quarantine_on_refusal(con, Path(path)):
+        staged_gold = gold_frame(Path(path), positive=positive)
+        warnings = check_batch("gold", Path(path), {"gold": staged_gold}, allow_warnings=allow_warnings)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         con.register("staged_gold", staged_gold)
@@ -74,6 +78,6 @@ def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | Non
             )
         finally:
             con.unregister("staged_gold")
-        return LoadCounts(rows_in_file=staged_gold.height, inserted=inserted, updated=updated)
+        return LoadCounts(rows_in_file=staged_gold.height, inserted=inserted, updated=updated, notes=warnings)
 
     return load_file(con, "gold", Path(path), write)

@@ -15,6 +15,7 @@ import polars as pl
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
 from etl.load.transaction import LoadCounts, LoadResult, load_file
+from etl.quality.gate import check_batch, quarantine_on_refusal
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
 HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
@@ -118,13 +119,16 @@ def _manifest_frame(path: Path) -> pl.DataFrame:
     return frame.unique("image_id", keep="first", maintain_order=True)
 
 
-def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path) -> LoadResult:
+def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path, *, allow_warnings: bool = False
+                         ) -> LoadResult:
     """`crowdaudit load images MANIFEST.csv` (columns url,language; optional path, word, region)."""
-    frame = _manifest_frame(Path(manifest))
+    with quarantine_on_refusal(con, Path(manifest)):
+        frame = _manifest_frame(Path(manifest))
+        warnings = check_batch("images", Path(manifest), {"images": frame}, allow_warnings=allow_warnings)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         inserted, updated = upsert_images(con, frame, load_id)
-        return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated)
+        return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated, notes=warnings)
 
     return load_file(con, "images", Path(manifest), write)
 
@@ -148,7 +152,8 @@ def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:
     )
 
 
-def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_prefix: str) -> LoadResult:
+def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_prefix: str,
+                    allow_warnings: bool = False) -> LoadResult:
     """`crowdaudit load images DIR --url-prefix URL`: the seed dataset's folder layout."""
     directory = Path(directory)
     if not directory.is_dir():
@@ -160,9 +165,11 @@ def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_pref
         raise InputFileError(
             str(directory), f"holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"
         )
+    with quarantine_on_refusal(con, directory):
+        warnings = check_batch("images", directory, {"images": frame}, allow_warnings=allow_warnings)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         inserted, updated = upsert_images(con, frame, load_id)
-        return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated)
+        return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated, notes=warnings)
 
     return load_file(con, "images", directory, write)

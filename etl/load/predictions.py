@@ -15,6 +15,7 @@ from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
 from etl.load.gold import parse_truth
 from etl.load.transaction import LoadCounts, LoadResult, load_file
+from etl.quality.gate import check_batch, quarantine_on_refusal
 
 FLAG = "predictions_include_groom_or_bridegroom"
 QUOTED = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\""""
@@ -86,10 +87,13 @@ def _resolve_image_ids(
 
 
 def load_predictions(
-    con: duckdb.DuckDBPyConnection, path: Path, *, model: str | None = None, url_prefix: str | None = None
+    con: duckdb.DuckDBPyConnection, path: Path, *, model: str | None = None, url_prefix: str | None = None,
+    allow_warnings: bool = False,
 ) -> LoadResult:
     path = Path(path)
-    frame = _resolve_image_ids(con, predictions_frame(path), path, url_prefix)
+    with quarantine_on_refusal(con, path):
+        frame = _resolve_image_ids(con, predictions_frame(path), path, url_prefix)
+        warnings = check_batch("predictions", path, {"predictions": frame}, allow_warnings=allow_warnings)
     model_name = model or f"csv:{path.name}"
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
@@ -108,6 +112,6 @@ def load_predictions(
                 pl.int_range(1, pl.len() + 1).alias("rank"), pl.element().alias("label"))).alias("ranked")
         ).explode("ranked").unnest("ranked").drop_nulls("label")
         con.execute("INSERT INTO raw.prediction_labels SELECT ?, image_id, rank, label, NULL FROM labels", [run_id])
-        return LoadCounts(rows_in_file=frame.height, inserted=per_image.height)
+        return LoadCounts(rows_in_file=frame.height, inserted=per_image.height, notes=warnings)
 
     return load_file(con, "predictions", path, write)

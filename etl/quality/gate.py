@@ -1,0 +1,69 @@
+"""The gate on every load: a staged batch is validated before it touches the warehouse.
+
+A batch with a failing error expectation is refused (and quarantined, see `quarantine`); one whose
+only failures are warnings (an unusually fast worker) is refused too unless the user passed
+`--allow-warnings`, and then loads with the warnings in its summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.errors import InputFileError
+from etl.quality.check import Outcome, run_suite
+from etl.quality.quarantine import quarantine
+from etl.quality.suites import BATCH_SUITES
+
+
+class QualityGateFailed(InputFileError):
+    """A staged batch that fails its expectation suite; `outcomes` holds every rule's verdict."""
+
+    def __init__(self, path: Path, outcomes: list[Outcome], *, allow_warnings: bool):
+        self.outcomes = outcomes
+        failed = [o for o in outcomes if o.is_error or (o.is_warning and not allow_warnings)]
+        first = failed[0]
+        example = first.examples[0] if first.examples else {}
+        row = example.get("source_row")
+        others = f" (and {len(failed) - 1} more failed expectation(s))" if len(failed) > 1 else ""
+        hint = (" Only warnings failed: pass --allow-warnings to load it anyway."
+                if not any(o.is_error for o in failed) else "")
+        super().__init__(str(path), f"refused by the quality gate: {first.sentence()}{others}.{hint}",
+                         row=row if isinstance(row, int) else None, column=", ".join(first.columns))
+
+
+def check_batch(kind: str, path: Path, frames: dict[str, pl.DataFrame], *, allow_warnings: bool = False
+                ) -> list[str]:
+    """Validate a loader's staged frames with the suites for `kind`; return warnings that were allowed.
+
+    Raises QualityGateFailed when an error (or, without allow_warnings, a warning) expectation fails."""
+    outcomes = [outcome for name, suite in BATCH_SUITES[kind].items() if name in frames
+                for outcome in run_suite(frames[name], suite)]
+    if any(o.is_error or (o.is_warning and not allow_warnings) for o in outcomes):
+        raise QualityGateFailed(Path(path), outcomes, allow_warnings=allow_warnings)
+    return [f"warning (allowed): {o.sentence()}" for o in outcomes if o.is_warning]
+
+
+def warehouse_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The file behind a connection, or None for an in-memory database."""
+    found = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    return Path(found[0][0]) if found and found[0][0] else None
+
+
+@contextmanager
+def quarantine_on_refusal(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[None]:
+    """Keep a refused file in quarantine/ beside the warehouse, with why it was refused."""
+    try:
+        yield
+    except InputFileError as error:
+        database = warehouse_file(con)
+        if database is not None and Path(path).exists():
+            kept = quarantine(database.parent / "quarantine", Path(path), error)
+            error.args = (f"{error.args[0]}\n  (the file is kept in {kept.parent}, reasons in {kept.name}.txt)",)
+        raise

@@ -1,0 +1,196 @@
+"""The expectation suites: what every raw table, staged batch and key mart must satisfy.
+
+A suite is plain data (a list of `Rule`s) so it can be read, diffed and versioned without importing
+Great Expectations; `check.run_suite` turns each rule into the GX 1.x expectation of the same name.
+Each rule also carries the polars expression that flags the rows it could fail on: the gate uses
+it to hand GX only the suspect rows of a million-row batch (see `check.run_suite`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+STATUSES = ("Submitted", "Approved", "Rejected")
+URL_PATTERN = r"^https?://\S+$"
+# Under this many seconds for a whole HIT of images, nobody looked at them: a warning, not an error.
+FAST_WORK_SECONDS = 3
+
+ERROR = "critical"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One expectation: the GX class name, its arguments, and how bad a failure is."""
+
+    expectation: str
+    kwargs: dict = field(hash=False)
+    severity: str = ERROR
+    description: str = ""
+
+    @property
+    def columns(self) -> list[str]:
+        k = self.kwargs
+        if "column_list" in k:
+            return list(k["column_list"])
+        if "column_A" in k:
+            return [k["column_A"], k["column_B"]]
+        return [k["column"]]
+
+    @property
+    def label(self) -> str:
+        return f"{self.expectation}({', '.join(self.columns)})"
+
+    def suspect(self) -> pl.Expr:
+        """Rows this rule could fail on (a superset is fine: GX decides)."""
+        k = self.kwargs
+        name = self.expectation
+        if name == "ExpectColumnValuesToNotBeNull":
+            return pl.col(k["column"]).is_null()
+        if name == "ExpectColumnValuesToBeUnique":
+            return pl.col(k["column"]).is_duplicated() & pl.col(k["column"]).is_not_null()
+        if name == "ExpectCompoundColumnsToBeUnique":
+            return pl.struct(k["column_list"]).is_duplicated()
+        if name == "ExpectColumnValuesToBeInSet":
+            return ~pl.col(k["column"]).is_in(list(k["value_set"])).fill_null(True)
+        if name == "ExpectColumnValuesToBeBetween":
+            column = pl.col(k["column"])
+            outside = pl.lit(False)
+            if k.get("min_value") is not None:
+                outside = outside | (column < k["min_value"])
+            if k.get("max_value") is not None:
+                outside = outside | (column > k["max_value"])
+            return outside.fill_null(False)
+        if name == "ExpectColumnValuesToMatchRegex":
+            return ~pl.col(k["column"]).cast(pl.String).str.contains(k["regex"]).fill_null(True)
+        if name == "ExpectColumnPairValuesAToBeGreaterThanB":
+            return (pl.col(k["column_A"]) < pl.col(k["column_B"])).fill_null(False)
+        raise ValueError(f"no suspect-row expression for {name}")
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Rules over one frame; `id_columns` name a failing row in messages (source_row in a file)."""
+
+    name: str
+    rules: tuple[Rule, ...]
+    id_columns: tuple[str, ...]
+
+
+def not_null(column: str) -> Rule:
+    return Rule("ExpectColumnValuesToNotBeNull", {"column": column}, description=f"{column} is never empty")
+
+
+def unique(column: str) -> Rule:
+    return Rule("ExpectColumnValuesToBeUnique", {"column": column}, description=f"{column} is unique")
+
+
+def unique_together(*columns: str) -> Rule:
+    return Rule("ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)},
+                description=f"({', '.join(columns)}) is unique")
+
+
+def key(*columns: str) -> tuple[Rule, ...]:
+    """A key: not null and unique."""
+    if len(columns) == 1:
+        return not_null(columns[0]), unique(columns[0])
+    return (*[not_null(c) for c in columns], unique_together(*columns))
+
+
+def between(column: str, low: float | None, high: float | None = None, *, severity: str = ERROR,
+            description: str = "") -> Rule:
+    return Rule("ExpectColumnValuesToBeBetween", {"column": column, "min_value": low, "max_value": high},
+                severity=severity, description=description or f"{column} in [{low}, {high}]")
+
+
+def probability(column: str) -> Rule:
+    return between(column, 0, 1, description=f"{column} is a probability in [0, 1]")
+
+
+def is_url(column: str) -> Rule:
+    return Rule("ExpectColumnValuesToMatchRegex", {"column": column, "regex": URL_PATTERN},
+                description=f"{column} is an http(s) URL")
+
+
+def is_true(column: str, description: str) -> Rule:
+    return Rule("ExpectColumnValuesToBeInSet", {"column": column, "value_set": [True]}, description=description)
+
+
+def at_least(column_a: str, column_b: str, description: str) -> Rule:
+    return Rule("ExpectColumnPairValuesAToBeGreaterThanB",
+                {"column_A": column_a, "column_B": column_b, "or_equal": True, "ignore_row_if": "either_value_is_missing"},
+                description=description)
+
+
+ASSIGNMENT_RULES = (
+    *key("assignment_id"),
+    not_null("hit_id"),
+    not_null("worker_id"),
+    Rule("ExpectColumnValuesToBeInSet", {"column": "assignment_status", "value_set": list(STATUSES)},
+         description=f"assignment_status is one of {', '.join(STATUSES)}"),
+    between("work_time_in_seconds", 0, description="WorkTimeInSeconds ≥ 0"),
+    between("work_time_in_seconds", FAST_WORK_SECONDS, severity=WARNING,
+            description=f"WorkTimeInSeconds ≥ {FAST_WORK_SECONDS} (faster is an unusually fast worker)"),
+    at_least("submit_time", "accept_time", "SubmitTime ≥ AcceptTime"),
+)
+HIT_RULES = key("hit_id")
+HIT_ITEM_RULES = (*key("hit_id", "slot"), not_null("image_id"), is_url("image_id"))
+IMAGE_RULES = (*key("image_id"), is_url("image_id"))
+GOLD_RULES = (*key("image_id"), not_null("truth"))
+# A predictions file may repeat a path (the last row wins), so image_id is not a key here.
+PREDICTION_RULES = (not_null("image_id"), is_url("image_id"), not_null("target_in_top_k"))
+
+# The gate: suites over the frames a loader staged, by load kind. Rows are named by source_row.
+BATCH_SUITES: dict[str, dict[str, Suite]] = {
+    "results": {
+        "assignments": Suite("results.assignments", ASSIGNMENT_RULES, ("source_row", "assignment_id")),
+        "hits": Suite("results.hits", HIT_RULES, ("source_row", "hit_id")),
+        "hit_items": Suite("results.hit_items", HIT_ITEM_RULES, ("hit_id", "slot")),
+    },
+    "images": {"images": Suite("images", IMAGE_RULES, ("image_id",))},
+    "gold": {"gold": Suite("gold", GOLD_RULES, ("source_row", "image_id"))},
+    "predictions": {"predictions": Suite("predictions", PREDICTION_RULES, ("source_row", "image_id"))},
+}
+
+
+@dataclass(frozen=True)
+class WarehouseSuite:
+    """A suite over a query of the warehouse (`crowdaudit validate`)."""
+
+    suite: Suite
+    query: str
+
+
+def _table(name: str, rules: tuple[Rule, ...], id_columns: tuple[str, ...], query: str | None = None
+           ) -> WarehouseSuite:
+    return WarehouseSuite(Suite(name, rules, id_columns), query or f"SELECT * FROM {name}")
+
+
+# Raw tables first, then the marts the report reads. A mart that is not built yet is skipped.
+WAREHOUSE_SUITES: tuple[WarehouseSuite, ...] = (
+    _table("raw.assignments", ASSIGNMENT_RULES, ("assignment_id",)),
+    _table("raw.hits", HIT_RULES, ("hit_id",)),
+    _table("raw.hit_items", HIT_ITEM_RULES, ("hit_id", "slot")),
+    _table("raw.images", IMAGE_RULES, ("image_id",)),
+    _table("raw.gold", (*GOLD_RULES, is_true("image_known", "every gold image is in images")), ("image_id",),
+           "SELECT g.*, i.image_id IS NOT NULL AS image_known FROM raw.gold AS g "
+           "LEFT JOIN (SELECT DISTINCT image_id FROM raw.images) AS i USING (image_id)"),
+    _table("raw.image_predictions", (*key("run_id", "image_id"), not_null("target_in_top_k")),
+           ("run_id", "image_id")),
+    _table("raw.prediction_labels", (*key("run_id", "image_id", "rank"), between("rank", 1),
+                                     not_null("label"), probability("score")), ("run_id", "image_id", "rank")),
+    _table("raw.external_votes", key("image_id", "worker_id"), ("image_id", "worker_id")),
+    _table("main.votes", (is_true("image_known", "every vote's image is in images"),), ("assignment_id", "slot"),
+           "SELECT v.assignment_id, v.slot, v.image_id, i.image_id IS NOT NULL AS image_known FROM main.votes AS v "
+           "LEFT JOIN (SELECT DISTINCT image_id FROM raw.images) AS i USING (image_id)"),
+    _table("main.vote_counts", (*key("image_id"), at_least("n_votes", "n_yes", "n_yes ≤ n_votes"),
+                                between("n_yes", 0)), ("image_id",)),
+    _table("main.labels", (*key("image_id"), not_null("label"), probability("p_yes")), ("image_id",)),
+    _table("main.label_confidence", (*key("image_id"), probability("p_yes"), probability("posterior"),
+                                     probability("p_yes_gold_weighted"), probability("p_yes_dawid_skene"),
+                                     probability("all_agree_wrong_pooled"), probability("all_agree_wrong")),
+           ("image_id",)),
+    _table("main.majority_labels", key("image_id"), ("image_id",)),
+)
