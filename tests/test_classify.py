@@ -203,3 +203,28 @@ def test_resnet50_weights_from_a_local_file_are_a_new_job_with_the_same_answers(
         USING (run_id) ORDER BY l.image_id, l.rank""")
     from_file = [row[1:] for row in answers if row[0] != "none"]
     assert from_file == [row[1:] for row in answers if row[0] == "none"]
+
+
+def test_csv_and_classified_predictions_share_the_mart_and_not_current_runs_stay_out(
+    run_cli, warehouse, images_dir, tiny_model, tmp_path
+):
+    import pandas as pd
+
+    run_cli("load", "images", str(images_dir), "--url-prefix", URL)
+    csv_url = f"{URL}/marathi/7000/01.png"
+    csv_file = tmp_path / "image_paths_and_predictions.csv"
+    pd.DataFrame([{"path": csv_url, "predictions": ["vestment", "groom"],
+                   "predictions_include_groom_or_bridegroom": True}]).to_csv(csv_file)
+    run_cli("load", "predictions", str(csv_file))
+    model_path, labels_path = tiny_model
+    tiny = ("--model-path", str(model_path), "--labels", str(labels_path))
+
+    run_cli("classify", "--from-images", *tiny, "--not-current")
+    run_cli("build")
+    assert query(warehouse, "SELECT image_id, rank, label, score, target_in_top_k FROM predictions ORDER BY rank") == [
+        (csv_url, 1, "vestment", None, True), (csv_url, 2, "groom", None, True)]
+
+    run_cli("classify", "--from-images", *tiny, "--top-k", "2")
+    run_cli("build")
+    shown = query(warehouse, "SELECT count(DISTINCT image_id), count(*), count(score), min(model) FROM predictions")
+    assert shown == [(N_IMAGES, 2 * N_IMAGES, 2 * N_IMAGES, "tiny")]

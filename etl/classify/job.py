@@ -123,9 +123,18 @@ def _insert_run(con: duckdb.DuckDBPyConnection, run_id: str, classifier: Classif
 
 
 def _write_batch(con: duckdb.DuckDBPyConnection, run_id: str, labels: pl.DataFrame, target: str) -> None:
-    flags = labels.group_by("image_id").agg((pl.col("label") == target).any().alias("target_in_top_k"))  # noqa: F841
-    con.execute("INSERT INTO raw.image_predictions SELECT ?, image_id, target_in_top_k FROM flags", [run_id])
-    con.execute("INSERT INTO raw.prediction_labels SELECT ?, image_id, rank, label, score FROM labels", [run_id])
+    flags = labels.group_by("image_id").agg((pl.col("label") == target).any().alias("target_in_top_k"))
+    # Registered under names no mart uses: a table in the catalog would shadow a Python variable.
+    con.register("classify_batch_flags", flags)
+    con.register("classify_batch_labels", labels)
+    try:
+        con.execute("INSERT INTO raw.image_predictions SELECT ?, image_id, target_in_top_k FROM classify_batch_flags",
+                    [run_id])
+        con.execute("INSERT INTO raw.prediction_labels SELECT ?, image_id, rank, label, score "
+                    "FROM classify_batch_labels", [run_id])
+    finally:
+        con.unregister("classify_batch_flags")
+        con.unregister("classify_batch_labels")
 
 
 def classify_images(
