@@ -12,6 +12,7 @@ from etl.cli import (  # noqa: F401  (attach commands)
     hits,
     loading,
     models,
+    quality,
     reporting,
     truth,
 )

@@ -30,8 +30,10 @@ def load() -> None:
 @load.command("images")
 @click.argument("source", type=existing_path)
 @click.option("--url-prefix", help="With a DIR: the URL the directory is served at (image URL = prefix + path).")
+@click.option("--allow-warnings", is_flag=True,
+              help="Load a batch whose only failed expectations are warnings (e.g. an unusually fast worker).")
 @pass_settings
-def load_images(settings: Settings, source: Path, url_prefix: str | None) -> None:
+def load_images(settings: Settings, source: Path, url_prefix: str | None, allow_warnings: bool) -> None:
     """Register images from a manifest CSV or a directory.
 
     SOURCE is either a CSV with columns url,language (optional path, word, region), or a
@@ -47,9 +49,9 @@ def load_images(settings: Settings, source: Path, url_prefix: str | None) -> Non
         if source.is_dir():
             if not url_prefix:
                 raise click.UsageError("a directory needs --url-prefix (the URL workers will load it from)")
-            result = load_images_dir(con, source, url_prefix=url_prefix)
+            result = load_images_dir(con, source, url_prefix=url_prefix, allow_warnings=allow_warnings)
         else:
-            result = load_images_manifest(con, source)
+            result = load_images_manifest(con, source, allow_warnings=allow_warnings)
     click.echo(result.summary())
 
 
@@ -57,15 +59,19 @@ def load_images(settings: Settings, source: Path, url_prefix: str | None) -> Non
 @click.argument("csv_file", type=existing_file)
 @click.option("--model", help="Model name to record. [default: csv:<file name>]")
 @click.option("--url-prefix", help="Prefix that turns each row's path into the image URL.")
+@click.option("--allow-warnings", is_flag=True,
+              help="Load a batch whose only failed expectations are warnings (e.g. an unusually fast worker).")
 @pass_settings
-def load_predictions_command(settings: Settings, csv_file: Path, model: str | None, url_prefix: str | None) -> None:
+def load_predictions_command(settings: Settings, csv_file: Path, model: str | None, url_prefix: str | None,
+                             allow_warnings: bool) -> None:
     """Load a predictions CSV (the seed's image_paths_and_predictions.csv).
 
     Columns: path (a URL, or a path matching a loaded image), predictions (a list such as
     ['vestment', 'abaya', 'cloak']), predictions_include_groom_or_bridegroom (True/False).
     """
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
-        result = load_predictions(con, csv_file, model=model, url_prefix=url_prefix)
+        result = load_predictions(con, csv_file, model=model, url_prefix=url_prefix,
+                                  allow_warnings=allow_warnings)
     click.echo(result.summary())
 
 
@@ -73,8 +79,10 @@ def load_predictions_command(settings: Settings, csv_file: Path, model: str | No
 @click.argument("csv_file", type=existing_file)
 @click.option("--positive", help="The truth value that means yes, for files not coded true/false, 1/0 or "
               "yes/no (e.g. --positive 2 for labels 1/2).")
+@click.option("--allow-warnings", is_flag=True,
+              help="Load a batch whose only failed expectations are warnings (e.g. an unusually fast worker).")
 @pass_settings
-def load_gold_command(settings: Settings, csv_file: Path, positive: str | None) -> None:
+def load_gold_command(settings: Settings, csv_file: Path, positive: str | None, allow_warnings: bool) -> None:
     """Load known answers: columns url,truth (or task,truth); truth is true/false, 1/0 or yes/no.
 
     \b
@@ -83,19 +91,23 @@ def load_gold_command(settings: Settings, csv_file: Path, positive: str | None) 
       crowdaudit load gold temp_truth.csv --positive 2
     """
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
-        result = load_gold(con, csv_file, positive=positive)
+        result = load_gold(con, csv_file, positive=positive, allow_warnings=allow_warnings)
     click.echo(result.summary())
 
 
 @cli.command("ingest")
 @click.argument("results_files", nargs=-1, required=True, type=existing_file)
+@click.option("--allow-warnings", is_flag=True,
+              help="Load a batch whose only failed expectations are warnings (e.g. an unusually fast worker).")
 @pass_settings
-def ingest(settings: Settings, results_files: tuple[Path, ...]) -> None:
+def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: bool) -> None:
     """Ingest MTurk batch results CSVs (as downloaded from the requester site).
 
     Each file is taken whole or not at all. The same file twice changes nothing; a
     re-download where assignments were approved or rejected updates their status only.
-    A bad file is reported with its row and column, and the other files still load.
+    A bad file is reported with its row and column, and the other files still load. Each
+    file passes the data-quality gate first; a refused file is copied to quarantine/ beside
+    the warehouse with a summary of the failed expectations.
 
     \b
     Example:
@@ -105,7 +117,7 @@ def ingest(settings: Settings, results_files: tuple[Path, ...]) -> None:
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
         for path in results_files:
             try:
-                result = ingest_results(con, path)
+                result = ingest_results(con, path, allow_warnings=allow_warnings)
             except CrowdauditError as error:
                 failures.append(str(error))
                 click.echo(f"Error: {error}", err=True)

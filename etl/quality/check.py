@@ -104,17 +104,18 @@ def run_suite(frame: pl.DataFrame, suite: Suite) -> list[Outcome]:
             outcome.success = False
             outcome.examples = [{"exception": result.exception_info.get("exception_message")}]
             continue
-        outcome.examples = [_plain(example) for example in (details.get("partial_unexpected_index_list") or [])
-                            ][:EXAMPLES]
+        outcome.examples = [_plain(example, id_columns)
+                            for example in (details.get("partial_unexpected_index_list") or [])][:EXAMPLES]
     return outcomes
 
 
-def _plain(example: dict | object) -> dict:
-    """GX returns numpy scalars and timestamps; keep JSON-friendly values."""
+def _plain(example: dict | object, id_columns: list[str]) -> dict:
+    """The row's ids first, then the values at fault; numpy scalars and timestamps made JSON-friendly."""
     if not isinstance(example, dict):
         return {"value": str(example)}
     plain = {}
-    for name, value in example.items():
+    for name in sorted(example, key=lambda name: (name not in id_columns, name)):
+        value = example[name]
         if hasattr(value, "item"):
             value = value.item()
         plain[name] = value if isinstance(value, (int, float, str, bool, type(None))) else str(value)

@@ -1,0 +1,43 @@
+"""`crowdaudit validate`: run the expectation suites on the warehouse."""
+
+from __future__ import annotations
+
+import click
+
+from etl.cli.base import Settings, cli, pass_settings
+from etl.errors import CrowdauditError
+from etl.warehouse import open_warehouse
+
+
+@cli.command("validate")
+@pass_settings
+def validate(settings: Settings) -> None:
+    """Run every expectation suite (raw tables and key marts) on the warehouse.
+
+    Prints one line per suite and every failed expectation with example rows, records the results
+    in the dq_results table (the report shows the latest run), and exits 1 when an error-level
+    expectation fails. Warnings (an unusually fast worker) are printed but do not fail.
+
+    \b
+    Example:
+      crowdaudit validate
+    """
+    from etl.quality.results import record_results, validate_warehouse
+
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+        outcomes, skipped = validate_warehouse(con)
+        run_id = record_results(con, outcomes)
+    suites = dict.fromkeys(o.suite for o in outcomes)
+    for suite in suites:
+        mine = [o for o in outcomes if o.suite == suite]
+        failed = [o for o in mine if not o.success]
+        click.echo(f"{suite}: {len(mine) - len(failed)}/{len(mine)} expectations met")
+        for outcome in failed:
+            click.echo(f"  {outcome.sentence()}")
+    if skipped:
+        click.echo(f"not built yet, skipped: {', '.join(skipped)} (run crowdaudit build)")
+    errors = [o for o in outcomes if o.is_error]
+    click.echo(f"validation run {run_id}: {len(outcomes)} expectations, {len(errors)} failed, "
+               f"{sum(o.is_warning for o in outcomes)} warning(s)")
+    if errors:
+        raise CrowdauditError(f"{len(errors)} expectation(s) failed (see above; results in dq_results)")

@@ -1,0 +1,151 @@
+"""Data quality: the expectation suites, the gate on every load, quarantine and `crowdaudit validate`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from conftest import query, table_fingerprints
+
+from etl.quality.check import SAMPLE_ROWS, run_suite
+from etl.quality.gate import QualityGateFailed, check_batch
+from etl.quality.suites import BATCH_SUITES, FAST_WORK_SECONDS
+
+URLS = [f"https://img.example/weddings-indian-languages/hindi/30{k}/01.jpg" for k in range(1, 5)]
+ANSWERS = [
+    {"AssignmentId": "3Q1", "HITId": "3QHIT", "WorkerId": "W1", "selected": "image1|image2"},
+    {"AssignmentId": "3Q2", "HITId": "3QHIT", "WorkerId": "W2", "selected": "image2"},
+]
+
+
+@pytest.fixture(scope="module")
+def demo_warehouse(tmp_path_factory) -> Path:
+    from click.testing import CliRunner
+
+    from etl.cli import cli
+
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(cli, ["--warehouse", str(out / "demo.duckdb"), "--silent", "demo", "--out",
+                                      str(out / "files")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out / "demo.duckdb"
+
+
+@pytest.fixture
+def demo_copy(demo_warehouse: Path, warehouse: Path) -> Path:
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(demo_warehouse, warehouse)
+    return warehouse
+
+
+def quarantined(warehouse: Path) -> list[Path]:
+    folder = warehouse.parent / "quarantine"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_validate_passes_on_the_demo_warehouse_and_records_dq_results(demo_copy, run_cli):
+    result = run_cli("validate")
+    assert "0 failed" in result.output
+    for suite in ("raw.assignments", "raw.hit_items", "raw.images", "raw.gold", "main.vote_counts",
+                  "main.labels", "main.label_confidence"):
+        assert f"{suite}:" in result.output
+    rows = query(demo_copy, "SELECT count(*), bool_and(success), max(run_id) FROM dq_results")
+    assert rows[0][0] > 40 and rows[0][1] is True and rows[0][2] == 1
+
+
+def test_validate_fails_naming_the_expectation_and_the_row_after_one_row_is_corrupted(demo_copy, run_cli):
+    con = duckdb.connect(str(demo_copy))
+    bad_id = con.execute("SELECT min(assignment_id) FROM raw.assignments").fetchall()[0][0]
+    con.execute("UPDATE raw.assignments SET assignment_status = 'Lost' WHERE assignment_id = ?", [bad_id])
+    con.close()
+    result = run_cli("validate", expect=1)
+    assert "ExpectColumnValuesToBeInSet(assignment_status)" in result.output
+    assert f"assignment_id {bad_id}" in result.output and "Lost" in result.output
+    assert "1 of " in result.output
+    failed = query(demo_copy, "SELECT suite, unexpected_count, examples FROM dq_results WHERE NOT success")
+    assert [(suite, count) for suite, count, _ in failed] == [("raw.assignments", 1)]
+    assert json.loads(failed[0][2])[0]["assignment_id"] == bad_id
+
+
+def test_validate_catches_a_mart_where_n_yes_exceeds_n_votes(demo_copy, run_cli):
+    con = duckdb.connect(str(demo_copy))
+    con.execute("UPDATE main.vote_counts SET n_yes = n_votes + 1 WHERE image_id = "
+                "(SELECT min(image_id) FROM main.vote_counts)")
+    con.close()
+    result = run_cli("validate", expect=1)
+    assert "n_yes ≤ n_votes" in result.output and "main.vote_counts" in result.output
+
+
+def test_an_unusually_fast_worker_is_a_warning_that_refuses_the_batch_unless_allowed(
+        write_results, run_cli, warehouse):
+    path = write_results("Batch_9_batch_results.csv", {"3QHIT": URLS}, ANSWERS)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"100"', '"1"', 1), encoding="utf-8")
+    assert text != path.read_text(encoding="utf-8")
+    run_cli("validate")  # creates the warehouse
+    before = table_fingerprints(warehouse)
+    result = run_cli("ingest", str(path), expect=1)
+    assert "Batch_9_batch_results.csv" in result.output and "row 2" in result.output
+    assert "work_time_in_seconds" in result.output and "--allow-warnings" in result.output
+    assert table_fingerprints(warehouse) == before
+    kept = [p.name for p in quarantined(warehouse)]
+    assert any(name.endswith("Batch_9_batch_results.csv") for name in kept)
+    report = json.loads(next(p for p in quarantined(warehouse) if p.suffix == ".json").read_text())
+    assert report["failed_expectations"][0]["severity"] == "warning"
+    assert report["failed_expectations"][0]["examples"][0]["source_row"] == 2
+    summary = next(p for p in quarantined(warehouse) if p.suffix == ".txt").read_text()
+    assert f"WorkTimeInSeconds ≥ {FAST_WORK_SECONDS}" in summary
+
+    result = run_cli("ingest", "--allow-warnings", str(path))
+    assert "warning (allowed)" in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(2,)]
+
+
+def test_allow_warnings_never_lets_an_error_through():
+    assignments = pl.DataFrame({
+        "source_row": [2, 3], "assignment_id": ["A1", "A2"], "hit_id": ["H", "H"], "worker_id": ["W", "V"],
+        "assignment_status": ["Submitted", "Submitted"], "work_time_in_seconds": [1, -5],
+        "accept_time": [datetime(2020, 1, 1)] * 2, "submit_time": [datetime(2020, 1, 2)] * 2,
+    })
+    with pytest.raises(QualityGateFailed) as refused:
+        check_batch("results", Path("x.csv"), {"assignments": assignments}, allow_warnings=True)
+    assert refused.value.row == 3 and refused.value.column == "work_time_in_seconds"
+    assert "WorkTimeInSeconds ≥ 0" in str(refused.value)
+
+
+def test_a_file_refused_by_the_reader_is_quarantined_with_its_row(tmp_path, run_cli, warehouse):
+    bad = tmp_path / "Batch_5_batch_results.csv"
+    bad.write_text('HITId,AssignmentId,WorkerId,AssignmentStatus,Input.image1,Answer.selected\n'
+                   'H,A,W,Bogus,https://x.example/1.jpg,image1\n', encoding="utf-8")
+    result = run_cli("ingest", str(bad), expect=1)
+    assert "row 2" in result.output and "AssignmentStatus" in result.output
+    report = json.loads(next(p for p in quarantined(warehouse) if p.suffix == ".json").read_text())
+    assert report["row"] == 2 and report["column"] == "AssignmentStatus"
+    assert any(p.name.endswith("Batch_5_batch_results.csv") for p in quarantined(warehouse))
+
+
+def test_the_gate_counts_every_bad_row_not_just_a_sample():
+    n = SAMPLE_ROWS * 5
+    frame = pl.DataFrame({
+        "source_row": range(2, n + 2),
+        "hit_id": [f"H{i}" for i in range(n)],
+        "slot": [1] * n,
+        "image_id": [f"https://x.example/{i}.jpg" if i % 1000 else f"javascript:alert({i})" for i in range(n)],
+    })
+    outcomes = {o.expectation: o for o in run_suite(frame, BATCH_SUITES["results"]["hit_items"])}
+    url = outcomes["ExpectColumnValuesToMatchRegex(image_id)"]
+    assert not url.success and url.unexpected_count == n // 1000 and url.element_count == n
+    assert outcomes["ExpectCompoundColumnsToBeUnique(hit_id, slot)"].success
+
+
+def test_great_expectations_is_not_imported_by_the_cli_until_it_validates():
+    code = "import sys, etl.cli, etl.load.batch_results; print('great_expectations' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
