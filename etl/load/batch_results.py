@@ -319,7 +319,8 @@ def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
         .with_columns(pl.col("slot").cast(pl.Int32))
     )
     extra_columns = [c for c in frame.columns if c not in KNOWN and c not in slots.values()
-                     and c != ROW_COLUMN and not c.startswith("__") and c != "selected_slots"]
+                     and c != ROW_COLUMN and not c.startswith("__") and not c.endswith(PARSED)
+                     and c != "selected_slots"]
     extra = pl.struct(extra_columns).struct.json_encode() if extra_columns else pl.lit(None, pl.String)
     assignments = frame.select(
         pl.col("AssignmentId").str.strip_chars().alias("assignment_id"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from pathlib import Path
 
 import polars as pl
@@ -41,7 +42,9 @@ def read_text_csv(path: Path, *, required: list[str] | tuple[str, ...] = ()) -> 
 
 
 def _check_header(path: Path, header: list[str], required: list[str] | tuple[str, ...]) -> None:
-    duplicates = sorted({name for name in header if header.count(name) > 1})
+    # polars renames a repeated column to <name>_duplicated_<n> rather than failing.
+    renamed = {name.rsplit("_duplicated_", 1)[0] for name in header if re.search(r"_duplicated_\d+$", name)}
+    duplicates = sorted({name for name in header if header.count(name) > 1} | renamed)
     if duplicates:
         raise InputFileError(str(path), f"the header repeats column(s) {', '.join(duplicates)}", row=1)
     missing = [name for name in required if name not in header]

@@ -1,0 +1,181 @@
+"""The bad-input corpus (tests/data/bad/): every malformed file is refused with its file, row and
+column named, is quarantined, and leaves every table of the warehouse exactly as it was."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+from conftest import query, results_rows, table_fingerprints
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from etl.cli import cli
+from etl.simulate import write_results_csv
+
+BAD = Path(__file__).parent / "data" / "bad"
+URLS = [f"https://img.example/weddings-indian-languages/hindi/40{k}/01.jpg" for k in range(1, 4)]
+BASE_ANSWERS = [
+    {"AssignmentId": "3BASE1", "HITId": "3BASEHIT", "WorkerId": "WB1", "selected": "image3"},
+    {"AssignmentId": "3BASE9", "HITId": "3BASEHIT", "WorkerId": "WB9", "selected": "image1"},
+]
+
+# file -> what the message must name besides the file: (row, column); None = not applicable.
+CORPUS: dict[str, tuple[int | None, str | None]] = {
+    "results_truncated_mid_row.csv": (3, None),
+    "results_missing_worker_column.csv": (1, "WorkerId"),
+    "results_semicolon_delimiter.csv": (1, "delimiter"),
+    "results_tab_delimiter.csv": (1, "delimiter"),
+    "results_non_utf8.csv": (3, "UTF-8"),
+    "results_excel_timestamps.csv": (3, "AcceptTime"),
+    "results_duplicate_assignment_different_answer.csv": (5, "AssignmentId"),
+    "results_answer_names_missing_slot.csv": (3, "Answer.selected"),
+    "results_answer_not_a_slot.csv": (4, "Answer.selected"),
+    "results_empty.csv": (None, "empty"),
+    "results_header_only.csv": (2, "no data rows"),
+    "results_javascript_url.csv": (2, "Input.image2"),
+    "results_ftp_url.csv": (2, "Input.image3"),
+    "results_unknown_status.csv": (3, "AssignmentStatus"),
+    "results_negative_work_time.csv": (4, "WorkTimeInSeconds"),
+    "results_work_time_not_a_number.csv": (2, "WorkTimeInSeconds"),
+    "results_submit_before_accept.csv": (3, "SubmitTime"),
+    "results_reward_not_money.csv": (2, "Reward"),
+    "results_empty_assignment_id.csv": (3, "AssignmentId"),
+    "results_empty_worker_id.csv": (4, "WorkerId"),
+    "results_repeated_header_column.csv": (1, "Title"),
+    "results_hit_with_two_image_sets.csv": (2, "Input.image*"),
+    "results_all_images_blank.csv": (2, "Input.image"),
+    "results_too_many_fields.csv": (3, "column 34"),
+    "results_unterminated_quote.csv": (3, None),
+    "results_unusually_fast_worker.csv": (2, "work_time_in_seconds"),
+    "results_changes_a_loaded_answer.csv": (2, "Answer.selected"),
+    "results_no_answer_column.csv": (1, "Answer.selected"),
+    "predictions_not_a_list.csv": (3, "predictions"),
+    "predictions_python_expression.csv": (2, "predictions"),
+    "predictions_flag_not_boolean.csv": (3, "predictions_include_groom_or_bridegroom"),
+    "predictions_javascript_path.csv": (3, "path"),
+    "gold_truth_not_boolean.csv": (3, "truth"),
+    "gold_contradicting_rows.csv": (2, "truth"),
+    "gold_missing_truth_column.csv": (1, "truth"),
+    "images_javascript_url.csv": (3, "url"),
+    "images_missing_language_column.csv": (1, "language"),
+}
+COMMANDS = {"results": ["ingest"], "predictions": ["load", "predictions"], "gold": ["load", "gold"],
+            "images": ["load", "images"]}
+
+
+def invoke(warehouse: Path, *args: str):
+    return CliRunner().invoke(cli, ["--warehouse", str(warehouse), "--silent", *args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def base_warehouse(tmp_path_factory) -> Path:
+    """A warehouse holding one batch (HIT 3BASEHIT over the corpus's images), gold and predictions."""
+    folder = tmp_path_factory.mktemp("base")
+    warehouse = folder / "base.duckdb"
+    batch = write_results_csv(results_rows({"3BASEHIT": URLS}, BASE_ANSWERS), folder / "Batch_1_batch_results.csv")
+    (folder / "gold.csv").write_text(f"url,truth\n{URLS[0]},true\n", encoding="utf-8")
+    (folder / "predictions.csv").write_text(
+        "path,predictions,predictions_include_groom_or_bridegroom\n"
+        + "".join(f"{url},\"['groom']\",True\n" for url in URLS), encoding="utf-8")
+    for args in (["ingest", str(batch)], ["load", "gold", str(folder / "gold.csv")],
+                 ["load", "predictions", str(folder / "predictions.csv")], ["build"]):
+        result = invoke(warehouse, *args)
+        assert result.exit_code == 0, result.output
+    return warehouse
+
+
+@pytest.fixture
+def loaded(base_warehouse: Path, warehouse: Path) -> Path:
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(base_warehouse, warehouse)
+    return warehouse
+
+
+def test_the_corpus_holds_at_least_30_malformed_files():
+    assert len(CORPUS) >= 30
+    assert set(CORPUS) | {"results_extra_unknown_columns.csv"} == {p.name for p in BAD.glob("*.csv")}
+
+
+def assert_refused(warehouse: Path, path: Path, command: list[str], row: int | None, column: str | None) -> str:
+    before = table_fingerprints(warehouse)
+    result = invoke(warehouse, *command, str(path))
+    assert result.exit_code == 1, result.output
+    message = result.output
+    assert path.name in message
+    if row is not None:
+        assert f"row {row}" in message, message
+    if column is not None:
+        assert column in message, message
+    assert table_fingerprints(warehouse) == before
+    return message
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_a_malformed_file_is_refused_naming_where_and_changes_nothing(name, loaded):
+    row, column = CORPUS[name]
+    assert_refused(loaded, BAD / name, COMMANDS[name.split("_")[0]], row, column)
+    kept = sorted((loaded.parent / "quarantine").iterdir())
+    assert any(p.name.endswith(name) for p in kept)
+    record = json.loads(next(p for p in kept if p.name.endswith(f"{name}.json")).read_text(encoding="utf-8"))
+    assert record["file"].endswith(name) and record["message"]
+    assert next(p for p in kept if p.name.endswith(f"{name}.txt")).read_text(encoding="utf-8").strip()
+
+
+def test_extra_unknown_columns_are_accepted_and_kept(loaded):
+    result = invoke(loaded, "ingest", str(BAD / "results_extra_unknown_columns.csv"))
+    assert result.exit_code == 0, result.output
+    extra = query(loaded, "SELECT extra FROM raw.assignments WHERE assignment_id = '3BAD2'")
+    assert json.loads(extra[0][0]) == {"Input.note": "b"}
+
+
+def test_a_50_mb_random_blob_is_refused_and_changes_nothing(loaded, tmp_path):
+    blob = tmp_path / "Batch_50_batch_results.csv"
+    with open(blob, "wb") as handle:
+        handle.writelines(os.urandom(1 << 20) for _ in range(50))
+    assert_refused(loaded, blob, ["ingest"], None, None)
+
+
+RESULT_COLUMNS = ["HITId", "AssignmentId", "WorkerId", "AssignmentStatus", "WorkTimeInSeconds", "Input.image1",
+                  "Input.image2", "Answer.selected"]
+cell = st.one_of(st.sampled_from(["", "H1", "A1", "A2", "W1", "Approved", "Submitted", "-3", "12", "image1",
+                                  "image1|image2", "image3", "none_of_the_above", URLS[0], URLS[1],
+                                  "javascript:x", "é", ",", '"', "\n"]),
+                 st.text(max_size=6))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(cell, min_size=len(RESULT_COLUMNS), max_size=len(RESULT_COLUMNS)),
+                     min_size=1, max_size=5))
+def test_generated_results_files_load_correctly_or_are_refused_cleanly(rows, loaded, tmp_path):
+    path = tmp_path / "Batch_77_batch_results.csv"
+    pl.DataFrame(rows, schema=RESULT_COLUMNS, orient="row").write_csv(path)
+    before = table_fingerprints(loaded)
+    before_count = query(loaded, "SELECT count(*) FROM raw.assignments")[0][0]
+    result = invoke(loaded, "ingest", str(path))
+    if result.exit_code == 0:
+        after = query(loaded, "SELECT count(*) FROM raw.assignments")[0][0]
+        loaded_ids = {r[0] for r in query(loaded, "SELECT assignment_id FROM raw.assignments "
+                                                  "WHERE load_id = (SELECT max(load_id) FROM raw.load_log)")}
+        file_ids = {r[1].strip() for r in rows}
+        assert after - before_count == len(loaded_ids) and loaded_ids <= file_ids
+        # put the warehouse back for the next example
+        shutil.copyfile(loaded.with_name("pristine.duckdb"), loaded)
+    else:
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert path.name in result.output
+        assert table_fingerprints(loaded) == before
+
+
+@pytest.fixture(autouse=True)
+def _pristine_copy(request):
+    """Keep a copy of the starting warehouse so a Hypothesis example that loads can be undone."""
+    if "loaded" in request.fixturenames:
+        warehouse = request.getfixturevalue("loaded")
+        shutil.copyfile(warehouse, warehouse.with_name("pristine.duckdb"))
+    yield
