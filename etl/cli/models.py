@@ -37,7 +37,7 @@ def build(settings: Settings) -> None:
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True)
 @pass_settings
 def sql(settings: Settings, query: str, output_format: str) -> None:
-    """Run a read-only SQL QUERY against the warehouse.
+    """Run a read-only SQL QUERY against the warehouse (no writes, no file or network access).
 
     \b
     Examples:
@@ -45,4 +45,7 @@ def sql(settings: Settings, query: str, output_format: str) -> None:
       crowdaudit sql "SELECT region, count(*) FROM images GROUP BY ALL" --format csv
     """
     with open_warehouse(settings.warehouse, read_only=True, wait_seconds=settings.wait_seconds) as con:
+        # Read-only stops writes to the warehouse; these stop COPY TO, ATTACH, INSTALL and file reads.
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
         click.echo(run_query(con, query, output_format), nl=False)
