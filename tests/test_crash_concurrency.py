@@ -1,0 +1,144 @@
+"""Crash and concurrency: a SIGKILLed ingest leaves all of its batch or none; a second writer waits
+for the lock (or says plainly that the warehouse is being written); readers get the same message."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import results_rows
+
+from etl.simulate import write_results_csv
+
+ROOT = Path(__file__).parents[1]
+CROWDAUDIT = Path(sys.executable).with_name("crowdaudit")
+N_ASSIGNMENTS = 150_000
+
+
+def _generate(n: int, path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("bench_ingest", ROOT / "bench" / "ingest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.generate(n, path)
+
+
+def start(warehouse: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([str(CROWDAUDIT), "--warehouse", str(warehouse), "--silent", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run(warehouse: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([str(CROWDAUDIT), "--warehouse", str(warehouse), "--silent", *args],
+                          check=False, capture_output=True, text=True, timeout=timeout)
+
+
+def assignments(warehouse: Path) -> tuple[int, int]:
+    """(assignments, results loads logged), opening the file read-write as a user would next."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        return (con.execute("SELECT count(*) FROM raw.assignments").fetchall()[0][0],
+                con.execute("SELECT count(*) FROM raw.load_log WHERE kind = 'results'").fetchall()[0][0])
+    finally:
+        con.close()
+
+
+def wait_until_locked(warehouse: Path, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        if warehouse.exists():
+            try:
+                duckdb.connect(str(warehouse), read_only=True).close()
+            except duckdb.IOException:
+                return
+        time.sleep(0.02)
+    raise AssertionError("the ingest never took the warehouse lock")
+
+
+@pytest.fixture(scope="module")
+def big_batch(tmp_path_factory) -> tuple[Path, Path, float]:
+    """(a large results file, an empty migrated warehouse, seconds a complete ingest takes)."""
+    folder = tmp_path_factory.mktemp("big")
+    path = folder / "Batch_900_batch_results.csv"
+    _generate(N_ASSIGNMENTS, path)
+    empty = folder / "empty.duckdb"
+    assert run(empty, "validate").returncode == 0
+    probe = folder / "probe.duckdb"
+    shutil.copyfile(empty, probe)
+    started = time.monotonic()
+    done = run(probe, "ingest", str(path))
+    assert done.returncode == 0, done.stderr
+    assert assignments(probe) == (N_ASSIGNMENTS, 1)
+    return path, empty, time.monotonic() - started
+
+
+@pytest.mark.parametrize("kill_point", ["25%", "50%", "75%", "90%", "while writing"])
+def test_sigkill_during_ingest_leaves_all_of_the_batch_or_none(kill_point, big_batch, tmp_path):
+    path, empty, seconds = big_batch
+    warehouse = tmp_path / "wh.duckdb"
+    shutil.copyfile(empty, warehouse)
+    process = start(warehouse, "ingest", str(path))
+    if kill_point == "while writing":
+        # DuckDB's write-ahead log appears once the load transaction starts writing.
+        deadline = time.monotonic() + seconds * 3
+        while not warehouse.with_name("wh.duckdb.wal").exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+    else:
+        time.sleep(seconds * int(kill_point[:-1]) / 100)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert assignments(warehouse) in [(0, 0), (N_ASSIGNMENTS, 1)]
+    again = run(warehouse, "ingest", str(path))
+    assert again.returncode == 0, again.stderr
+    assert assignments(warehouse) == (N_ASSIGNMENTS, 1)
+
+
+def small_batch(tmp_path: Path) -> Path:
+    urls = [f"https://img.example/weddings-indian-languages/hindi/50{k}/01.jpg" for k in range(1, 4)]
+    answers = [{"AssignmentId": "3SMALL1", "HITId": "3SMALLHIT", "WorkerId": "WS1", "selected": "image1"}]
+    return write_results_csv(results_rows({"3SMALLHIT": urls}, answers), tmp_path / "Batch_901_batch_results.csv")
+
+
+def test_a_second_ingest_waits_for_the_first_then_loads(big_batch, tmp_path):
+    path, empty, seconds = big_batch
+    warehouse = tmp_path / "wh.duckdb"
+    shutil.copyfile(empty, warehouse)
+    first = start(warehouse, "ingest", str(path))
+    wait_until_locked(warehouse, first)
+    second = run(warehouse, "--wait", str(seconds * 4 + 30), "ingest", str(small_batch(tmp_path)))
+    assert first.wait(timeout=300) == 0
+    assert second.returncode == 0, second.stderr
+    assert assignments(warehouse) == (N_ASSIGNMENTS + 1, 2)
+
+
+@pytest.mark.parametrize("command", [["ingest", "SMALL"], ["sql", "SELECT count(*) FROM raw.assignments"],
+                                     ["report", "-o", "REPORT"], ["validate"]])
+def test_while_ingest_runs_other_commands_say_the_warehouse_is_being_written(command, big_batch, tmp_path):
+    path, empty, _ = big_batch
+    warehouse = tmp_path / "wh.duckdb"
+    shutil.copyfile(empty, warehouse)
+    args = [str(small_batch(tmp_path)) if a == "SMALL" else str(tmp_path / "r.html") if a == "REPORT" else a
+            for a in command]
+    first = start(warehouse, "ingest", str(path))
+    try:
+        wait_until_locked(warehouse, first)
+        started = time.monotonic()
+        blocked = run(warehouse, "--wait", "1", *args)
+        waited = time.monotonic() - started
+        still_running = first.poll() is None
+    finally:
+        first.wait(timeout=300)
+    if still_running:
+        assert blocked.returncode == 1, blocked.stdout
+        assert "is being written by another crowdaudit process" in blocked.stderr
+        assert "Retry" in blocked.stderr and "Traceback" not in blocked.stderr
+        assert waited >= 1
+    assert assignments(warehouse)[0] == N_ASSIGNMENTS
