@@ -17,6 +17,7 @@ import jinja2
 
 from etl import __version__
 from etl.paths import TEMPLATES_DIR
+from etl.quality.results import latest_results
 
 MAX_WRONG_IMAGES = 24
 THUMBNAIL_PIXELS = 96
@@ -124,6 +125,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         "more_votes": more_votes,
         "wrong_images": wrong,
         "workers": workers,
+        "data_quality": latest_results(con).to_dicts(),
     }
 
 

@@ -13,10 +13,22 @@ import duckdb
 import polars as pl
 import pytest
 from conftest import query, table_fingerprints
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etl.quality.check import SAMPLE_ROWS, run_suite
 from etl.quality.gate import QualityGateFailed, check_batch
-from etl.quality.suites import BATCH_SUITES, FAST_WORK_SECONDS
+from etl.quality.suites import (
+    BATCH_SUITES,
+    FAST_WORK_SECONDS,
+    Rule,
+    Suite,
+    at_least,
+    between,
+    is_url,
+    key,
+    unique_together,
+)
 
 URLS = [f"https://img.example/weddings-indian-languages/hindi/30{k}/01.jpg" for k in range(1, 5)]
 ANSWERS = [
@@ -149,3 +161,36 @@ def test_great_expectations_is_not_imported_by_the_cli_until_it_validates():
     code = "import sys, etl.cli, etl.load.batch_results; print('great_expectations' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_the_report_shows_the_latest_validation(demo_copy, run_cli, tmp_path):
+    report = tmp_path / "report.html"
+    run_cli("report", "-o", str(report))
+    assert "No validation run yet" in report.read_text(encoding="utf-8")
+    con = duckdb.connect(str(demo_copy))
+    con.execute("UPDATE main.labels SET p_yes = 1.5 WHERE image_id = (SELECT min(image_id) FROM main.labels)")
+    con.close()
+    run_cli("validate", expect=1)
+    run_cli("report", "-o", str(report))
+    html = report.read_text(encoding="utf-8")
+    assert 'id="data-quality"' in html and "p_yes is a probability in [0, 1]" in html and "1 of " in html
+
+
+value = st.one_of(st.none(), st.integers(-3, 3))
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["A", "B", "C", None]), value, value,
+                               st.sampled_from(["Submitted", "Lost", None]),
+                               st.sampled_from(["https://x.example/a.jpg", "javascript:x", "ftp://y", None])),
+                     min_size=1, max_size=30))
+def test_the_polars_screen_agrees_with_great_expectations_on_whole_frames(rows):
+    frame = pl.DataFrame(rows, schema={"key": pl.String, "a": pl.Int64, "b": pl.Int64, "status": pl.String,
+                                       "url": pl.String}, orient="row")
+    suite = Suite("generated", (
+        *key("key"), unique_together("key", "status"), between("a", 0, 2), at_least("a", "b", "a ≥ b"),
+        Rule("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": ["Submitted"]}), is_url("url"),
+    ), ("key",))
+    screened = run_suite(frame, suite, gx_when_clean=False)
+    whole = run_suite(frame, suite, screen=False)
+    assert [(o.success, o.unexpected_count) for o in screened] == [(o.success, o.unexpected_count) for o in whole]
