@@ -56,6 +56,14 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(version), 0) FROM meta.schema_version").fetchall()[0][0]
 
 
+def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """The migrations this warehouse has taken (not just the newest: one numbered below it may
+    have shipped later, and must still apply)."""
+    if not schema_version(con):
+        return set()
+    return {row[0] for row in con.execute("SELECT version FROM meta.schema_version").fetchall()}
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply the migrations this warehouse lacks, each in its own transaction; return their versions."""
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
@@ -63,10 +71,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         "CREATE TABLE IF NOT EXISTS meta.schema_version "
         "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
     )
-    current = schema_version(con)
+    done = applied_versions(con)
     applied = []
     for version, name, sql in migrations():
-        if version <= current:
+        if version in done:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
@@ -131,7 +139,7 @@ def open_warehouse(
     con = _connect_waiting(target, read_only=read_only, wait_seconds=wait_seconds)
     try:
         if read_only:
-            behind = max(v for v, _, _ in migrations()) - schema_version(con)
+            behind = len({v for v, _, _ in migrations()} - applied_versions(con))
             if behind > 0:
                 raise CrowdauditError(
                     f"warehouse {target} uses an older schema ({behind} migration(s) behind); "

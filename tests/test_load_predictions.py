@@ -65,3 +65,17 @@ def test_an_unknown_relative_path_is_refused_with_a_hint(tmp_path, run_cli):
                            "predictions_include_groom_or_bridegroom": True}])
     result = run_cli("load", "predictions", str(path), expect=1)
     assert "row 2, column path" in result.output and "--url-prefix" in result.output
+
+
+def test_predictions_load_into_a_warehouse_that_already_has_built_marts(tmp_path, run_cli, warehouse):
+    # The `labels` mart once shadowed the loader's staged frame of the same name.
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    url = "https://x.example/weddings-indian-languages/punjabi/7899/01.jpg"
+    write_seed_csv(first, [{"path": url, "predictions": ["gown"], "predictions_include_groom_or_bridegroom": False}])
+    write_seed_csv(second, [{"path": url, "predictions": ["groom", "gown"],
+                             "predictions_include_groom_or_bridegroom": True}])
+    run_cli("load", "predictions", str(first))
+    run_cli("build")
+    run_cli("load", "predictions", str(second))
+    run_cli("build")
+    assert query(warehouse, "SELECT rank, label FROM predictions ORDER BY rank") == [(1, "groom"), (2, "gown")]

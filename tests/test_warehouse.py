@@ -30,6 +30,21 @@ def test_an_older_warehouse_upgrades_in_place_keeping_its_data(warehouse, monkey
         assert con.execute("SELECT count(*) FROM raw.extra").fetchall() == [(0,)]
 
 
+def test_a_migration_numbered_below_the_newest_still_applies(warehouse, monkeypatch):
+    all_migrations = wh.migrations()
+    monkeypatch.setattr(wh, "migrations", lambda: [*all_migrations, (999, "later", "CREATE TABLE raw.later (x INT);")])
+    with wh.open_warehouse(warehouse, read_only=False):
+        pass
+    # A release ships a migration numbered between those a warehouse already took.
+    monkeypatch.setattr(wh, "migrations", lambda: sorted(
+        [*all_migrations, (500, "gap", "CREATE TABLE raw.gap (x INT);"), (999, "later", "CREATE TABLE raw.later (x INT);")]))
+    with pytest.raises(CrowdauditError, match="1 migration"), wh.open_warehouse(warehouse, read_only=True):
+        pass
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        assert con.execute("SELECT count(*) FROM raw.gap").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM meta.schema_version WHERE version = 500").fetchall() == [(1,)]
+
+
 def test_a_failing_migration_leaves_the_previous_version(warehouse, monkeypatch):
     all_migrations = wh.migrations()
     with wh.open_warehouse(warehouse, read_only=False):

@@ -104,14 +104,22 @@ def load_predictions(
             [run_id, model_name, int(frame["labels"].list.len().max() or 0), load_id],
         )
         per_image = frame.unique("image_id", keep="last", maintain_order=True)
-        con.execute(
-            "INSERT INTO raw.image_predictions SELECT ?, image_id, target_in_top_k FROM per_image", [run_id]
-        )
-        labels = per_image.select(  # noqa: F841
+        ranked = per_image.select(
             "image_id", pl.col("labels").list.eval(pl.struct(
                 pl.int_range(1, pl.len() + 1).alias("rank"), pl.element().alias("label"))).alias("ranked")
         ).explode("ranked").unnest("ranked").drop_nulls("label")
-        con.execute("INSERT INTO raw.prediction_labels SELECT ?, image_id, rank, label, NULL FROM labels", [run_id])
+        # Registered under names no table or mart has: DuckDB prefers a table (e.g. the `labels`
+        # mart) over a Python variable of the same name.
+        con.register("staged_image_predictions", per_image)
+        con.register("staged_prediction_labels", ranked)
+        try:
+            con.execute("INSERT INTO raw.image_predictions SELECT ?, image_id, target_in_top_k "
+                        "FROM staged_image_predictions", [run_id])
+            con.execute("INSERT INTO raw.prediction_labels SELECT ?, image_id, rank, label, NULL "
+                        "FROM staged_prediction_labels", [run_id])
+        finally:
+            con.unregister("staged_image_predictions")
+            con.unregister("staged_prediction_labels")
         return LoadCounts(rows_in_file=frame.height, inserted=per_image.height, notes=warnings)
 
     return load_file(con, "predictions", path, write)
