@@ -8,12 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from conftest import query, table_fingerprints
 from PIL import Image
-
-keras = pytest.importorskip("keras")
 
 LABELS = ["cat", "dog", "groom", "bride"]
 # Dense weights of the tiny model: class score = weights . mean RGB in [0, 1] + bias.
@@ -228,3 +227,17 @@ def test_csv_and_classified_predictions_share_the_mart_and_not_current_runs_stay
     run_cli("build")
     shown = query(warehouse, "SELECT count(DISTINCT image_id), count(*), count(score), min(model) FROM predictions")
     assert shown == [(N_IMAGES, 2 * N_IMAGES, 2 * N_IMAGES, "tiny")]
+
+
+def test_a_model_that_returns_nan_is_stopped_by_the_quality_gate(run_cli, warehouse, images_dir, tmp_path):
+    inputs = keras.Input((32, 32, 3))
+    outputs = keras.layers.Dense(len(LABELS), name="scores")(keras.layers.GlobalAveragePooling2D()(inputs))
+    model = keras.Model(inputs, outputs)
+    model.get_layer("scores").set_weights([np.full_like(WEIGHTS, np.nan), BIAS])
+    model_path, labels_path = tmp_path / "broken.keras", tmp_path / "labels.txt"
+    model.save(model_path)
+    labels_path.write_text("\n".join(LABELS) + "\n")
+    result = run_cli("classify", str(images_dir), "--url-prefix", URL, "--model-path", str(model_path),
+                     "--labels", str(labels_path), expect=1)
+    assert "score is never empty" in result.output and ".png" in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw.prediction_labels") == [(0,)]

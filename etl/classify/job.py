@@ -22,6 +22,7 @@ import polars as pl
 from etl.classify.model import Classifier
 from etl.classify.pipeline import image_batches
 from etl.errors import CrowdauditError
+from etl.quality.gate import check_batch
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,11 @@ def classify_images(
     for positions, inputs in batches:
         scores = as_probabilities(np.asarray(classifier.model.predict_on_batch(inputs)))
         batch_ids = [image_ids[readable[p]] for p in positions]
-        labels = top_k_frame(batch_ids, scores, class_names, settings.top_k)
+        labels = top_k_frame(batch_ids, scores, class_names, settings.top_k).with_columns(
+            pl.col("score").fill_nan(None))
+        # The quality gate, as on every load: a refused batch stops the run before it is written;
+        # the batches committed before it stay (a re-run resumes after them).
+        check_batch("classify", Path(paths[readable[positions[0]]]), {"labels": labels})
         con.execute("BEGIN TRANSACTION")
         try:
             if result.run_id is None:

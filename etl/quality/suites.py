@@ -141,6 +141,9 @@ IMAGE_RULES = (*key("image_id"), is_url("image_id"))
 GOLD_RULES = (*key("image_id"), not_null("truth"))
 # A predictions file may repeat a path (the last row wins), so image_id is not a key here.
 PREDICTION_RULES = (not_null("image_id"), is_url("image_id"), not_null("target_in_top_k"))
+# What `classify` commits per batch: a model that returns NaN (broken weights) must not land.
+CLASSIFIED_RULES = (*key("image_id", "rank"), is_url("image_id"), not_null("label"), not_null("score"),
+                    probability("score"), between("rank", 1))
 
 # The gate: suites over the frames a loader staged, by load kind. Rows are named by source_row.
 BATCH_SUITES: dict[str, dict[str, Suite]] = {
@@ -152,6 +155,7 @@ BATCH_SUITES: dict[str, dict[str, Suite]] = {
     "images": {"images": Suite("images", IMAGE_RULES, ("image_id",))},
     "gold": {"gold": Suite("gold", GOLD_RULES, ("source_row", "image_id"))},
     "predictions": {"predictions": Suite("predictions", PREDICTION_RULES, ("source_row", "image_id"))},
+    "classify": {"labels": Suite("classify.labels", CLASSIFIED_RULES, ("image_id", "rank"))},
 }
 
 
