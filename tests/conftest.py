@@ -15,6 +15,24 @@ from etl.simulate import RESULT_HEADER, write_results_csv
 from etl.warehouse import open_warehouse
 
 
+@pytest.fixture(scope="session")
+def demo_warehouse_template(tmp_path_factory) -> Path:
+    """The demo's warehouse, built once per session; tests copy it (see `copy_of`), never change it."""
+    out = tmp_path_factory.mktemp("demo-template")
+    result = CliRunner().invoke(cli, ["--warehouse", str(out / "demo.duckdb"), "--silent", "demo", "--out",
+                                      str(out / "files")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out / "demo.duckdb"
+
+
+def copy_of(warehouse: Path, target: Path) -> Path:
+    import shutil
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(warehouse, target)
+    return target
+
+
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Path:
     return tmp_path / "wh" / "crowdaudit.duckdb"

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -22,7 +23,6 @@ def test_the_shipped_imagenet_index_has_keras_names_in_output_order():
 
 
 def test_missing_imagenet_weights_name_the_file_and_where_to_put_it(run_cli, tmp_path, monkeypatch):
-    pytest.importorskip("keras")
     from keras.src.utils import file_utils
 
     def offline(*args, **kwargs):
@@ -57,7 +57,6 @@ def test_the_cli_starts_without_importing_tensorflow():
 
 
 def test_a_labels_file_must_name_one_class_per_model_output(run_cli, tmp_path):
-    keras = pytest.importorskip("keras")
     inputs = keras.Input((8, 8, 3))
     model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(inputs)))
     model.save(tmp_path / "three.keras")
@@ -68,7 +67,6 @@ def test_a_labels_file_must_name_one_class_per_model_output(run_cli, tmp_path):
 
 
 def test_a_target_the_model_cannot_predict_is_refused(run_cli, tmp_path):
-    keras = pytest.importorskip("keras")
     inputs = keras.Input((8, 8, 3))
     model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
     model.save(tmp_path / "two.keras")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -12,7 +11,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from conftest import query, table_fingerprints
+from conftest import copy_of, query, table_fingerprints
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,24 +36,9 @@ ANSWERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def demo_warehouse(tmp_path_factory) -> Path:
-    from click.testing import CliRunner
-
-    from etl.cli import cli
-
-    out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(cli, ["--warehouse", str(out / "demo.duckdb"), "--silent", "demo", "--out",
-                                      str(out / "files")], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return out / "demo.duckdb"
-
-
 @pytest.fixture
-def demo_copy(demo_warehouse: Path, warehouse: Path) -> Path:
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(demo_warehouse, warehouse)
-    return warehouse
+def demo_copy(demo_warehouse_template: Path, warehouse: Path) -> Path:
+    return copy_of(demo_warehouse_template, warehouse)
 
 
 def quarantined(warehouse: Path) -> list[Path]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import query, table_fingerprints
+from conftest import copy_of, query, table_fingerprints
 
 from etl.cli import cli
 
@@ -17,12 +17,8 @@ SESSION_TOKEN = "qualityTestSessionToken0123456789"
 
 
 @pytest.fixture(scope="module")
-def demo_warehouse(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(cli, ["--warehouse", str(out / "demo.duckdb"), "--silent", "demo", "--out",
-                                      str(out / "files")], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return out / "demo.duckdb"
+def demo_warehouse(demo_warehouse_template, tmp_path_factory) -> Path:
+    return copy_of(demo_warehouse_template, tmp_path_factory.mktemp("security") / "demo.duckdb")
 
 
 @pytest.mark.parametrize("statement", [
