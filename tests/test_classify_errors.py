@@ -56,23 +56,22 @@ def test_the_cli_starts_without_importing_tensorflow():
     assert started.returncode == 0
 
 
-def test_a_labels_file_must_name_one_class_per_model_output(run_cli, tmp_path):
+def classify_with(run_cli, tmp_path: Path, n_outputs: int, labels: list[str]):
+    """Run classify with a saved 8x8 model of `n_outputs` outputs and a labels file of `labels`."""
     inputs = keras.Input((8, 8, 3))
-    model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(inputs)))
-    model.save(tmp_path / "three.keras")
-    (tmp_path / "two.txt").write_text("cat\ngroom\n")
-    result = run_cli("classify", "--from-images", "--model-path", str(tmp_path / "three.keras"),
-                     "--labels", str(tmp_path / "two.txt"), expect=1)
+    keras.Model(inputs, keras.layers.Dense(n_outputs)(keras.layers.Flatten()(inputs))).save(tmp_path / "m.keras")
+    (tmp_path / "labels.txt").write_text("\n".join(labels) + "\n")
+    return run_cli("classify", "--from-images", "--model-path", str(tmp_path / "m.keras"),
+                   "--labels", str(tmp_path / "labels.txt"), expect=1)
+
+
+def test_a_labels_file_must_name_one_class_per_model_output(run_cli, tmp_path):
+    result = classify_with(run_cli, tmp_path, 3, ["cat", "groom"])
     assert "names 2 classes but" in result.output and "has 3 outputs" in result.output
 
 
 def test_a_target_the_model_cannot_predict_is_refused(run_cli, tmp_path):
-    inputs = keras.Input((8, 8, 3))
-    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
-    model.save(tmp_path / "two.keras")
-    (tmp_path / "two.txt").write_text("cat\ndog\n")
-    result = run_cli("classify", "--from-images", "--model-path", str(tmp_path / "two.keras"),
-                     "--labels", str(tmp_path / "two.txt"), expect=1)
+    result = classify_with(run_cli, tmp_path, 2, ["cat", "dog"])
     assert "--target 'groom' is not one of the model's 2 classes" in result.output
 
 
