@@ -103,6 +103,44 @@ def test_ingesting_the_same_file_twice_changes_no_row(hand_batch, warehouse, run
     assert table_fingerprints(warehouse) == before
 
 
+def test_a_file_of_a_size_loaded_before_is_skipped_without_being_parsed(hand_batch, warehouse, run_cli,
+                                                                        monkeypatch):
+    import etl.load.batch_results as batch_results
+
+    def parse_nothing(path):
+        raise AssertionError(f"{path} was parsed although the warehouse holds it")
+
+    monkeypatch.setattr(batch_results, "staged_frames", parse_nothing)
+    assert "already loaded" in run_cli("ingest", str(hand_batch)).output
+
+
+def test_the_load_log_keeps_each_file_size_and_sha256(hand_batch, warehouse):
+    import hashlib
+
+    logged = query(warehouse, "SELECT sha256, size_bytes FROM raw.load_log WHERE kind = 'results'")
+    assert logged == [(hashlib.sha256(hand_batch.read_bytes()).hexdigest(), hand_batch.stat().st_size)]
+
+
+def test_a_new_file_hashed_while_parsed_is_logged_with_its_sha256(tmp_path, write_results, run_cli, warehouse,
+                                                                monkeypatch):
+    import hashlib
+
+    import etl.load.transaction as transaction
+
+    hashed_in_background = []
+    hash_in_background = transaction._hash_in_background
+    monkeypatch.setattr(transaction, "_hash_in_background",
+                        lambda path: hashed_in_background.append(path) or hash_in_background(path))
+    first = write_results("Batch_1_batch_results.csv", HIT, ANSWERS[:1])
+    second = write_results("Batch_2_batch_results.csv", {"3HIT2": URLS[::-1]},
+                           [{**ANSWERS[1], "AssignmentId": "3B1", "HITId": "3HIT2"}])
+    assert first.stat().st_size != second.stat().st_size  # else the second is hashed first, as it may be a copy
+    run_cli("ingest", str(first), str(second))
+    assert hashed_in_background == [first, second]
+    logged = query(warehouse, "SELECT source_file, sha256 FROM raw.load_log WHERE kind = 'results' ORDER BY load_id")
+    assert logged == [(str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in (first, second)]
+
+
 def test_a_redownload_with_new_statuses_updates_status_only(tmp_path, write_results, run_cli, warehouse):
     submitted = [dict(a, status="Submitted") for a in ANSWERS]
     run_cli("ingest", str(write_results("Batch_7_batch_results.csv", HIT, submitted)))

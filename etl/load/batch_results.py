@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import duckdb
@@ -27,7 +28,7 @@ from etl.load.mturk_format import (
     parse_money,
     parse_timestamps,
 )
-from etl.load.transaction import LoadCounts, LoadResult, load_file, skip_if_loaded
+from etl.load.transaction import LoadCounts, LoadResult, fingerprint_soon, load_file
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
 REQUIRED = ("HITId", "AssignmentId", "WorkerId", "AssignmentStatus")
@@ -134,8 +135,9 @@ def parse_hit_columns(hits: pl.DataFrame) -> pl.DataFrame:
 def parse_assignment_columns(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.DataFrame:
     """Parse every typed column once (polars runs these in parallel); keep the text for messages."""
     tokens = _selected_tokens(frame, slots, path)
+    # A slot holds an image when its cell is not blank (a regex test copies no strings).
     filled = pl.concat_list(
-        [pl.when(blank_to_null(pl.col(c)).is_not_null()).then(pl.lit(n)).otherwise(None) for n, c in slots.items()]
+        [pl.when(pl.col(c).str.contains(r"\S")).then(pl.lit(n)).otherwise(None) for n, c in slots.items()]
     ).list.drop_nulls()
     return parse_timestamps(frame, ASSIGNMENT_TIMESTAMPS, suffix=PARSED).with_columns(
         *[parse_integer(c).alias(parsed_name(c)) for c in ASSIGNMENT_INTEGERS],
@@ -253,11 +255,11 @@ def _check_repeated_assignments(frame: pl.DataFrame, path: Path) -> bool:
 def distinct_hits(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.DataFrame:
     """One row per HIT; refuse a file where one HITId shows different images in different rows."""
     image_columns = list(slots.values())
-    # Deduplicate on the key columns alone and gather the rows after: `unique` over the whole frame
-    # would copy every column of a million-row file.
+    # Deduplicate on the key columns alone and gather only the HIT's columns after: `unique` over
+    # the whole frame would copy every column of a million-row file.
     firsts = (frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__position"), "HITId", *image_columns)
               .unique(["HITId", *image_columns], keep="first", maintain_order=True))
-    hits = frame[firsts["__position"]]
+    hits = frame.select(ROW_COLUMN, "HITId", *HIT_COLUMNS, *image_columns)[firsts["__position"]]
     if hits.height != hits["HITId"].n_unique():
         bad = first_bad_row(frame, pl.struct(image_columns).n_unique().over("HITId") > 1)
         raise _fail(path, bad, "Input.image*",
@@ -406,14 +408,15 @@ def ingest_results(con: duckdb.DuckDBPyConnection, path: Path, *, allow_warnings
 
     The staged frames pass the quality gate first; a refused file is quarantined."""
     path = Path(path)
-    sha256, loaded_before = skip_if_loaded(con, "results", path)
+    pending_sha256, loaded_before = fingerprint_soon(con, "results", path)
     if loaded_before:
         return loaded_before
     with quarantine_on_refusal(con, path):
-        return _ingest_staged(con, path, sha256, allow_warnings=allow_warnings)
+        return _ingest_staged(con, path, pending_sha256, allow_warnings=allow_warnings)
 
 
-def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, sha256: str, *, allow_warnings: bool) -> LoadResult:
+def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: Future[str], *, allow_warnings: bool
+                   ) -> LoadResult:
     hits, hit_items, assignments = staged_frames(path)
     warnings = check_batch("results", path, {"hits": hits, "hit_items": hit_items, "assignments": assignments},
                            allow_warnings=allow_warnings)
@@ -450,4 +453,4 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, sha256: str, *, a
                 con.unregister(name)
         return LoadCounts(rows_in_file=assignments.height, inserted=inserted, updated=updated, notes=warnings)
 
-    return load_file(con, "results", path, write, sha256=sha256)
+    return load_file(con, "results", path, write, sha256=pending_sha256.result())

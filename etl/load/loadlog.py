@@ -17,6 +17,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def size_seen_before(con: duckdb.DuckDBPyConnection, kind: str, size_bytes: int) -> bool:
+    """Whether an earlier load of `kind` may have had this size (loads logged without one may)."""
+    found = con.execute(
+        "SELECT count(*) FROM raw.load_log WHERE kind = ? AND (size_bytes = ? OR size_bytes IS NULL)",
+        [kind, size_bytes],
+    ).fetchall()[0][0]
+    return found > 0
+
+
 def already_loaded(con: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> bool:
     found = con.execute(
         "SELECT count(*) FROM raw.load_log WHERE kind = ? AND sha256 = ?", [kind, sha256]
@@ -39,11 +48,14 @@ def record_load(
     rows_inserted: int,
     rows_updated: int,
     started_at: datetime,
+    size_bytes: int | None = None,
 ) -> None:
     """Write the log row inside the load's own transaction, so it exists exactly when the data does."""
     outcome = "loaded" if rows_inserted else "updated"
     con.execute(
-        "INSERT INTO raw.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?)",
+        "INSERT INTO raw.load_log (load_id, kind, source_file, sha256, rows_in_file, rows_inserted, "
+        "rows_updated, started_at, finished_at, outcome, size_bytes) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?)",
         [
             load_id,
             kind,
@@ -54,5 +66,6 @@ def record_load(
             rows_updated,
             started_at,
             outcome,
+            size_bytes,
         ],
     )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from etl.load.loadlog import already_loaded, file_sha256, next_load_id, record_load
+from etl.load.loadlog import already_loaded, file_sha256, next_load_id, record_load, size_seen_before
 
 
 @dataclass
@@ -78,6 +80,7 @@ def load_file(
                 rows_inserted=counts.inserted,
                 rows_updated=counts.updated,
                 started_at=started_at,
+                size_bytes=path.stat().st_size if path.is_file() else None,
             )
         con.execute("COMMIT")
     except BaseException:
@@ -101,6 +104,34 @@ def skip_if_loaded(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> tup
     if already_loaded(con, kind, sha256):
         return sha256, LoadResult(kind, Path(path), sha256, already_loaded=True)
     return sha256, None
+
+
+def fingerprint_soon(con: duckdb.DuckDBPyConnection, kind: str, path: Path
+                     ) -> tuple[Future[str], LoadResult | None]:
+    """Like `skip_if_loaded`, but a file whose size no earlier load of `kind` had (so it cannot be
+    one of them) is hashed in a background thread while the caller parses it: hashlib releases the
+    GIL, which hides over a second of a 1 GB ingest. A file of a size seen before is hashed first,
+    so a nightly job over old batches still skips them without parsing."""
+    path = Path(path)
+    if not path.is_file() or size_seen_before(con, kind, path.stat().st_size):
+        sha256, loaded_before = skip_if_loaded(con, kind, path)
+        done: Future[str] = Future()
+        done.set_result(sha256)
+        return done, loaded_before
+    return _hash_in_background(path), None
+
+
+def _hash_in_background(path: Path) -> Future[str]:
+    pending: Future[str] = Future()
+
+    def run() -> None:
+        try:
+            pending.set_result(file_sha256(path))
+        except BaseException as error:  # handed to whoever asks for the result
+            pending.set_exception(error)
+
+    threading.Thread(target=run, name=f"sha256 {path.name}", daemon=True).start()
+    return pending
 
 
 def upsert_by_key(
