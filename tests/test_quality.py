@@ -127,6 +127,26 @@ def test_a_file_refused_by_the_reader_is_quarantined_with_its_row(tmp_path, run_
     assert any(p.name.endswith("Batch_5_batch_results.csv") for p in quarantined(warehouse))
 
 
+def test_load_votes_is_gated_too_a_reader_slip_is_refused_and_quarantined(tmp_path, run_cli, warehouse,
+                                                                           monkeypatch):
+    import etl.load.votes as votes
+
+    source = tmp_path / "votes.csv"
+    source.write_text("task,worker,label\nt1,w1,1\nt2,w1,0\n", encoding="utf-8")
+    read = votes.votes_frame
+    # As if the reader let a repeated (task, worker) through: the gate must still stop it.
+    monkeypatch.setattr(votes, "votes_frame", lambda *a, **k: pl.concat([read(*a, **k)] * 2))
+    result = run_cli("load", "votes", str(source), expect=1)
+    assert "(image_id, worker_id) is unique" in result.output
+    assert any(p.name.endswith("votes.csv") for p in quarantined(warehouse))
+    assert query(warehouse, "SELECT count(*) FROM raw.external_votes") == [(0,)]
+
+    monkeypatch.setattr(votes, "votes_frame", read)
+    run_cli("load", "votes", str(source))
+    assert query(warehouse, "SELECT image_id, selected FROM raw.external_votes ORDER BY 1") == [
+        ("t1", True), ("t2", False)]
+
+
 def test_the_gate_counts_every_bad_row_not_just_a_sample():
     n = SAMPLE_ROWS * 5
     frame = pl.DataFrame({

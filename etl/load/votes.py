@@ -17,6 +17,7 @@ import polars as pl
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
 from etl.load.transaction import LoadCounts, LoadResult, load_file, upsert_by_key
+from etl.quality.gate import check_batch, quarantine_on_refusal
 
 
 def votes_frame(
@@ -59,7 +60,7 @@ def votes_frame(
             column=label_col,
         )
     return frame.unique(["image_id", "worker_id"], keep="first", maintain_order=True).select(
-        "image_id", "worker_id", "selected"
+        ROW_COLUMN, "image_id", "worker_id", "selected"
     )
 
 
@@ -71,21 +72,26 @@ def load_votes(
     worker_col: str = "worker",
     label_col: str = "label",
     positive: str = "1",
+    allow_warnings: bool = False,
 ) -> LoadResult:
-    """Insert new votes into raw.external_votes and correct changed ones, in one transaction."""
-    staged_votes = votes_frame(
-        Path(path), task_col=task_col, worker_col=worker_col, label_col=label_col, positive=positive
-    )
+    """Insert new votes into raw.external_votes and correct changed ones, in one transaction.
 
-    def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
-        con.register("staged_votes", staged_votes)
-        try:
-            inserted, updated = upsert_by_key(
-                con, table="raw.external_votes", staged="staged_votes", keys=("image_id", "worker_id"),
-                values=("selected",), load_id=load_id,
-            )
-        finally:
-            con.unregister("staged_votes")
-        return LoadCounts(rows_in_file=staged_votes.height, inserted=inserted, updated=updated)
+    The staged votes pass the quality gate first; a refused file is quarantined."""
+    with quarantine_on_refusal(con, Path(path)):
+        staged_votes = votes_frame(
+            Path(path), task_col=task_col, worker_col=worker_col, label_col=label_col, positive=positive
+        )
+        warnings = check_batch("votes", Path(path), {"votes": staged_votes}, allow_warnings=allow_warnings)
 
-    return load_file(con, "votes", Path(path), write)
+        def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
+            con.register("staged_votes", staged_votes)
+            try:
+                inserted, updated = upsert_by_key(
+                    con, table="raw.external_votes", staged="staged_votes", keys=("image_id", "worker_id"),
+                    values=("selected",), load_id=load_id,
+                )
+            finally:
+                con.unregister("staged_votes")
+            return LoadCounts(rows_in_file=staged_votes.height, inserted=inserted, updated=updated, notes=warnings)
+
+        return load_file(con, "votes", Path(path), write)

@@ -139,6 +139,8 @@ HIT_RULES = key("hit_id")
 HIT_ITEM_RULES = (*key("hit_id", "slot"), not_null("image_id"), is_url("image_id"))
 IMAGE_RULES = (*key("image_id"), is_url("image_id"))
 GOLD_RULES = (*key("image_id"), not_null("truth"))
+# Long-format votes (`load votes`): one vote per (image, worker), and it is a yes or a no.
+VOTE_RULES = (*key("image_id", "worker_id"), not_null("selected"))
 # A predictions file may repeat a path (the last row wins), so image_id is not a key here.
 PREDICTION_RULES = (not_null("image_id"), is_url("image_id"), not_null("target_in_top_k"))
 # What `classify` commits per batch: a model that returns NaN (broken weights) must not land.
@@ -155,6 +157,7 @@ BATCH_SUITES: dict[str, dict[str, Suite]] = {
     "images": {"images": Suite("images", IMAGE_RULES, ("image_id",))},
     "gold": {"gold": Suite("gold", GOLD_RULES, ("source_row", "image_id"))},
     "predictions": {"predictions": Suite("predictions", PREDICTION_RULES, ("source_row", "image_id"))},
+    "votes": {"votes": Suite("votes", VOTE_RULES, ("source_row", "image_id", "worker_id"))},
     "classify": {"labels": Suite("classify.labels", CLASSIFIED_RULES, ("image_id", "rank"))},
 }
 
@@ -185,7 +188,7 @@ WAREHOUSE_SUITES: tuple[WarehouseSuite, ...] = (
            ("run_id", "image_id")),
     _table("raw.prediction_labels", (*key("run_id", "image_id", "rank"), between("rank", 1),
                                      not_null("label"), probability("score")), ("run_id", "image_id", "rank")),
-    _table("raw.external_votes", key("image_id", "worker_id"), ("image_id", "worker_id")),
+    _table("raw.external_votes", VOTE_RULES, ("image_id", "worker_id")),
     _table("main.votes", (is_true("image_known", "every vote's image is in images"),), ("assignment_id", "slot"),
            "SELECT v.assignment_id, v.slot, v.image_id, i.image_id IS NOT NULL AS image_known FROM main.votes AS v "
            "LEFT JOIN (SELECT DISTINCT image_id FROM raw.images) AS i USING (image_id)"),
