@@ -249,3 +249,25 @@ def test_one_bad_file_does_not_stop_the_others(write_results, tmp_path, run_cli,
     result = run_cli("ingest", str(empty), str(good), expect=1)
     assert "empty.csv" in result.output and "the file is empty" in result.output
     assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(3,)]
+
+
+def test_hit_items_keep_each_hits_slots_together_and_skip_blank_cells():
+    # Adjacent rows of one HIT are what lets DuckDB compress hit_id cheaply; a blank cell (the
+    # batch's last HIT) is no item at all.
+    import polars as pl
+
+    from etl.load.batch_results import hit_items_frame
+
+    hits = pl.DataFrame({
+        "HITId": ["H1", " H2 ", "H3"],
+        "Input.image1": ["u1", "u4", "u7"],
+        "Input.image2": ["u2", "u5", " "],
+        "Input.image3": ["u3", "u6", ""],
+    })
+    items = hit_items_frame(hits, {1: "Input.image1", 2: "Input.image2", 3: "Input.image3"})
+    assert items.rows() == [
+        ("H1", 1, "u1"), ("H1", 2, "u2"), ("H1", 3, "u3"),
+        ("H2", 1, "u4"), ("H2", 2, "u5"), ("H2", 3, "u6"),
+        ("H3", 1, "u7"),
+    ]
+    assert items.schema["slot"] == pl.Int32
