@@ -105,7 +105,7 @@ def test_ingesting_the_same_file_twice_changes_no_row(hand_batch, warehouse, run
 
 def test_a_file_of_a_size_loaded_before_is_skipped_without_being_parsed(hand_batch, warehouse, run_cli,
                                                                         monkeypatch):
-    import etl.load.batch_results as batch_results
+    from etl.load import batch_results
 
     def parse_nothing(path):
         raise AssertionError(f"{path} was parsed although the warehouse holds it")
@@ -125,7 +125,7 @@ def test_a_new_file_hashed_while_parsed_is_logged_with_its_sha256(tmp_path, writ
                                                                 monkeypatch):
     import hashlib
 
-    import etl.load.transaction as transaction
+    from etl.load import transaction
 
     hashed_in_background = []
     hash_in_background = transaction._hash_in_background

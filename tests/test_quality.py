@@ -129,7 +129,7 @@ def test_a_file_refused_by_the_reader_is_quarantined_with_its_row(tmp_path, run_
 
 def test_load_votes_is_gated_too_a_reader_slip_is_refused_and_quarantined(tmp_path, run_cli, warehouse,
                                                                            monkeypatch):
-    import etl.load.votes as votes
+    from etl.load import votes
 
     source = tmp_path / "votes.csv"
     source.write_text("task,worker,label\nt1,w1,1\nt2,w1,0\n", encoding="utf-8")

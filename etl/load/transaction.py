@@ -127,7 +127,7 @@ def _hash_in_background(path: Path) -> Future[str]:
     def run() -> None:
         try:
             pending.set_result(file_sha256(path))
-        except BaseException as error:  # handed to whoever asks for the result
+        except BaseException as error:  # noqa: BLE001 (handed to whoever waits, or it would wait forever)
             pending.set_exception(error)
 
     threading.Thread(target=run, name=f"sha256 {path.name}", daemon=True).start()
