@@ -6,16 +6,12 @@
 -- Krippendorff's alpha, nominal (Krippendorff 2011, "Computing Krippendorff's Alpha-Reliability",
 -- Annenberg School for Communication), from the coincidence matrix of pairable votes (n of them):
 --   alpha = 1 - (n - 1) * sum_i 2 yes_i no_i / (n_i - 1) / (2 n_yes n_no).
-WITH regioned AS (
-    SELECT v.image_id, v.worker_id, v.selected, coalesce(i.region, 'unknown') AS region
-    FROM main.votes AS v
+WITH per_image AS (
+    -- vote_counts already holds each image's n_i and yes_i: no second pass over every vote.
+    SELECT c.image_id, coalesce(i.region, 'unknown') AS region, c.n_votes AS n_i, c.n_yes AS yes_i
+    FROM main.vote_counts AS c
     LEFT JOIN main.images AS i USING (image_id)
-),
-per_image AS (
-    SELECT image_id, region, count(*) AS n_i, count(*) FILTER (WHERE selected) AS yes_i
-    FROM regioned
-    GROUP BY image_id, region
-    HAVING count(*) >= 2
+    WHERE c.n_votes >= 2
 ),
 sums AS (
     SELECT
@@ -33,9 +29,9 @@ workers AS (
     SELECT
         CASE WHEN grouping(region) = 0 THEN region ELSE 'all' END AS grp,
         CASE WHEN grouping(region) = 0 THEN 'region' ELSE 'all' END AS grouping,
-        count(DISTINCT worker_id) AS n_workers
-    FROM regioned
-    WHERE image_id IN (SELECT image_id FROM per_image)
+        count(DISTINCT v.worker_id) AS n_workers
+    FROM main.votes AS v
+    JOIN per_image AS p USING (image_id)
     GROUP BY GROUPING SETS ((), (region))
 ),
 chance AS (
