@@ -45,42 +45,45 @@ def build_dawid_skene(con: duckdb.DuckDBPyConnection) -> None:
         JOIN workers AS w USING (worker_id)
         """
     ).fetchnumpy()
-    images = con.sql("SELECT task, image_id FROM ds_images ORDER BY task").pl()
-    gold = images.join(
-        con.sql("SELECT image_id, truth FROM staging.stg_gold").pl(), on="image_id", how="inner"
-    )
-    con.execute("DROP TABLE ds_images")
+    # Gold and the result travel as integer task codes; the URLs never leave DuckDB.
+    n_tasks = con.execute("SELECT count(*) FROM ds_images").fetchall()[0][0]
+    gold = con.execute(
+        "SELECT i.task, g.truth FROM ds_images AS i JOIN staging.stg_gold AS g USING (image_id)"
+    ).fetchnumpy()
     task, worker = coded["task"].astype(np.int64), coded["worker"].astype(np.int64)
     selected = np.asarray(coded["selected"], dtype=bool)
-    gold_task, gold_truth = gold["task"].to_numpy(), gold["truth"].to_numpy()
+    gold_task, gold_truth = gold["task"].astype(np.int64), np.asarray(gold["truth"], dtype=bool)
     n_workers = int(worker.max()) + 1 if worker.size else 0
 
     def fit_clamping(chosen: np.ndarray) -> DawidSkeneFit:
-        return dawid_skene(task, worker, selected, n_tasks=images.height, n_workers=n_workers,
+        return dawid_skene(task, worker, selected, n_tasks=n_tasks, n_workers=n_workers,
                            gold_task=gold_task[chosen], gold_truth=gold_truth[chosen])
 
     fit = fit_clamping(np.ones(gold_task.size, dtype=bool))
-    p_yes_held_out = np.full(images.height, np.nan)
+    p_yes_held_out = np.full(n_tasks, np.nan)
     fold = np.arange(gold_task.size) % 2
     if gold_task.size >= 2:
         for held in (0, 1):
             held_out = fold == held
             p_yes_held_out[gold_task[held_out]] = fit_clamping(~held_out).p_yes_votes[gold_task[held_out]]
-    dawid_skene_result = images.with_columns(  # noqa: F841  (read by DuckDB below)
-        pl.Series("p_yes", fit.p_yes, dtype=pl.Float64),
-        pl.Series("p_yes_votes", fit.p_yes_votes, dtype=pl.Float64),
-        pl.Series("p_yes_held_out", p_yes_held_out, dtype=pl.Float64, nan_to_null=True),
-        pl.lit(fit.prior, dtype=pl.Float64).alias("prior"),
-        pl.lit(fit.iterations, dtype=pl.Int32).alias("iterations"),
-        pl.lit(fit.converged).alias("converged"),
-    ).drop("task")
+    result = pl.DataFrame({
+        "task": pl.int_range(n_tasks, dtype=pl.Int32, eager=True),
+        "p_yes": pl.Series(fit.p_yes, dtype=pl.Float64),
+        "p_yes_votes": pl.Series(fit.p_yes_votes, dtype=pl.Float64),
+        "p_yes_held_out": pl.Series(p_yes_held_out, dtype=pl.Float64, nan_to_null=True),
+    })
+    con.register("dawid_skene_result", result)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE {RELATION} AS
-        SELECT image_id::VARCHAR AS image_id, p_yes, p_yes_votes, p_yes_held_out, prior, iterations, converged
-        FROM dawid_skene_result
-        """
+        SELECT i.image_id::VARCHAR AS image_id, r.p_yes, r.p_yes_votes, r.p_yes_held_out,
+               ?::DOUBLE AS prior, ?::INTEGER AS iterations, ?::BOOLEAN AS converged
+        FROM ds_images AS i JOIN dawid_skene_result AS r USING (task)
+        """,
+        [fit.prior, fit.iterations, fit.converged],
     )
+    con.unregister("dawid_skene_result")
+    con.execute("DROP TABLE ds_images")
 
 
 register_python_model(
