@@ -96,11 +96,10 @@ def dawid_skene(
     yes_votes = _votes_matrix(task[selected], worker[selected], n_tasks, n_workers)
     no_votes = _votes_matrix(task[~selected], worker[~selected], n_tasks, n_workers)
     yes_by_worker, no_by_worker = yes_votes.T, no_votes.T  # CSC views: no copies
-    yes_per_worker = np.bincount(worker[selected], minlength=n_workers).astype(np.float64)
-    no_per_worker = np.bincount(worker[~selected], minlength=n_workers).astype(np.float64)
+    yes_per_worker, no_per_worker = yes_votes.sum(axis=0), no_votes.sum(axis=0)
     votes_per_worker = yes_per_worker + no_per_worker
-    yes_per_task = np.bincount(task[selected], minlength=n_tasks).astype(np.float64)
-    votes_per_task = np.bincount(task, minlength=n_tasks).astype(np.float64)
+    yes_per_task = yes_votes.sum(axis=1)
+    votes_per_task = yes_per_task + no_votes.sum(axis=1)
 
     p_yes = np.divide(yes_per_task, votes_per_task, out=np.full(n_tasks, 0.5), where=votes_per_task > 0)
     p_yes[gold_task] = gold_truth

@@ -73,17 +73,19 @@ def build_dawid_skene(con: duckdb.DuckDBPyConnection) -> None:
         "p_yes_held_out": pl.Series(p_yes_held_out, dtype=pl.Float64, nan_to_null=True),
     })
     con.register("dawid_skene_result", result)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE {RELATION} AS
-        SELECT i.image_id::VARCHAR AS image_id, r.p_yes, r.p_yes_votes, r.p_yes_held_out,
-               ?::DOUBLE AS prior, ?::INTEGER AS iterations, ?::BOOLEAN AS converged
-        FROM ds_images AS i JOIN dawid_skene_result AS r USING (task)
-        """,
-        [fit.prior, fit.iterations, fit.converged],
-    )
-    con.unregister("dawid_skene_result")
-    con.execute("DROP TABLE ds_images")
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {RELATION} AS
+            SELECT i.image_id::VARCHAR AS image_id, r.p_yes, r.p_yes_votes, r.p_yes_held_out,
+                   ?::DOUBLE AS prior, ?::INTEGER AS iterations, ?::BOOLEAN AS converged
+            FROM ds_images AS i JOIN dawid_skene_result AS r USING (task)
+            """,
+            [fit.prior, fit.iterations, fit.converged],
+        )
+    finally:
+        con.unregister("dawid_skene_result")
+        con.execute("DROP TABLE ds_images")
 
 
 register_python_model(
