@@ -15,7 +15,7 @@ from conftest import copy_of, query, table_fingerprints
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.quality.check import SAMPLE_ROWS, run_suite
+from etl.quality.check import SAMPLE_ROWS, rules_with_suspects, run_suite
 from etl.quality.gate import QualityGateFailed, check_batch
 from etl.quality.suites import (
     BATCH_SUITES,
@@ -198,3 +198,14 @@ def test_the_polars_screen_agrees_with_great_expectations_on_whole_frames(rows):
     screened = run_suite(frame, suite, gx_when_clean=False)
     whole = run_suite(frame, suite, screen=False)
     assert [(o.success, o.unexpected_count) for o in screened] == [(o.success, o.unexpected_count) for o in whole]
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["H1", "H2", None]), st.sampled_from([1, 2, None]),
+                               st.sampled_from(["a", "b", None])), max_size=12))
+def test_the_key_screen_finds_a_repeat_exactly_when_a_row_mask_would(rows):
+    frame = pl.DataFrame(rows, schema={"hit_id": pl.String, "slot": pl.Int64, "image_id": pl.String}, orient="row")
+    rules = [*key("hit_id"), unique_together("hit_id", "slot"), unique_together("hit_id", "slot", "image_id")]
+    found = {rule.label for rule in rules_with_suspects(frame, rules)}
+    by_mask = {rule.label for rule in rules if frame.select(rule.suspect().any()).item()}
+    assert found == by_mask
