@@ -64,9 +64,6 @@ def _batch_definition():
     return asset.add_batch_definition_whole_dataframe("whole")
 
 
-UNIQUENESS = ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique")
-
-
 def _has_repeats(frame: pl.DataFrame, columns: list[str]) -> bool:
     """Whether some value of `columns` occurs twice (as `suspect` sees it: a single column's
     nulls aside, nulls in a compound key count as values), without building a per-row mask.
@@ -83,10 +80,10 @@ def _has_repeats(frame: pl.DataFrame, columns: list[str]) -> bool:
 
 def rules_with_suspects(frame: pl.DataFrame, rules: list[Rule]) -> list[Rule]:
     """The rules at least one row could fail: row-wise rules in one parallel pass, keys by group-by."""
-    row_wise = [rule for rule in rules if rule.expectation not in UNIQUENESS]
+    row_wise = [rule for rule in rules if not rule.is_key]
     flags = frame.select([rule.suspect().any().alias(str(i)) for i, rule in enumerate(row_wise)]).row(0) \
         if row_wise else ()
-    keys = [rule for rule in rules if rule.expectation in UNIQUENESS and _has_repeats(frame, rule.columns)]
+    keys = [rule for rule in rules if rule.is_key and _has_repeats(frame, rule.columns)]
     return [rule for rule, flagged in zip(row_wise, flags, strict=True) if flagged] + keys
 
 

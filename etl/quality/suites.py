@@ -43,6 +43,11 @@ class Rule:
     def label(self) -> str:
         return f"{self.expectation}({', '.join(self.columns)})"
 
+    @property
+    def is_key(self) -> bool:
+        """A uniqueness rule: whether it can fail depends on other rows, not on a row alone."""
+        return self.expectation in ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique")
+
     def suspect(self) -> pl.Expr:
         """Rows this rule could fail on (a superset is fine: GX decides)."""
         k = self.kwargs
