@@ -8,7 +8,11 @@ rows, PST timestamps), then in the same run measures:
 Prints assignments/s for each and the ratio. Usage: python bench/ingest.py [--assignments N]
 """
 
+# ruff: noqa: I001 (etl is imported first, as the CLI does: it configures polars' allocator,
+# which must happen before polars loads)
 from __future__ import annotations
+
+import etl  # noqa: F401
 
 import argparse
 import tempfile

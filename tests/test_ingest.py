@@ -7,8 +7,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import polars as pl
 import pytest
-from conftest import query, table_fingerprints
+from conftest import query, results_rows, table_fingerprints
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from etl.simulate import write_results_csv
 
 WESTERN = [f"https://img.example/weddings-european-language/spanish/10{k}/01.jpg" for k in range(1, 7)]
 INDIAN = [f"https://img.example/weddings-indian-languages/hindi/20{k}/01.jpg" for k in range(7, 13)]
@@ -242,6 +247,82 @@ def test_an_answer_naming_a_missing_slot_is_refused_with_row_and_column(write_re
     assert not warehouse.exists() or query(warehouse, "SELECT count(*) FROM raw.assignments") == [(0,)]
 
 
+def test_ticking_a_blank_slot_of_the_last_hit_is_refused_with_row_and_column(write_results, run_cli, warehouse):
+    path = write_results("blank_slot.csv", {"H1": URLS[:3], "H2": URLS[3:5]}, [
+        {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W", "selected": "image3"},
+        {"AssignmentId": "A2", "HITId": "H2", "WorkerId": "W", "selected": "image2"},
+        {"AssignmentId": "A3", "HITId": "H2", "WorkerId": "V", "selected": "image3|image1"},
+        {"AssignmentId": "A4", "HITId": "H2", "WorkerId": "U", "selected": "image3|image1"},
+    ])
+    result = run_cli("ingest", str(path), expect=1)
+    assert "row 4" in result.output and "Answer.selected" in result.output
+    assert "slot image3, which holds no image" in result.output
+
+
+def test_per_slot_checkbox_answer_columns_are_read_when_there_is_no_answer_selected(tmp_path, run_cli, warehouse):
+    # Crowd HTML checkboxes named image<N> come back as Answer.image<N>.on = true/false.
+    frame = results_rows({"H1": URLS[:3]}, [
+        {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": ""},
+        {"AssignmentId": "A2", "HITId": "H1", "WorkerId": "W2", "selected": ""},
+    ]).drop("Answer.selected").with_columns(
+        pl.Series("Answer.image1.on", ["true", "false"]),
+        pl.Series("Answer.image2.on", ["false", "false"]),
+        pl.Series("Answer.image3.on", ["TRUE", "true"]),
+    )
+    run_cli("ingest", str(write_results_csv(frame, tmp_path / "checkboxes.csv")))
+    assert query(warehouse, "SELECT assignment_id, selected_slots FROM raw.assignments ORDER BY 1") == [
+        ("A1", [1, 3]), ("A2", [3]),
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(answers=st.lists(st.lists(st.sampled_from([*(f"image{n}" for n in range(1, 6)), " image2 ", "none_of_the_above",
+                                                  ""]), max_size=4).map("|".join), min_size=1, max_size=30))
+def test_each_rows_answer_is_the_set_of_slots_it_names_whatever_the_order_or_repeats(answers):
+    # Distinct answers are parsed once and joined back; every row must still get its own set.
+    from etl.load.batch_results import parse_answers
+
+    frame = pl.DataFrame({
+        "source_row": range(2, len(answers) + 2),
+        **{f"Input.image{n}": ["u"] * len(answers) for n in range(1, 6)},
+        "Answer.selected": [a or None for a in answers],
+    })
+    parsed = parse_answers(frame, {n: f"Input.image{n}" for n in range(1, 6)}, Path("x.csv"))
+    expected = [sorted({int(t.strip()[5:]) for t in a.split("|") if t.strip() not in ("", "none_of_the_above")})
+                for a in answers]
+    assert parsed["selected_slots"].to_list() == expected
+    assert parsed["source_row"].to_list() == frame["source_row"].to_list()
+    assert not parsed["__foreign_token"].any() and not parsed["__slot_without_image"].any()
+
+
+def test_a_hits_rows_need_not_be_adjacent_in_the_file(write_results, run_cli, warehouse):
+    path = write_results("interleaved.csv", {"H1": URLS[:3], "H2": URLS[3:6]}, [
+        {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": "image1"},
+        {"AssignmentId": "A2", "HITId": "H2", "WorkerId": "W1", "selected": "image2"},
+        {"AssignmentId": "A3", "HITId": "H1", "WorkerId": "W2", "selected": "image3"},
+    ])
+    run_cli("ingest", str(path))
+    assert query(warehouse, "SELECT hit_id, count(*) FROM raw.hit_items GROUP BY 1 ORDER BY 1") == [("H1", 3), ("H2", 3)]
+    assert query(warehouse, "SELECT hit_id, list(image_id ORDER BY slot) FROM raw.hit_items GROUP BY 1 ORDER BY 1") == [
+        ("H1", URLS[:3]), ("H2", URLS[3:6])]
+    assert query(warehouse, "SELECT count(*) FROM raw.hits") == [(2,)]
+
+
+@pytest.mark.parametrize("order", [["H1", "H1", "H2"], ["H1", "H2", "H1"]], ids=["adjacent", "interleaved"])
+def test_a_hit_showing_other_images_in_another_row_is_refused(order, tmp_path, run_cli, warehouse):
+    frame = results_rows({"H1": URLS[:3], "H2": URLS[3:6]}, [
+        {"AssignmentId": f"A{k}", "HITId": hit, "WorkerId": f"W{k}", "selected": "image1"}
+        for k, hit in enumerate(order)
+    ])
+    last_h1 = len(order) - 1 - order[::-1].index("H1")
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == last_h1).then(pl.lit(URLS[7])).otherwise(pl.col("Input.image2"))
+        .alias("Input.image2"))
+    result = run_cli("ingest", str(write_results_csv(frame, tmp_path / "two_sets.csv")), expect=1)
+    assert "row 2" in result.output and "Input.image*" in result.output
+    assert "HIT H1 shows different images" in result.output
+
+
 def test_one_bad_file_does_not_stop_the_others(write_results, tmp_path, run_cli, warehouse):
     good = write_results("good.csv", HIT, ANSWERS)
     empty = tmp_path / "empty.csv"
@@ -254,8 +335,6 @@ def test_one_bad_file_does_not_stop_the_others(write_results, tmp_path, run_cli,
 def test_hit_items_keep_each_hits_slots_together_and_skip_blank_cells():
     # Adjacent rows of one HIT are what lets DuckDB compress hit_id cheaply; a blank cell (the
     # batch's last HIT) is no item at all.
-    import polars as pl
-
     from etl.load.batch_results import hit_items_frame
 
     hits = pl.DataFrame({

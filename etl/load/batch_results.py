@@ -94,20 +94,28 @@ def _with_all_columns(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns([pl.lit(None, pl.String).alias(c) for c in absent])
 
 
-def _selected_tokens(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.Expr:
-    """The ticked slot names as a list, from Answer.selected or from per-slot answer columns."""
+def _answer_columns(frame: pl.DataFrame, path: Path) -> list[str]:
+    """Where the worker's answer is: Answer.selected, or per-slot Answer.image<N> columns."""
     if SELECTED in frame.columns:
-        return (
-            pl.col(SELECTED).fill_null("").str.split("|")
-            .list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
-        )
-    per_slot = {int(m.group(1)): c for c in frame.columns if (m := SLOT_ANSWER_COLUMN.match(c))}
+        return [SELECTED]
+    per_slot = [c for c in frame.columns if SLOT_ANSWER_COLUMN.match(c)]
     if not per_slot:
         raise InputFileError(
             str(path),
             f"no answer column: expected {SELECTED} (slot names joined by '|') or Answer.image<N> columns",
             row=1,
         )
+    return per_slot
+
+
+def _selected_tokens(answer_columns: list[str]) -> pl.Expr:
+    """The ticked slot names as a list, from Answer.selected or from per-slot answer columns."""
+    if answer_columns == [SELECTED]:
+        return (
+            pl.col(SELECTED).fill_null("").str.split("|")
+            .list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
+        )
+    per_slot = {int(m.group(1)): c for c in answer_columns if (m := SLOT_ANSWER_COLUMN.match(c))}
     return pl.concat_list(
         [
             pl.when(pl.col(c).str.strip_chars().str.to_lowercase().is_in(TRUTHY))
@@ -116,6 +124,47 @@ def _selected_tokens(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> 
             for n, c in sorted(per_slot.items())
         ]
     ).list.drop_nulls()
+
+
+def parse_answers(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.DataFrame:
+    """Add selected_slots (the ticked slots as a sorted set) and two flags for the answer checks:
+    `__foreign_token` (a token that is no slot name) and `__slot_without_image`.
+
+    Each distinct answer is parsed once and joined back: a million answers hold far fewer distinct
+    texts (at most 4,096 sets of 12 slots, times the orders they were ticked in), and list
+    operations on a million rows cost more than the join (0.4 s + 0.4 s of checks -> 0.1 s)."""
+    answer_columns = _answer_columns(frame, path)
+    tokens = pl.col("__tokens")
+    answers = frame.select(answer_columns).unique().with_columns(_selected_tokens(answer_columns).alias("__tokens"))
+    answers = answers.with_columns(
+        tokens.list.eval(
+            pl.element().filter(pl.element() != NONE_OF_THE_ABOVE).str.strip_prefix("image")
+            .cast(pl.Int32, strict=False).unique().sort()  # a set: the worker's click order is noise
+        ).alias("selected_slots"),
+        tokens.list.eval(
+            ~pl.element().str.contains(r"^image\d+$") & (pl.element() != NONE_OF_THE_ABOVE)
+        ).list.any().alias("__foreign_token"),
+    ).with_columns(
+        pl.col("selected_slots").list.eval(~pl.element().is_in(list(slots))).list.any().alias("__unknown_slot"),
+    ).drop("__tokens")
+    # Joined on the answer columns alone, then set beside the frame: joining the whole frame
+    # would copy all its columns (0.03 s vs 0.2-1 s for a million rows).
+    parsed = frame.select(answer_columns).join(answers, on=answer_columns, how="left", maintain_order="left",
+                                               nulls_equal=True)
+    frame = frame.hstack(parsed.drop(answer_columns))
+    # A slot left blank (the batch's last HIT) must not be ticked. Few rows have a blank slot, so
+    # only those are compared slot by slot.
+    blank = [~pl.col(c).str.contains(r"\S").fill_null(False) for c in slots.values()]
+    blank_slots = pl.concat_list(
+        [pl.when(is_blank).then(pl.lit(n, pl.Int32)) for n, is_blank in zip(slots, blank, strict=True)]
+    ).list.drop_nulls()
+    with_blanks = frame.filter(pl.any_horizontal(blank)).select(
+        ROW_COLUMN, pl.col("selected_slots").list.set_intersection(blank_slots).list.len().alias("ticked_blanks")
+    )
+    ticked_blank = with_blanks.filter(pl.col("ticked_blanks") > 0)[ROW_COLUMN]
+    return frame.with_columns(
+        (pl.col("__unknown_slot") | pl.col(ROW_COLUMN).is_in(ticked_blank.implode())).alias("__slot_without_image")
+    ).drop("__unknown_slot")
 
 
 PARSED = "__parsed"
@@ -134,24 +183,17 @@ def parse_hit_columns(hits: pl.DataFrame) -> pl.DataFrame:
 
 def parse_assignment_columns(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.DataFrame:
     """Parse every typed column once (polars runs these in parallel); keep the text for messages."""
-    tokens = _selected_tokens(frame, slots, path)
-    # A slot holds an image when its cell is not blank (a regex test copies no strings).
-    filled = pl.concat_list(
-        [pl.when(pl.col(c).str.contains(r"\S")).then(pl.lit(n)).otherwise(None) for n, c in slots.items()]
-    ).list.drop_nulls()
-    return parse_timestamps(frame, ASSIGNMENT_TIMESTAMPS, suffix=PARSED).with_columns(
+    return parse_answers(parse_timestamps(frame, ASSIGNMENT_TIMESTAMPS, suffix=PARSED).with_columns(
         *[parse_integer(c).alias(parsed_name(c)) for c in ASSIGNMENT_INTEGERS],
-        tokens.alias("__tokens"),
-        filled.alias("__filled_slots"),
-    ).with_columns(
-        pl.col("__tokens").list.eval(
-            pl.element().filter(pl.element() != NONE_OF_THE_ABOVE).str.strip_prefix("image")
-            .cast(pl.Int32, strict=False).unique().sort()  # a set: the worker's click order is noise
-        ).alias("selected_slots"),
-    )
+    ), slots, path)
 
 
 Check = tuple[str, pl.Expr, Callable[[dict], str]]
+
+
+def _slots_without_image(row: dict, slots: dict[int, str]) -> set[int]:
+    """The slots a row's answer ticks that show no image (for the message about one row)."""
+    return {n for n in row["selected_slots"] if n not in slots or not (row[slots[n]] or "").strip()}
 
 
 def _timestamp_check(column: str) -> Check:
@@ -187,7 +229,7 @@ def hit_checks(slots: dict[int, str]) -> list[Check]:
     return checks
 
 
-def assignment_checks(frame: pl.DataFrame) -> list[Check]:
+def assignment_checks(frame: pl.DataFrame, slots: dict[int, str]) -> list[Check]:
     """Rules on each assignment row, in the order they are reported."""
     answer_column = SELECTED if SELECTED in frame.columns else "Answer.image<N>"
     checks: list[Check] = [
@@ -207,17 +249,14 @@ def assignment_checks(frame: pl.DataFrame) -> list[Check]:
     ))
     checks.append((
         answer_column,
-        pl.col("__tokens").list.eval(
-            ~pl.element().str.contains(r"^image\d+$") & (pl.element() != NONE_OF_THE_ABOVE)
-        ).list.any(),
+        pl.col("__foreign_token"),
         lambda row: (f"answer {row[answer_column]!r} holds something that is not a slot name "
                      f"(image1, image2, ...) or {NONE_OF_THE_ABOVE}"),
     ))
     checks.append((
         answer_column,
-        pl.col("selected_slots").list.set_difference("__filled_slots").list.len() > 0,
-        lambda row: (f"answer names slot image"
-                     f"{min(set(row['selected_slots']) - set(row['__filled_slots']))}, "
+        pl.col("__slot_without_image"),
+        lambda row: (f"answer names slot image{min(_slots_without_image(row, slots))}, "
                      "which holds no image in this HIT"),
     ))
     return checks
@@ -252,14 +291,32 @@ def _check_repeated_assignments(frame: pl.DataFrame, path: Path) -> bool:
     return True
 
 
+def _first_rows_of_adjacent_hits(frame: pl.DataFrame, image_columns: list[str]) -> pl.Series | None:
+    """Positions of each HIT's first row, when every HIT's rows are adjacent and show the same
+    images (as the site writes a batch); None when they are not.
+
+    Comparing each row with the one before is four times cheaper than hashing 13 columns."""
+    changes = frame.select(
+        pl.col("HITId").ne_missing(pl.col("HITId").shift(1)).alias("new_hit"),
+        pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift(1)) for c in image_columns]).alias("new_images"),
+    )
+    new_hit = changes["new_hit"]
+    if (changes["new_images"] & ~new_hit).any() or new_hit.sum() != frame["HITId"].n_unique():
+        return None
+    return new_hit.arg_true()
+
+
 def distinct_hits(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.DataFrame:
     """One row per HIT; refuse a file where one HITId shows different images in different rows."""
     image_columns = list(slots.values())
-    # Deduplicate on the key columns alone and gather only the HIT's columns after: `unique` over
-    # the whole frame would copy every column of a million-row file.
-    firsts = (frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__position"), "HITId", *image_columns)
-              .unique(["HITId", *image_columns], keep="first", maintain_order=True))
-    hits = frame.select(ROW_COLUMN, "HITId", *HIT_COLUMNS, *image_columns)[firsts["__position"]]
+    positions = _first_rows_of_adjacent_hits(frame, image_columns)
+    if positions is None:
+        # Deduplicate on the key columns alone and gather only the HIT's columns after: `unique`
+        # over the whole frame would copy every column of a million-row file.
+        positions = (frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__position"), "HITId",
+                                  *image_columns)
+                     .unique(["HITId", *image_columns], keep="first", maintain_order=True))["__position"]
+    hits = frame.select(ROW_COLUMN, "HITId", *HIT_COLUMNS, *image_columns)[positions]
     if hits.height != hits["HITId"].n_unique():
         bad = first_bad_row(frame, pl.struct(image_columns).n_unique().over("HITId") > 1)
         raise _fail(path, bad, "Input.image*",
@@ -305,7 +362,7 @@ def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
         raise InputFileError(str(path), "every Input.image<N> cell is blank: no images to vote on", row=2)
     frame = _with_all_columns(frame)
     frame = parse_assignment_columns(frame, slots, path)
-    validate(frame, assignment_checks(frame), path)
+    validate(frame, assignment_checks(frame, slots), path)
     has_repeats = _check_repeated_assignments(frame, path)
     hits = parse_hit_columns(distinct_hits(frame, slots, path))
     validate(hits, hit_checks(slots), path)
