@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -350,3 +353,16 @@ def test_hit_items_keep_each_hits_slots_together_and_skip_blank_cells():
         ("H3", 1, "u7"),
     ]
     assert items.schema["slot"] == pl.Int32
+
+
+@pytest.mark.parametrize("users_value", [None, "dirty_decay_ms:0"])
+def test_importing_etl_keeps_polars_freed_memory_unless_the_user_configured_it(users_value):
+    # Set before polars loads, or it has no effect; a user's own setting is left alone.
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    if users_value:
+        env["_RJEM_MALLOC_CONF"] = users_value
+    seen = subprocess.run(
+        [sys.executable, "-c", "import etl, os; print(os.environ['_RJEM_MALLOC_CONF'])"],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    assert seen == (users_value or "dirty_decay_ms:30000,muzzy_decay_ms:30000")
