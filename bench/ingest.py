@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -109,8 +110,6 @@ def seed_method(path: Path) -> Counter:
 def plain_unpivot(path: Path, warehouse: Path) -> float:
     """The issue's reference point: DuckDB's read_csv + UNPIVOT into one table of votes, with no
     typing, checks, HIT/assignment tables or image registration. Returns seconds."""
-    import duckdb
-
     image_columns = ", ".join(f'"Input.image{k}"' for k in range(1, PER_HIT + 1))
     started = time.perf_counter()
     con = duckdb.connect(str(warehouse))

@@ -183,9 +183,10 @@ def parse_hit_columns(hits: pl.DataFrame) -> pl.DataFrame:
 
 def parse_assignment_columns(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.DataFrame:
     """Parse every typed column once (polars runs these in parallel); keep the text for messages."""
-    return parse_answers(parse_timestamps(frame, ASSIGNMENT_TIMESTAMPS, suffix=PARSED).with_columns(
-        *[parse_integer(c).alias(parsed_name(c)) for c in ASSIGNMENT_INTEGERS],
-    ), slots, path)
+    frame = parse_timestamps(frame, ASSIGNMENT_TIMESTAMPS, suffix=PARSED).with_columns(
+        parse_integer(c).alias(parsed_name(c)) for c in ASSIGNMENT_INTEGERS
+    )
+    return parse_answers(frame, slots, path)
 
 
 Check = tuple[str, pl.Expr, Callable[[dict], str]]
