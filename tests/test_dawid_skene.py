@@ -72,3 +72,15 @@ def test_em_never_lowers_the_log_likelihood_and_stops_at_the_tolerance():
 def test_no_votes_gives_an_empty_fit():
     fit = dawid_skene(np.array([], int), np.array([], int), np.array([], bool), n_tasks=0, n_workers=0)
     assert fit.p_yes.size == 0 and fit.converged
+
+
+def test_posterior_is_the_e_step_of_the_returned_confusion_matrices_image_by_image():
+    # The EM splits its products and element-wise steps over two threads; recomputing the last
+    # E-step in one plain pass with np.bincount must give the same posterior for every image
+    # (an odd number of images, so the two halves differ in size).
+    task, worker, selected, _ = arrays(SyntheticCrowd(n_images=2_001, n_workers=60), 11)
+    fit = dawid_skene(task, worker, selected, max_iter=7, tol=0)
+    se, sp = fit.sensitivity[worker], fit.specificity[worker]
+    vote_ratio = np.where(selected, np.log(se) - np.log1p(-sp), np.log1p(-se) - np.log(sp))
+    logit = np.log(fit.prior) - np.log1p(-fit.prior) + np.bincount(task, weights=vote_ratio, minlength=2_001)
+    np.testing.assert_allclose(fit.p_yes_votes, 1 / (1 + np.exp(-logit)), rtol=1e-9, atol=1e-12)

@@ -1,4 +1,3 @@
--- materialized: table
 -- Every method's label for every voted image, side by side in long form; `labels` keeps one.
 -- label_from_votes is the label the votes alone give (gold not clamped, and for gold images fitted
 -- without their own answer: cross-fitted for Dawid-Skene, leave-one-out for weighted voting); comparing it with gold

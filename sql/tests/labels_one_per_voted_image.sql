@@ -1,7 +1,8 @@
 -- labels: one row per voted image, a probability in [0, 1], one method throughout
 SELECT 'duplicate' AS problem, image_id FROM main.labels GROUP BY image_id HAVING count(*) > 1
 UNION ALL
-SELECT 'missing', image_id FROM (SELECT DISTINCT image_id FROM main.votes) ANTI JOIN main.labels USING (image_id)
+-- vote_counts holds each voted image once (a DISTINCT over every vote would cost 0.8 s at 12M votes)
+SELECT 'missing', image_id FROM main.vote_counts ANTI JOIN main.labels USING (image_id)
 UNION ALL
 SELECT 'p_yes out of range', image_id FROM main.labels WHERE NOT (p_yes BETWEEN 0 AND 1) OR p_yes IS NULL
 UNION ALL
