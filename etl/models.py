@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from etl.errors import CrowdauditError
+from etl.hits.pricing import fee_macro_sql
 from etl.paths import SQL_DIR
 
 LAYER_SCHEMAS = {"staging": "staging", "intermediate": "intermediate", "marts": "main"}
@@ -177,13 +178,16 @@ def build(
     sql_dir: Path = SQL_DIR,
     on_model: Callable[[str, float], None] | None = None,
 ) -> BuildReport:
-    """Build every model in one transaction, then run the SQL tests; any failure rolls all back."""
+    """Build every model in one transaction, then run the SQL tests; any failure rolls all back.
+
+    First (re)creates the macros the models call whose rule lives in Python (MTurk's fee)."""
     import etl.models_python  # noqa: F401  (registers Python-computed models)
 
     order = build_order(discover(con, sql_dir), sql_dir)
     built = []
     con.execute("BEGIN TRANSACTION")
     try:
+        con.execute(fee_macro_sql())
         for model in order:
             started = time.perf_counter()
             try:

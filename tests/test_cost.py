@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import duckdb
 import pytest
 
-from etl.hits.pricing import hits_for_images, price_hits, price_images
+from etl.hits.pricing import fee_macro_sql, fee_per_assignment, hits_for_images, price_hits, price_images
 
 
 def test_all_mmid_images_twelve_per_hit_cost_175000_dollars_and_2_cents():
@@ -75,3 +76,15 @@ def test_cost_command_prices_the_warehouses_images_when_no_count_is_given(run_cl
     output = run_cli("cost").output
     # 25 images: 25 HITs x 3 x $0.02 = $1.50 one per HIT; 3 HITs x 3 x $0.02 = $0.18 twelve per HIT
     assert "$1.50" in output and "$0.18" in output
+
+
+def test_the_sql_fee_macro_charges_what_the_python_fee_rule_charges():
+    # needs_more_votes prices extra votes with the macro; a reward on either side of the $0.05
+    # where the minimum fee stops applying, and HITs on either side of 10 assignments.
+    con = duckdb.connect()
+    con.execute(fee_macro_sql())
+    for reward in ("0.00", "0.01", "0.04", "0.05", "0.06", "0.10", "1.37"):
+        for assignments in (1, 3, 9, 10, 11, 50):
+            in_sql = con.execute("SELECT mturk_fee_per_assignment(?::DOUBLE, ?)", [float(reward), assignments]).fetchone()[0]
+            assert in_sql == pytest.approx(float(fee_per_assignment(Decimal(reward), assignments)), abs=1e-12), \
+                (reward, assignments)

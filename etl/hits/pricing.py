@@ -80,6 +80,17 @@ def fee_per_assignment(
     return commission + extra + bonus * fees.bonus_commission
 
 
+def fee_macro_sql(fees: FeeSchedule = MTURK_FEES) -> str:
+    """`fee_per_assignment` (reward commission with its minimum; no Masters or bonus) as a DuckDB
+    macro, written from the same schedule so the SQL models price extra votes by this file's rule.
+    `crowdaudit build` (re)creates it in the warehouse, where the DuckDB shell sees it too."""
+    return (
+        "CREATE OR REPLACE MACRO main.mturk_fee_per_assignment(reward, assignments_per_hit) AS\n"
+        f"    greatest({fees.minimum_fee}, reward * CASE WHEN assignments_per_hit >= {fees.large_hit_assignments}"
+        f" THEN {fees.large_hit_commission} ELSE {fees.commission} END)"
+    )
+
+
 def price_hits(
     n_hits: int, *, assignments: int, reward: Decimal | float | str, masters: bool = False,
     bonus: Decimal | float | str = 0, fees: FeeSchedule = MTURK_FEES,

@@ -4,7 +4,8 @@
 -- log-odds on average by E = se ln(se/(1-sp)) + (1-se) ln((1-se)/sp) for a yes label (mirrored for
 -- no); extra = ceil((logit(target) - logit(posterior)) / E).
 -- Cost per assignment = reward + MTurk's fee: 20% commission, 40% when the HIT has >= 10
--- assignments, at least $0.01 per assignment (https://requester.mturk.com/pricing). One extra
+-- assignments, at least $0.01 per assignment (https://requester.mturk.com/pricing), by the macro
+-- mturk_fee_per_assignment that `crowdaudit build` writes from etl/hits/pricing.py. One extra
 -- assignment on a HIT votes on all its images, so the HIT needs the most any of its images needs:
 -- sum hit_cost over distinct hit_id for the bill. Long-format votes have no HIT: their cost uses
 -- raw.truth_settings.default_reward, NULL when unset.
@@ -54,10 +55,7 @@ priced AS (
 fees AS (
     SELECT
         *,
-        greatest(
-            0.01,
-            reward * CASE WHEN coalesce(max_assignments, 0) + hit_extra_assignments >= 10 THEN 0.40 ELSE 0.20 END
-        ) AS fee_per_assignment
+        mturk_fee_per_assignment(reward, coalesce(max_assignments, 0) + hit_extra_assignments) AS fee_per_assignment
     FROM priced
 )
 SELECT
