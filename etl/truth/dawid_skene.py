@@ -141,7 +141,7 @@ def dawid_skene(
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return _em(_TwoCores(pool), yes_votes, no_votes, p_yes, gold_task, gold_truth,
-                   tol=tol, max_iter=max_iter, pseudo_count=pseudo_count)
+                   n_votes=task.size, tol=tol, max_iter=max_iter, pseudo_count=pseudo_count)
 
 
 def _em(
@@ -152,12 +152,14 @@ def _em(
     gold_task: np.ndarray,
     gold_truth: np.ndarray,
     *,
+    n_votes: int,
     tol: float,
     max_iter: int,
     pseudo_count: float,
 ) -> DawidSkeneFit:
+    """The EM iterations, apart so the helper thread lives exactly as long as they run.
+    n_votes: every vote, a worker's repeated vote on an image included (the stopping rule's scale)."""
     n_tasks = p_yes.size
-    n_votes = yes_votes.nnz + no_votes.nnz
     yes_by_worker, no_by_worker = yes_votes.T, no_votes.T  # CSC views: no copies
     yes_per_worker, no_per_worker = yes_votes.sum(axis=0), no_votes.sum(axis=0)
     votes_per_worker = yes_per_worker + no_per_worker
