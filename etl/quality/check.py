@@ -81,8 +81,9 @@ def _has_repeats(frame: pl.DataFrame, columns: list[str]) -> bool:
 def rules_with_suspects(frame: pl.DataFrame, rules: list[Rule]) -> list[Rule]:
     """The rules at least one row could fail: row-wise rules in one parallel pass, keys by group-by."""
     row_wise = [rule for rule in rules if not rule.is_key]
-    flags = frame.select([rule.suspect().any().alias(str(i)) for i, rule in enumerate(row_wise)]).row(0) \
-        if row_wise else ()
+    flags: tuple = ()
+    if row_wise:
+        flags = frame.select([rule.suspect().any().alias(str(i)) for i, rule in enumerate(row_wise)]).row(0)
     keys = [rule for rule in rules if rule.is_key and _has_repeats(frame, rule.columns)]
     return [rule for rule, flagged in zip(row_wise, flags, strict=True) if flagged] + keys
 
