@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -157,8 +158,12 @@ def test_a_redownload_with_new_statuses_updates_status_only(tmp_path, write_resu
     redownload = tmp_path / "later" / "Batch_7_batch_results.csv"
     redownload.parent.mkdir()
     redownload.write_bytes(write_results("again.csv", HIT, ANSWERS).read_bytes())
+    run_cli("build")
+    assert query(warehouse, "SELECT count(*) FROM votes") == [(36,)]
     result = run_cli("ingest", str(redownload))
     assert "0 inserted, 3 updated" in result.output
+    run_cli("build")
+    assert query(warehouse, "SELECT count(*), count(*) FILTER (worker_id = 'W3') FROM votes") == [(24, 0)]
     after = query(warehouse, "SELECT * EXCLUDE (assignment_status, approval_time, rejection_time) "
                              "FROM raw.assignments ORDER BY assignment_id")
     assert after == before
@@ -208,24 +213,61 @@ def test_a_results_file_with_5_images_per_row_ingests(write_results, run_cli, wa
     assert query(warehouse, "SELECT n_slots FROM raw.hits ORDER BY hit_id") == [(5,), (5,)]
 
 
+def test_a_results_file_with_20_images_per_row_ingests(write_results, run_cli, warehouse):
+    urls = [f"https://img.example/weddings-indian-languages/tamil/50{k:02d}/01.jpg" for k in range(20)]
+    answers = [{"AssignmentId": "A1", "HITId": "H20", "WorkerId": "W1", "selected": "image20|image11"}]
+    run_cli("ingest", str(write_results("twenty.csv", {"H20": urls}, answers)))
+    run_cli("build")
+    assert query(warehouse, "SELECT count(*), max(slot) FROM votes") == [(20, 20)]
+    assert query(warehouse, "SELECT image_id FROM votes WHERE selected ORDER BY slot") == [(urls[10],), (urls[19],)]
+
+
 def test_images_first_seen_in_results_get_language_and_word_from_the_url(hand_batch, warehouse):
     rows = query(warehouse, "SELECT language, word, region FROM images WHERE image_id = ?".replace("?", f"'{INDIAN[0]}'"))
     assert rows == [("hindi", "207", "non-Western")]
 
 
 def test_site_quirks_bom_crlf_quoted_commas_newlines_and_short_rows(tmp_path, run_cli, warehouse):
-    header = ('"HITId","AssignmentId","WorkerId","AssignmentStatus","RequesterFeedback","Reward",'
-              '"Input.image1","Input.image2","Answer.selected","Approve","Reject"')
+    header = ('"HITId","Title","Description","AssignmentId","WorkerId","AssignmentStatus","RequesterFeedback",'
+              '"Reward","LifetimeApprovalRate","Input.image1","Input.image2","Answer.selected","Approve","Reject"')
+    hit = '"H1","Wedding, or ""not""?","Tick each one:\r\nbride, groom","'
     rows = [
-        f'"H1","A1","W1","Approved","Good, thanks.\r\nSee ""notes""","$0.05","{URLS[0]}","{URLS[1]}","image2"',
-        f'"H1","A2","W2","Submitted","","$0.05","{URLS[0]}","{URLS[1]}","image2|image1",""',
+        (f'{hit}A1","W1","Approved","Good, thanks.\r\nSee ""notes""","$0.05","100% (94/94)","{URLS[0]}",'
+         f'"{URLS[1]}","image2"'),
+        f'{hit}A2","W2","Submitted","","$0.05","0% (0/0)","{URLS[0]}","{URLS[1]}","image2|image1",""',
     ]
     path = tmp_path / "quirky.csv"
-    path.write_bytes(("\ufeff" + header + "\r\n" + "\r\n".join(rows) + "\r\n").encode("utf-8"))
+    # A blank line inside and two at the end (a hand-edited or concatenated file) hold nothing.
+    text = "\ufeff" + header + "\r\n" + rows[0] + "\r\n\r\n" + rows[1] + "\r\n\r\n\r\n"
+    path.write_bytes(text.encode("utf-8"))
     run_cli("ingest", str(path))
-    feedback = query(warehouse, "SELECT requester_feedback, selected_slots FROM raw.assignments ORDER BY 1 NULLS LAST")
-    assert feedback[0] == ('Good, thanks.\r\nSee "notes"', [2])
-    assert feedback[1] == (None, [1, 2])
+    feedback = query(warehouse, "SELECT requester_feedback, selected_slots, lifetime_approval_rate, source_row "
+                                "FROM raw.assignments ORDER BY 1 NULLS LAST")
+    assert feedback[0] == ('Good, thanks.\r\nSee "notes"', [2], "100% (94/94)", 2)
+    assert feedback[1] == (None, [1, 2], "0% (0/0)", 4)
+    assert query(warehouse, "SELECT title, description, reward FROM raw.hits") == [
+        ('Wedding, or "not"?', "Tick each one:\r\nbride, groom", Decimal("0.0500"))]
+
+
+def test_a_row_cut_short_is_refused_while_empty_cells_of_a_re_saved_file_load(tmp_path, write_results, run_cli,
+                                                                              warehouse):
+    answers = [{"AssignmentId": f"A{k}", "HITId": "H1", "WorkerId": f"W{k}", "selected": s}
+               for k, s in enumerate(["image1", "", "image2|image3", ""])]
+    site_file = write_results("site.csv", {"H1": URLS[:3]}, answers)
+    # Re-saved by pandas: no quotes, every field written, so an empty answer is an unquoted empty cell.
+    re_saved = tmp_path / "re_saved.csv"
+    pd.read_csv(site_file, dtype=str, keep_default_na=False).to_csv(re_saved, index=False)
+    lines = re_saved.read_text(encoding="utf-8").splitlines(keepends=True)
+    cut = tmp_path / "cut.csv"
+    # Row 3 (an empty answer, unquoted) is fine; row 4 loses its last image, its answer and beyond.
+    cut.write_text("".join([*lines[:3], lines[3].split(URLS[2])[0].rstrip(",") + "\n", *lines[4:]]),
+                   encoding="utf-8")
+    result = run_cli("ingest", str(cut), expect=1)
+    assert "row 4, column Input.image3" in result.output and "cut off" in result.output
+    assert not warehouse.exists() or query(warehouse, "SELECT count(*) FROM raw.assignments") == [(0,)]
+    run_cli("ingest", str(re_saved))
+    assert query(warehouse, "SELECT assignment_id, selected_slots FROM raw.assignments ORDER BY 1") == [
+        ("A0", [1]), ("A1", []), ("A2", [2, 3]), ("A3", [])]
 
 
 def test_a_malformed_file_leaves_the_warehouse_exactly_as_it_was(hand_batch, tmp_path, warehouse, run_cli):
@@ -322,7 +364,8 @@ def test_a_hit_showing_other_images_in_another_row_is_refused(order, tmp_path, r
         pl.when(pl.int_range(pl.len()) == last_h1).then(pl.lit(URLS[7])).otherwise(pl.col("Input.image2"))
         .alias("Input.image2"))
     result = run_cli("ingest", str(write_results_csv(frame, tmp_path / "two_sets.csv")), expect=1)
-    assert "row 2" in result.output and "Input.image*" in result.output
+    # The row that differs from the HIT's first row is named, with the slot that differs.
+    assert f"row {last_h1 + 2}, column Input.image2" in result.output
     assert "HIT H1 shows different images" in result.output
 
 

@@ -319,9 +319,13 @@ def distinct_hits(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.
                      .unique(["HITId", *image_columns], keep="first", maintain_order=True))["__position"]
     hits = frame.select(ROW_COLUMN, "HITId", *HIT_COLUMNS, *image_columns)[positions]
     if hits.height != hits["HITId"].n_unique():
-        bad = first_bad_row(frame, pl.struct(image_columns).n_unique().over("HITId") > 1)
-        raise _fail(path, bad, "Input.image*",
-                    f"HIT {bad['HITId']} shows different images in different rows of the file")
+        differs = [pl.col(c).ne_missing(pl.col(c).first().over("HITId")) for c in image_columns]
+        bad = first_bad_row(frame, pl.any_horizontal(differs))
+        column = next(c for c in image_columns
+                      if bad[c] != frame.filter(pl.col("HITId") == bad["HITId"])[c][0])
+        raise _fail(path, bad, column,
+                    f"HIT {bad['HITId']} shows different images in different rows of the file "
+                    f"(Input.image* must be the same in each of its rows)")
     return hits
 
 
@@ -354,7 +358,7 @@ def batch_id_from_name(path: Path) -> str:
 def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Read and validate a results file; return (hits, hit_items, assignments) frames."""
     path = Path(path)
-    frame = read_text_csv(path, required=REQUIRED)
+    frame = read_text_csv(path, required=REQUIRED, rows_may_omit=UPLOAD_COLUMNS)
     slots = image_slots(frame.columns)
     if not slots:
         raise InputFileError(str(path), "no Input.image<N> columns: is this a crowdaudit HIT's results file?",

@@ -4,12 +4,17 @@ polars reads fast and copes with what the MTurk site writes (a UTF-8 BOM, CRLF, 
 quoted, quoted commas/newlines, rows shorter than the header), but its errors name no row. When
 it fails we re-read the file with the standard csv module purely to find the row and column to
 report; the data path never loops over rows in Python.
+
+polars pads a short row with nulls, and reads an unquoted empty field as null too, so a row cut
+off in the middle looks like one with empty cells. A loader that says which trailing columns a
+row may leave out gets every other short row refused; the csv module counts fields only for the
+rows polars cannot vouch for (see `_refuse_rows_cut_short`).
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
+import itertools
 import re
 from pathlib import Path
 
@@ -20,8 +25,13 @@ from etl.errors import InputFileError
 ROW_COLUMN = "source_row"
 
 
-def read_text_csv(path: Path, *, required: list[str] | tuple[str, ...] = ()) -> pl.DataFrame:
-    """All columns as strings plus `source_row` (the file's row number, header = row 1)."""
+def read_text_csv(path: Path, *, required: list[str] | tuple[str, ...] = (),
+                  rows_may_omit: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """All columns as strings plus `source_row` (the file's row number, header = row 1).
+
+    Blank lines are skipped. With `rows_may_omit`, a row may be shorter than the header only by
+    those columns, at the header's end (the site leaves out an empty Approve, Reject); a row
+    shorter than that is refused as cut off. Without it, short rows read as empty cells."""
     path = Path(path)
     if not path.exists():
         raise InputFileError(str(path), "no such file")
@@ -36,9 +46,59 @@ def read_text_csv(path: Path, *, required: list[str] | tuple[str, ...] = ()) -> 
     header = [name.strip() for name in frame.columns]
     frame.columns = header
     _check_header(path, header, required)
+    frame = frame.with_row_index(ROW_COLUMN, offset=2).with_columns(pl.col(ROW_COLUMN).cast(pl.Int64))
+    # A blank line (often the file's last) reads as a row of nulls; it holds nothing to load.
+    blank = pl.all_horizontal(pl.col(header).is_null())
+    if frame.select(blank.any()).item():  # filtering copies every column: only when there is one
+        frame = frame.filter(~blank)
     if frame.height == 0:
         raise InputFileError(str(path), "has a header but no data rows", row=2)
-    return frame.with_row_index(ROW_COLUMN, offset=2).with_columns(pl.col(ROW_COLUMN).cast(pl.Int64))
+    if rows_may_omit is not None:
+        _refuse_rows_cut_short(path, frame, header, rows_may_omit)
+    return frame
+
+
+def _refuse_rows_cut_short(path: Path, frame: pl.DataFrame, header: list[str], may_omit: tuple[str, ...]) -> None:
+    """Refuse a row that ends before the last column it must have (a file cut off, or a row cut
+    short by hand): its missing answer would otherwise read as 'ticked nothing'.
+
+    Only a row whose last required column is null can be short. In the site's files (every field
+    quoted, so an empty cell is "" and not null) that is only a short row; in a re-saved file it
+    is also a row whose cell there is empty, so those rows' fields are counted with the csv module."""
+    omittable = 0
+    while omittable < len(header) - 1 and header[-1 - omittable] in may_omit:
+        omittable += 1
+    must_have = len(header) - omittable
+    suspects = frame.filter(pl.col(header[must_have - 1]).is_null())[ROW_COLUMN]
+    if suspects.is_empty():
+        return
+    fields = _field_counts(path, set(suspects.to_list()))
+    short = sorted(row for row, n in fields.items() if 0 < n < must_have)
+    if short:
+        row = short[0]
+        n = fields[row]
+        raise InputFileError(
+            str(path),
+            f"the row ends after {n} of the header's {len(header)} fields (nothing from {header[n]} on): "
+            "the file looks cut off or edited; download it again",
+            row=row,
+            column=header[n],
+        )
+
+
+def _field_counts(path: Path, rows: set[int]) -> dict[int, int]:
+    """{file row: number of fields} for `rows`, read with the csv module (header = row 1)."""
+    counts: dict[int, int] = {}
+    last = max(rows)
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        for row_number, fields in enumerate(reader, start=2):
+            if row_number in rows:
+                counts[row_number] = len(fields)
+            if row_number >= last:
+                break
+    return counts
 
 
 def _check_header(path: Path, header: list[str], required: list[str] | tuple[str, ...]) -> None:
@@ -58,37 +118,51 @@ def _check_header(path: Path, header: list[str], required: list[str] | tuple[str
 
 
 def diagnose(path: Path, error: Exception) -> InputFileError:
-    """Find the first row and column that makes `path` unreadable as a CSV."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    with open(path, "rb") as handle:
-        for line_number, raw_line in enumerate(handle, start=1):
-            try:
-                decoder.decode(raw_line)
-            except UnicodeDecodeError as bad:
-                return InputFileError(
-                    str(path),
-                    f"bytes that are not UTF-8 at line {line_number}, byte {bad.start + 1} of the line "
-                    f"({raw_line[bad.start:bad.start + 4]!r}); save the file as UTF-8",
-                    row=line_number,
-                )
-    with open(path, newline="", encoding="utf-8-sig") as handle:
+    """Find the first row and column that makes `path` unreadable as a CSV.
+
+    Rows are counted as records (a quoted line break does not start a row), as everywhere else.
+    Bytes that are not UTF-8 are kept as surrogates so the reader can go on and name the cell."""
+    with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         reader = csv.reader(handle, strict=True)
         try:
             header = next(reader, [])
-            for row_number, row in enumerate(reader, start=2):
-                if len(row) > len(header):
-                    column = f"{len(header) + 1} (no header for it)"
+            for row_number, row in enumerate(itertools.chain([header], reader), start=1):
+                if not _is_utf8(row):
+                    return _not_utf8(path, row_number, row, header)
+                if row_number > 1 and len(row) > len(header):
                     return InputFileError(
                         str(path),
                         f"{len(row)} fields where the header has {len(header)}",
                         row=row_number,
-                        column=column,
+                        column=f"{len(header) + 1} (no header for it)",
                     )
         except csv.Error as bad:
             return InputFileError(
                 str(path), f"malformed CSV near line {reader.line_num}: {bad}", row=reader.line_num
             )
     return InputFileError(str(path), f"cannot be read as CSV: {str(error).splitlines()[0]}")
+
+
+def _is_utf8(row: list[str]) -> bool:
+    try:
+        "".join(row).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_utf8(path: Path, row_number: int, row: list[str], header: list[str]) -> InputFileError:
+    index = next(i for i, value in enumerate(row) if not _is_utf8([value]))
+    value = row[index]
+    position = next(i for i, char in enumerate(value) if not _is_utf8([char]))
+    raw = value[position:position + 4].encode("utf-8", "surrogateescape")
+    column = header[index] if row_number > 1 and index < len(header) else f"{index + 1}"
+    return InputFileError(
+        str(path),
+        f"bytes that are not UTF-8 ({raw!r}, character {position + 1} of the cell); save the file as UTF-8",
+        row=row_number,
+        column=column,
+    )
 
 
 def first_bad_row(frame: pl.DataFrame, bad: pl.Expr) -> dict | None:

@@ -53,12 +53,17 @@ def parse_timestamps(frame: pl.DataFrame, columns: tuple[str, ...], *, suffix: s
     )
 
 
+# Dollars as the site writes them (`$0.01`, `$1,250.00`), or bare. A comma only groups thousands:
+# `0,01` (a decimal comma from a spreadsheet's locale) must not become $1, nor a minus sign pass.
+MONEY = r"^(?:\$|USD\s*)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"
+
+
 def parse_money(column: str) -> pl.Expr:
-    """`$0.01` or `0.01` as a float of dollars; null when blank or unparseable."""
+    """`$0.01` or `0.01` as a float of dollars; null when blank or not such an amount."""
+    text = blank_to_null(pl.col(column))
     return (
-        blank_to_null(pl.col(column))
-        .str.replace_all(r"^\$|^USD\s*|,", "")
-        .cast(pl.Float64, strict=False)
+        pl.when(text.str.contains(MONEY))
+        .then(text.str.replace_all(r"^\$|^USD\s*|,", "").cast(pl.Float64, strict=False))
         .alias(column)
     )
 

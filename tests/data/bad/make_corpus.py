@@ -102,6 +102,14 @@ def main() -> None:
         .replace('"3BADHIT"', '"3BASEHIT"'),
         "results_non_utf8.csv": cell_replace(3, '"WB2"', '"WB2-\udce9"').encode("utf-8", "surrogateescape"),
         "results_no_answer_column.csv": drop_column("Answer.selected"),
+        # Cut after a whole field, so polars pads the row: its answer must not read as "ticked nothing".
+        "results_cut_off_after_an_image.csv": good[: good.index(f'"{URLS[1]}"', good.index("3BAD3"))
+                                                   + len(URLS[1]) + 2],
+        "results_row_without_answer.csv": cell_replace(3, ',"image2"', ""),
+        "results_reward_decimal_comma.csv": good.replace('"$0.01"', '"0,01"'),
+        "results_negative_reward.csv": good.replace('"$0.01"', '"-0.05"'),
+        "results_non_utf8_after_line_break.csv": cell_replace(3, '"WB2"', '"WB2-\udce9"')
+        .replace('"Weddings"', '"Wed-\r\ndings"').encode("utf-8", "surrogateescape"),
         "predictions_not_a_list.csv": "path,predictions,predictions_include_groom_or_bridegroom\n"
         f"{URLS[0]},\"['groom', 'suit']\",True\n{URLS[1]},vestment abaya cloak,False\n",
         "predictions_python_expression.csv": "path,predictions,predictions_include_groom_or_bridegroom\n"
