@@ -65,10 +65,13 @@ CORPUS: dict[str, tuple[int | None, str | None]] = {
     "predictions_flag_not_boolean.csv": (3, "predictions_include_groom_or_bridegroom"),
     "predictions_javascript_path.csv": (3, "path"),
     "gold_truth_not_boolean.csv": (3, "truth"),
-    "gold_contradicting_rows.csv": (2, "truth"),
+    "gold_contradicting_rows.csv": (4, "truth"),
     "gold_missing_truth_column.csv": (1, "truth"),
     "images_javascript_url.csv": (3, "url"),
     "images_missing_language_column.csv": (1, "language"),
+    "images_bad_quote_after_line_break.csv": (3, None),
+    "gold_url_not_a_url.csv": (3, "url"),
+    "gold_truth_empty.csv": (3, "truth is empty"),
 }
 COMMANDS = {"results": ["ingest"], "predictions": ["load", "predictions"], "gold": ["load", "gold"],
             "images": ["load", "images"]}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from conftest import query, table_fingerprints
 from PIL import Image
 
@@ -44,6 +46,31 @@ def test_a_directory_in_the_dataset_layout_gives_language_word_and_url(tmp_path,
     ]
     again = run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/mmid/")
     assert "already loaded" in again.output
+    # The same folder served somewhere else is other URLs, so other images.
+    elsewhere = run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://mirror.example/m")
+    assert "2 inserted" in elsewhere.output
+
+
+def test_a_file_one_level_too_shallow_gets_no_language_and_keeps_what_a_manifest_said(tmp_path, run_cli,
+                                                                                        warehouse):
+    shallow = tmp_path / "data" / "weddings-indian-languages" / "punjabi" / "01.jpg"
+    shallow.parent.mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(shallow)
+    url = "https://cdn.example/m/weddings-indian-languages/punjabi/01.jpg"
+    (tmp_path / "m.csv").write_text(f"url,language,word\n{url},punjabi,7899\n")
+    run_cli("load", "images", str(tmp_path / "m.csv"))
+    run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m")
+    assert query(warehouse, "SELECT language, word, path IS NOT NULL FROM raw.images") == [("punjabi", "7899", True)]
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_naming_it(tmp_path, run_cli, warehouse):
+    folder = tmp_path / "data" / "w" / "hindi" / "1"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(folder / "ok.jpg")
+    (folder.parent.parent.parent / "w" / "hindi" / "1").joinpath(os.fsdecode(b"caf\xe9.jpg")).write_bytes(b"x")
+    result = run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m", expect=1)
+    assert "caf\\xe9.jpg" in result.output and "not UTF-8" in result.output
+    assert not warehouse.exists() or query(warehouse, "SELECT count(*) FROM raw.images") == [(0,)]
 
 
 def test_a_directory_without_url_prefix_is_a_usage_error(tmp_path, run_cli):

@@ -79,3 +79,55 @@ def test_predictions_load_into_a_warehouse_that_already_has_built_marts(tmp_path
     run_cli("load", "predictions", str(second))
     run_cli("build")
     assert query(warehouse, "SELECT rank, label FROM predictions ORDER BY rank") == [(1, "groom"), (2, "gown")]
+
+
+def two_languages_same_word(tmp_path, run_cli) -> list[str]:
+    urls = ["https://x.example/w/hindi/7899/01.jpg", "https://x.example/w/punjabi/7899/01.jpg",
+            "https://x.example/w/tamil/1/0x1.jpg"]
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("url,language,path\n" + "".join(f"{u},hindi,/data/{k}.jpg\n" for k, u in enumerate(urls)))
+    run_cli("load", "images", str(manifest))
+    return urls
+
+
+def test_a_path_that_ends_two_image_urls_is_refused_not_given_to_either(tmp_path, run_cli, warehouse):
+    two_languages_same_word(tmp_path, run_cli)
+    before = table_fingerprints(warehouse)
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [{"path": "7899/01.jpg", "predictions": ["groom"],
+                           "predictions_include_groom_or_bridegroom": True}])
+    result = run_cli("load", "predictions", str(path), expect=1)
+    assert "row 2, column path" in result.output and "more than one loaded image" in result.output
+    assert table_fingerprints(warehouse) == before
+
+
+def test_an_underscore_in_a_path_is_a_character_not_a_wildcard(tmp_path, run_cli, warehouse):
+    two_languages_same_word(tmp_path, run_cli)
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [{"path": "tamil/1/0_1.jpg", "predictions": ["groom"],
+                           "predictions_include_groom_or_bridegroom": True}])
+    result = run_cli("load", "predictions", str(path), expect=1)
+    assert "matches no loaded image" in result.output
+
+
+def test_with_url_prefix_urls_and_known_paths_still_name_their_images(tmp_path, run_cli, warehouse):
+    urls = two_languages_same_word(tmp_path, run_cli)
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [
+        {"path": urls[0], "predictions": ["a"], "predictions_include_groom_or_bridegroom": True},
+        {"path": "/data/1.jpg", "predictions": ["b"], "predictions_include_groom_or_bridegroom": False},
+        {"path": "tamil/9/01.jpg", "predictions": ["c"], "predictions_include_groom_or_bridegroom": True},
+    ])
+    run_cli("load", "predictions", str(path), "--url-prefix", "https://x.example/w")
+    assert query(warehouse, "SELECT image_id, label FROM raw.prediction_labels ORDER BY label") == [
+        (urls[0], "a"), (urls[1], "b"), ("https://x.example/w/tamil/9/01.jpg", "c")]
+
+
+def test_escapes_python_wrote_in_class_names_are_decoded(tmp_path, run_cli, warehouse):
+    labels = ["tab\there", "two\nlines", "it's", 'say "hi"', "back\\slash", "\x07bell", "café"]
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [{"path": "https://x.example/a.jpg", "predictions": labels,
+                           "predictions_include_groom_or_bridegroom": False}])
+    assert "\\t" in path.read_text() and "\\x07" in path.read_text()  # written as Python's repr escapes them
+    run_cli("load", "predictions", str(path))
+    assert query(warehouse, "SELECT label FROM raw.prediction_labels ORDER BY rank") == [(x,) for x in labels]

@@ -20,7 +20,7 @@ existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @cli.group("load")
 def load() -> None:
-    """Load images, predictions, gold answers or regions into the warehouse.
+    """Load images, predictions or gold answers into the warehouse.
 
     Each file loads in one transaction: all of it or nothing. Loading the same file again
     changes nothing.

@@ -124,6 +124,7 @@ def diagnose(path: Path, error: Exception) -> InputFileError:
     Bytes that are not UTF-8 are kept as surrogates so the reader can go on and name the cell."""
     with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         reader = csv.reader(handle, strict=True)
+        row_number = 0  # the last record read whole; the reader gives up on the next
         try:
             header = next(reader, [])
             for row_number, row in enumerate(itertools.chain([header], reader), start=1):
@@ -138,7 +139,7 @@ def diagnose(path: Path, error: Exception) -> InputFileError:
                     )
         except csv.Error as bad:
             return InputFileError(
-                str(path), f"malformed CSV near line {reader.line_num}: {bad}", row=reader.line_num
+                str(path), f"malformed CSV (line {reader.line_num} of the file): {bad}", row=row_number + 1
             )
     return InputFileError(str(path), f"cannot be read as CSV: {str(error).splitlines()[0]}")
 

@@ -9,6 +9,7 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
+from etl.load.images import HTTP_URL
 from etl.load.transaction import LoadCounts, LoadResult, load_file, upsert_by_key
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
@@ -48,17 +49,22 @@ def gold_frame(path: Path, *, positive: str | None = None) -> pl.DataFrame:
     bad = first_bad_row(frame, pl.col("image_id").fill_null("") == "")
     if bad:
         raise InputFileError(str(path), f"{key} is empty", row=bad[ROW_COLUMN], column=key)
+    if key == "url":  # a task id may be anything; a url column holds what workers were shown
+        bad = first_bad_row(frame, ~pl.col("image_id").str.contains(HTTP_URL))
+        if bad:
+            raise InputFileError(str(path), f"url {bad['image_id']!r} is not an http(s) URL",
+                                 row=bad[ROW_COLUMN], column="url")
     bad = first_bad_row(frame, pl.col("truth").is_null())
     if bad:
-        raise InputFileError(
-            str(path), f"truth {bad['truth_text']!r} is not true/false, 1/0 or yes/no",
-            row=bad[ROW_COLUMN], column="truth",
-        )
-    bad = first_bad_row(frame, pl.col("truth").n_unique().over("image_id") > 1)
+        value = (bad["truth_text"] or "").strip()
+        problem = f"truth {value!r} is not true/false, 1/0 or yes/no" if value else "truth is empty"
+        raise InputFileError(str(path), problem, row=bad[ROW_COLUMN], column="truth")
+    # The row that contradicts an earlier one is named (the earlier one is what it contradicts).
+    bad = first_bad_row(frame, pl.col("truth") != pl.col("truth").first().over("image_id"))
     if bad:
-        raise InputFileError(
-            str(path), f"{bad['image_id']} is given both true and false", row=bad[ROW_COLUMN], column="truth"
-        )
+        first = frame.filter(pl.col("image_id") == bad["image_id"])[ROW_COLUMN][0]
+        raise InputFileError(str(path), f"{bad['image_id']} is given both true and false (first at row {first})",
+                             row=bad[ROW_COLUMN], column="truth")
     return frame.unique("image_id", keep="first", maintain_order=True).select("image_id", "truth")
 
 

@@ -7,6 +7,7 @@ from raw.language_regions at build time unless a manifest states it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -14,7 +15,7 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
-from etl.load.transaction import LoadCounts, LoadResult, load_file
+from etl.load.transaction import LoadCounts, LoadResult, directory_fingerprint, load_file
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
@@ -105,16 +106,18 @@ def _manifest_frame(path: Path) -> pl.DataFrame:
         raise InputFileError(
             str(path), f"url {bad['image_id']!r} is not an http(s) URL", row=bad[ROW_COLUMN], column="url"
         )
-    clash = first_bad_row(
-        frame,
-        pl.struct("path", "language", "word", "region").n_unique().over("image_id") > 1,
-    )
+    described = ("path", "language", "word", "region")
+    # Name the row that contradicts the url's first row, and the first column where it does.
+    differs = {c: pl.col(c).ne_missing(pl.col(c).first().over("image_id")) for c in described}
+    clash = first_bad_row(frame, pl.any_horizontal(differs.values()))
     if clash:
+        first = frame.filter(pl.col("image_id") == clash["image_id"]).row(0, named=True)
+        column = next(c for c in described if clash[c] != first[c])
         raise InputFileError(
             str(path),
-            f"url {clash['image_id']} appears more than once with different values",
+            f"url {clash['image_id']} appears again (first at row {first[ROW_COLUMN]}) with a different {column}",
             row=clash[ROW_COLUMN],
-            column="url",
+            column=column,
         )
     return frame.unique("image_id", keep="first", maintain_order=True)
 
@@ -141,6 +144,10 @@ def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:
         for p in directory.rglob("*")
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
     )
+    not_utf8 = next((name for name in relative if _has_surrogates(name)), None)
+    if not_utf8 is not None:
+        raise InputFileError(str(directory), f"file {os.fsencode(not_utf8)!r}: its name is not UTF-8, so it "
+                                             "cannot be part of a URL; rename it")
     prefix = url_prefix.rstrip("/") + "/"
     files = pl.DataFrame({"relative": relative}, schema={"relative": pl.String})
     return files.select(
@@ -152,6 +159,26 @@ def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:
     )
 
 
+def _has_surrogates(name: str) -> bool:
+    """Python keeps a file name's bytes that are not UTF-8 as lone surrogates."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _known_languages_only(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFrame:
+    """Keep a language (and the word beside it) taken from a path only when it is a language the
+    warehouse knows: a file one level too shallow would otherwise give language
+    'weddings-indian-languages' and word 'punjabi', and overwrite what a manifest said (the rule
+    results ingest follows for URLs)."""
+    known = [row[0] for row in con.execute("SELECT language FROM raw.language_regions").fetchall()]
+    is_known = pl.col("language").is_in(known)
+    return frame.with_columns(pl.when(is_known).then(pl.col("language")).alias("language"),
+                              pl.when(is_known).then(pl.col("word")).alias("word"))
+
+
 def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_prefix: str,
                     allow_warnings: bool = False) -> LoadResult:
     """`crowdaudit load images DIR --url-prefix URL`: the seed dataset's folder layout."""
@@ -160,7 +187,7 @@ def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_pref
         raise InputFileError(str(directory), "is not a directory")
     if not pl.select(pl.lit(url_prefix).str.contains(HTTP_URL)).item():
         raise InputFileError(str(directory), f"--url-prefix {url_prefix!r} is not an http(s) URL")
-    frame = images_in_directory(directory, url_prefix=url_prefix)
+    frame = _known_languages_only(con, images_in_directory(directory, url_prefix=url_prefix))
     if frame.height == 0:
         raise InputFileError(
             str(directory), f"holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"
@@ -172,4 +199,5 @@ def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_pref
         inserted, updated = upsert_images(con, frame, load_id)
         return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated, notes=warnings)
 
-    return load_file(con, "images", directory, write)
+    return load_file(con, "images", directory, write,
+                     sha256=directory_fingerprint(directory, served_at=url_prefix))

@@ -6,6 +6,7 @@ when a label has an apostrophe). It is parsed with a regular expression, never e
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import duckdb
@@ -44,37 +45,79 @@ def predictions_frame(path: Path) -> pl.DataFrame:
     bad = first_bad_row(frame, pl.col("target_in_top_k").is_null())
     if bad:
         raise InputFileError(
-            str(path), f"{bad['flag_text']!r} is not True or False", row=bad[ROW_COLUMN], column=FLAG
+            str(path), f"{bad['flag_text']!r} is not True or False" if (bad["flag_text"] or "").strip()
+            else "the cell is empty (True or False expected)", row=bad[ROW_COLUMN], column=FLAG
         )
-    return frame.with_columns(
-        pl.col("predictions").str.extract_all(QUOTED)
-        .list.eval(pl.element().str.slice(1, pl.element().str.len_chars() - 2).str.replace_all(r"\\(.)", "$1"))
-        .alias("labels")
+    labels = pl.col("predictions").str.extract_all(QUOTED).list.eval(
+        pl.element().str.slice(1, pl.element().str.len_chars() - 2)
     )
+    frame = frame.with_columns(labels.alias("labels"))
+    escaped = frame.select(pl.col("labels").explode().unique()).filter(pl.col("labels").str.contains(r"\\"))
+    if escaped.height:  # rare (an apostrophe, a tab): decoded once per distinct label
+        decoded = {}
+        for label in escaped["labels"].to_list():
+            try:
+                decoded[label] = _python_unescape(label)
+            except UnicodeDecodeError as error:
+                bad = first_bad_row(frame, pl.col("labels").list.contains(label))
+                raise InputFileError(str(path), f"class name {label!r} holds a broken escape ({error.reason})",
+                                     row=bad[ROW_COLUMN], column="predictions") from None
+        frame = frame.with_columns(pl.col("labels").list.eval(pl.element().replace(decoded)))
+    return frame
+
+
+def _python_unescape(label: str) -> str:
+    """What Python's repr escaped (\\', \\n, \\t, \\xe9, \\\\ ...) back to the characters; no eval."""
+    return codecs.decode(label.encode("latin-1", "backslashreplace"), "unicode_escape")
 
 
 def _resolve_image_ids(
     con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, path: Path, url_prefix: str | None
 ) -> pl.DataFrame:
-    """Map each row's path to the URL workers saw: itself, prefix + path, or a known image's path."""
-    if url_prefix:
-        candidate = pl.lit(url_prefix.rstrip("/") + "/") + pl.col("path").str.strip_prefix("/")
-    else:
-        candidate = pl.when(pl.col("path").str.contains(r"^https?://")).then(pl.col("path"))
-    staged = frame.with_columns(candidate.alias("direct"))  # noqa: F841
+    """Map each row's path to the URL workers saw, first of: the path itself when it is a URL; the
+    image loaded with that local path; prefix + path (with --url-prefix); else the one image whose
+    URL ends with /path. A path that ends more than one URL (`7899/01.jpg` in two languages) is
+    refused: picking one would put a prediction on the wrong image."""
+    is_url = pl.col("path").str.contains(r"^https?://")
+    prefixed = (pl.lit(url_prefix.rstrip("/") + "/") + pl.col("path").str.strip_prefix("/")) if url_prefix else None
+    staged = frame.with_columns(  # noqa: F841
+        pl.when(is_url).then(pl.col("path")).alias("direct"),
+        (pl.when(~is_url).then(prefixed) if prefixed is not None else pl.lit(None, pl.String)).alias("prefixed"),
+    )
     resolved = con.sql(
         """
-        SELECT s.*, coalesce(s.direct, by_path.image_id, by_suffix.image_id) AS image_id
+        WITH by_path AS (
+            SELECT s.source_row, min(i.image_id) AS image_id, count(*) AS n
+            FROM staged AS s JOIN raw.images AS i ON i.path = s.path
+            WHERE s.direct IS NULL
+            GROUP BY s.source_row
+        ),
+        by_suffix AS (  -- ends_with compares text: no LIKE wildcards (_ and % are common in names)
+            SELECT s.source_row, min(i.image_id) AS image_id, max(i.image_id) AS other, count(*) AS n
+            FROM staged AS s JOIN raw.images AS i ON ends_with(i.image_id, '/' || ltrim(s.path, '/'))
+            WHERE s.direct IS NULL AND s.prefixed IS NULL
+              AND s.source_row NOT IN (SELECT source_row FROM by_path)
+            GROUP BY s.source_row
+        )
+        SELECT s.*,
+               coalesce(s.direct, p.image_id, s.prefixed, CASE WHEN x.n = 1 THEN x.image_id END) AS image_id,
+               CASE WHEN p.n > 1 THEN p.image_id || ' and ' || (p.n - 1) || ' other(s) have this path'
+                    WHEN x.n > 1 THEN x.image_id || ' and ' || x.other
+                         || CASE WHEN x.n > 2 THEN ' (and ' || (x.n - 2) || ' more)' ELSE '' END END AS ambiguous
         FROM staged AS s
-        LEFT JOIN raw.images AS by_path ON by_path.path = s.path
-        LEFT JOIN (
-            SELECT image_id FROM raw.images
-        ) AS by_suffix ON s.direct IS NULL AND by_path.image_id IS NULL
-                      AND by_suffix.image_id LIKE '%/' || ltrim(s.path, '/')
-        QUALIFY row_number() OVER (PARTITION BY s.source_row ORDER BY by_path.image_id, by_suffix.image_id) = 1
+        LEFT JOIN by_path AS p USING (source_row)
+        LEFT JOIN by_suffix AS x USING (source_row)
         ORDER BY s.source_row
         """
     ).pl()
+    bad = first_bad_row(resolved, pl.col("ambiguous").is_not_null())
+    if bad:
+        raise InputFileError(
+            str(path),
+            f"path {bad['path']!r} could be more than one loaded image ({bad['ambiguous']}); "
+            "give the URL, a longer path, or --url-prefix",
+            row=bad[ROW_COLUMN], column="path",
+        )
     bad = first_bad_row(resolved, pl.col("image_id").is_null())
     if bad:
         raise InputFileError(
@@ -83,7 +126,7 @@ def _resolve_image_ids(
             "(crowdaudit load images) or pass --url-prefix",
             row=bad[ROW_COLUMN], column="path",
         )
-    return resolved
+    return resolved.drop("direct", "prefixed", "ambiguous")
 
 
 def load_predictions(

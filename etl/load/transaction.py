@@ -94,7 +94,7 @@ def load_file(
 def fingerprint(path: Path) -> str:
     """What identifies a loaded file in the load log: its bytes, or a directory's listing."""
     path = Path(path)
-    return file_sha256(path) if path.is_file() else _directory_fingerprint(path)
+    return file_sha256(path) if path.is_file() else directory_fingerprint(path)
 
 
 def skip_if_loaded(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> tuple[str, LoadResult | None]:
@@ -161,11 +161,14 @@ def upsert_by_key(
     return inserted, updated
 
 
-def _directory_fingerprint(directory: Path) -> str:
-    """A directory 'file' is identified by its listing (names and sizes), not its bytes."""
+def directory_fingerprint(directory: Path, *, served_at: str = "") -> str:
+    """A directory 'file' is identified by its listing (names and sizes), not its bytes, and by the
+    URL it is served at: the same folder under another --url-prefix is other images."""
     import hashlib
 
     listing = sorted(
         f"{p.relative_to(directory).as_posix()}:{p.stat().st_size}" for p in directory.rglob("*") if p.is_file()
     )
-    return hashlib.sha256("\n".join(listing).encode()).hexdigest()
+    if served_at:
+        listing.insert(0, f"served at {served_at}")
+    return hashlib.sha256("\n".join(listing).encode("utf-8", "surrogateescape")).hexdigest()

@@ -123,6 +123,11 @@ def main() -> None:
         "gold_missing_truth_column.csv": f"url,answer\n{URLS[0]},true\n",
         "images_javascript_url.csv": f"url,language\n{URLS[0]},hindi\njavascript:alert(1),tamil\n",
         "images_missing_language_column.csv": f"url\n{URLS[0]}\n",
+        # Row 3 is bad; its line number is 4 because row 2 holds a line break.
+        "images_bad_quote_after_line_break.csv": f'url,language,word\n{URLS[0]},hindi,"40\n1"\n'
+        f'{URLS[1]},hindi,"402"x\n',
+        "gold_url_not_a_url.csv": f"url,truth\n{URLS[0]},true\nimage 402,false\n",
+        "gold_truth_empty.csv": f"url,truth\n{URLS[0]},true\n{URLS[1]},\n",
         "results_extra_unknown_columns.csv": with_column("Input.note", ["a", "b", "c"]),
     }
     for name, content in files.items():
