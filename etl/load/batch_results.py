@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
+from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
 from etl.load.images import register_images_seen
 from etl.load.mturk_format import (
     blank_to_null,
@@ -319,10 +319,7 @@ def distinct_hits(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.
                      .unique(["HITId", *image_columns], keep="first", maintain_order=True))["__position"]
     hits = frame.select(ROW_COLUMN, "HITId", *HIT_COLUMNS, *image_columns)[positions]
     if hits.height != hits["HITId"].n_unique():
-        differs = [pl.col(c).ne_missing(pl.col(c).first().over("HITId")) for c in image_columns]
-        bad = first_bad_row(frame, pl.any_horizontal(differs))
-        column = next(c for c in image_columns
-                      if bad[c] != frame.filter(pl.col("HITId") == bad["HITId"])[c][0])
+        bad, _, column = first_contradiction(frame, "HITId", image_columns)
         raise _fail(path, bad, column,
                     f"HIT {bad['HITId']} shows different images in different rows of the file "
                     f"(Input.image* must be the same in each of its rows)")

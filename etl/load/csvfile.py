@@ -128,7 +128,7 @@ def diagnose(path: Path, error: Exception) -> InputFileError:
         try:
             header = next(reader, [])
             for row_number, row in enumerate(itertools.chain([header], reader), start=1):
-                if not _is_utf8(row):
+                if not encodes_as_utf8("".join(row)):
                     return _not_utf8(path, row_number, row, header)
                 if row_number > 1 and len(row) > len(header):
                     return InputFileError(
@@ -144,18 +144,19 @@ def diagnose(path: Path, error: Exception) -> InputFileError:
     return InputFileError(str(path), f"cannot be read as CSV: {str(error).splitlines()[0]}")
 
 
-def _is_utf8(row: list[str]) -> bool:
+def encodes_as_utf8(text: str) -> bool:
+    """False for text holding bytes that were not UTF-8 (kept by Python as lone surrogates)."""
     try:
-        "".join(row).encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError:
         return False
     return True
 
 
 def _not_utf8(path: Path, row_number: int, row: list[str], header: list[str]) -> InputFileError:
-    index = next(i for i, value in enumerate(row) if not _is_utf8([value]))
+    index = next(i for i, value in enumerate(row) if not encodes_as_utf8(value))
     value = row[index]
-    position = next(i for i, char in enumerate(value) if not _is_utf8([char]))
+    position = next(i for i, char in enumerate(value) if not encodes_as_utf8(char))
     raw = value[position:position + 4].encode("utf-8", "surrogateescape")
     column = header[index] if row_number > 1 and index < len(header) else f"{index + 1}"
     return InputFileError(
@@ -170,3 +171,16 @@ def first_bad_row(frame: pl.DataFrame, bad: pl.Expr) -> dict | None:
     """The first row where `bad` holds, as a dict, or None."""
     hits = frame.filter(bad).head(1)
     return hits.to_dicts()[0] if hits.height else None
+
+
+def first_contradiction(frame: pl.DataFrame, key: str, columns: tuple[str, ...] | list[str]
+                        ) -> tuple[dict, dict, str] | None:
+    """(the first row that differs from the first row with the same `key`, that first row, the
+    first of `columns` where they differ), or None when every key's rows agree. Naming the later
+    row points at the line to fix; the earlier one is what it contradicts."""
+    differs = [pl.col(c).ne_missing(pl.col(c).first().over(key)) for c in columns]
+    bad = first_bad_row(frame, pl.any_horizontal(differs))
+    if bad is None:
+        return None
+    first = frame.filter(pl.col(key) == bad[key]).row(0, named=True)
+    return bad, first, next(c for c in columns if bad[c] != first[c])

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
+from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
 from etl.load.images import HTTP_URL
 from etl.load.transaction import LoadCounts, LoadResult, load_file, upsert_by_key
 from etl.quality.gate import check_batch, quarantine_on_refusal
@@ -59,12 +59,11 @@ def gold_frame(path: Path, *, positive: str | None = None) -> pl.DataFrame:
         value = (bad["truth_text"] or "").strip()
         problem = f"truth {value!r} is not true/false, 1/0 or yes/no" if value else "truth is empty"
         raise InputFileError(str(path), problem, row=bad[ROW_COLUMN], column="truth")
-    # The row that contradicts an earlier one is named (the earlier one is what it contradicts).
-    bad = first_bad_row(frame, pl.col("truth") != pl.col("truth").first().over("image_id"))
-    if bad:
-        first = frame.filter(pl.col("image_id") == bad["image_id"])[ROW_COLUMN][0]
-        raise InputFileError(str(path), f"{bad['image_id']} is given both true and false (first at row {first})",
-                             row=bad[ROW_COLUMN], column="truth")
+    contradiction = first_contradiction(frame, "image_id", ("truth",))
+    if contradiction:
+        bad, first, _ = contradiction
+        raise InputFileError(str(path), f"{bad['image_id']} is given both true and false "
+                             f"(first at row {first[ROW_COLUMN]})", row=bad[ROW_COLUMN], column="truth")
     return frame.unique("image_id", keep="first", maintain_order=True).select("image_id", "truth")
 
 

@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
+from etl.load.csvfile import ROW_COLUMN, encodes_as_utf8, first_bad_row, first_contradiction, read_text_csv
 from etl.load.transaction import LoadCounts, LoadResult, directory_fingerprint, load_file
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
@@ -106,13 +106,9 @@ def _manifest_frame(path: Path) -> pl.DataFrame:
         raise InputFileError(
             str(path), f"url {bad['image_id']!r} is not an http(s) URL", row=bad[ROW_COLUMN], column="url"
         )
-    described = ("path", "language", "word", "region")
-    # Name the row that contradicts the url's first row, and the first column where it does.
-    differs = {c: pl.col(c).ne_missing(pl.col(c).first().over("image_id")) for c in described}
-    clash = first_bad_row(frame, pl.any_horizontal(differs.values()))
-    if clash:
-        first = frame.filter(pl.col("image_id") == clash["image_id"]).row(0, named=True)
-        column = next(c for c in described if clash[c] != first[c])
+    contradiction = first_contradiction(frame, "image_id", ("path", "language", "word", "region"))
+    if contradiction:
+        clash, first, column = contradiction
         raise InputFileError(
             str(path),
             f"url {clash['image_id']} appears again (first at row {first[ROW_COLUMN]}) with a different {column}",
@@ -144,7 +140,7 @@ def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:
         for p in directory.rglob("*")
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
     )
-    not_utf8 = next((name for name in relative if _has_surrogates(name)), None)
+    not_utf8 = next((name for name in relative if not encodes_as_utf8(name)), None)
     if not_utf8 is not None:
         raise InputFileError(str(directory), f"file {os.fsencode(not_utf8)!r}: its name is not UTF-8, so it "
                                              "cannot be part of a URL; rename it")
@@ -157,15 +153,6 @@ def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:
         word_from_path(pl.col("relative")).alias("word"),
         pl.lit(None, pl.String).alias("region"),
     )
-
-
-def _has_surrogates(name: str) -> bool:
-    """Python keeps a file name's bytes that are not UTF-8 as lone surrogates."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _known_languages_only(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFrame:

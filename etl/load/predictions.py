@@ -79,11 +79,11 @@ def _resolve_image_ids(
     URL ends with /path. A path that ends more than one URL (`7899/01.jpg` in two languages) is
     refused: picking one would put a prediction on the wrong image."""
     is_url = pl.col("path").str.contains(r"^https?://")
-    prefixed = (pl.lit(url_prefix.rstrip("/") + "/") + pl.col("path").str.strip_prefix("/")) if url_prefix else None
-    staged = frame.with_columns(  # noqa: F841
-        pl.when(is_url).then(pl.col("path")).alias("direct"),
-        (pl.when(~is_url).then(prefixed) if prefixed is not None else pl.lit(None, pl.String)).alias("prefixed"),
-    )
+    prefixed = pl.lit(None, pl.String)
+    if url_prefix:
+        prefixed = pl.when(~is_url).then(pl.lit(url_prefix.rstrip("/") + "/") + pl.col("path").str.strip_prefix("/"))
+    staged = frame.with_columns(pl.when(is_url).then(pl.col("path")).alias("direct"),  # noqa: F841
+                                prefixed.alias("prefixed"))
     resolved = con.sql(
         """
         WITH by_path AS (
