@@ -72,6 +72,11 @@ CORPUS: dict[str, tuple[int | None, str | None]] = {
     "images_bad_quote_after_line_break.csv": (3, None),
     "gold_url_not_a_url.csv": (3, "url"),
     "gold_truth_empty.csv": (3, "truth is empty"),
+    "results_nul_byte.csv": (3, "WorkerId"),
+    "results_cr_line_ends.csv": (1, "carriage return"),
+    "results_utf16.csv": (None, "UTF-16"),
+    "images_language_empty.csv": (3, "language"),
+    "predictions_contradicting_rows.csv": (4, "predictions"),
 }
 COMMANDS = {"results": ["ingest"], "predictions": ["load", "predictions"], "gold": ["load", "gold"],
             "images": ["load", "images"]}

@@ -101,3 +101,45 @@ def test_gold_coded_with_other_values_loads_with_positive(tmp_path, run_cli, war
     three = tmp_path / "three.csv"
     three.write_text("task,truth\nt1,2\nt2,1\nt3,3\n")
     assert "found ['1', '2', '3']" in run_cli("load", "gold", str(three), "--positive", "2", expect=1).output
+
+
+def test_positive_matches_truth_values_in_any_case(tmp_path, run_cli, warehouse):
+    gold = tmp_path / "truth.csv"
+    gold.write_text("task,truth\nt1,Wedding\nt2,other\nt3,WEDDING \n")
+    run_cli("load", "gold", str(gold), "--positive", "wedding")
+    assert query(warehouse, "SELECT image_id, truth FROM raw.gold ORDER BY 1") == [
+        ("t1", True), ("t2", False), ("t3", True)]
+
+
+def test_a_manifest_region_in_another_spelling_is_written_as_the_table_has_it(tmp_path, run_cli, warehouse):
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "url,language,region\n"
+        "https://x.example/a.jpg,hindi,western\n"
+        "https://x.example/b.jpg,spanish,NON western\n"
+        "https://x.example/c.jpg,tamil,Westren\n"
+    )
+    result = run_cli("load", "images", str(manifest))
+    assert "'Westren' (first at row 4) are not among the known regions" in result.output
+    run_cli("build")
+    assert query(warehouse, "SELECT image_id, region FROM images ORDER BY 1") == [
+        ("https://x.example/a.jpg", "Western"),
+        ("https://x.example/b.jpg", "non-Western"),
+        ("https://x.example/c.jpg", "Westren"),  # kept as written, and said so
+    ]
+
+
+def test_directory_file_names_that_would_break_a_url_are_percent_encoded(tmp_path, run_cli, warehouse):
+    names = ("a b.jpg", "c#1.jpg", "50%.jpg", "छवि.jpg")
+    for name in names:
+        path = tmp_path / "data" / "hindi" / "12" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(path)
+    run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m")
+    rows = query(warehouse, "SELECT image_id, language, word FROM raw.images ORDER BY path")
+    assert rows == [
+        ("https://cdn.example/m/hindi/12/50%25.jpg", "hindi", "12"),
+        ("https://cdn.example/m/hindi/12/a%20b.jpg", "hindi", "12"),
+        ("https://cdn.example/m/hindi/12/c%231.jpg", "hindi", "12"),
+        ("https://cdn.example/m/hindi/12/छवि.jpg", "hindi", "12"),
+    ]

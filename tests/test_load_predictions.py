@@ -131,3 +131,25 @@ def test_escapes_python_wrote_in_class_names_are_decoded(tmp_path, run_cli, ware
     assert "\\t" in path.read_text() and "\\x07" in path.read_text()  # written as Python's repr escapes them
     run_cli("load", "predictions", str(path))
     assert query(warehouse, "SELECT label FROM raw.prediction_labels ORDER BY rank") == [(x,) for x in labels]
+
+
+def test_an_image_repeated_with_the_same_prediction_loads_once(tmp_path, run_cli, warehouse):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("url,language,path\nhttps://x.example/w/hindi/1/01.jpg,hindi,/data/hindi/1/01.jpg\n")
+    run_cli("load", "images", str(manifest))
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [  # the same image by URL and by local path: one image, one prediction
+        {"path": "https://x.example/w/hindi/1/01.jpg", "predictions": ["groom", "suit"],
+         "predictions_include_groom_or_bridegroom": True},
+        {"path": "/data/hindi/1/01.jpg", "predictions": ["groom", "suit"],
+         "predictions_include_groom_or_bridegroom": True},
+    ])
+    assert "2 rows read, 1 inserted" in run_cli("load", "predictions", str(path)).output
+    write_seed_csv(path, [
+        {"path": "https://x.example/w/hindi/1/01.jpg", "predictions": ["groom", "suit"],
+         "predictions_include_groom_or_bridegroom": True},
+        {"path": "/data/hindi/1/01.jpg", "predictions": ["groom", "gown"],
+         "predictions_include_groom_or_bridegroom": True},
+    ])
+    refused = run_cli("load", "predictions", str(path), expect=1)
+    assert "row 3, column predictions" in refused.output and "first at row 2" in refused.output

@@ -30,9 +30,9 @@ def test_loading_the_same_votes_file_twice_changes_nothing(run_cli, warehouse, t
 
 
 def test_votes_load_with_custom_columns_and_positive_label(run_cli, warehouse, tmp_path):
-    votes = write(tmp_path / "v.csv", "item,annotator,answer\nx,u1,yes\nx,u2,no\nx,u3,yes\n")
+    votes = write(tmp_path / "v.csv", "item,annotator,answer\nx,u1,Yes\nx,u2,no\nx,u3,yes\n")
     run_cli("load", "votes", str(votes), "--task-col", "item", "--worker-col", "annotator",
-            "--label-col", "answer", "--positive", "yes")
+            "--label-col", "answer", "--positive", "YES")  # labels and --positive in any case
     assert rows(warehouse, "SELECT worker_id, selected FROM raw.external_votes ORDER BY 1") == [
         ("u1", True), ("u2", False), ("u3", True)
     ]

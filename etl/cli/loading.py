@@ -12,6 +12,7 @@ from etl.load.batch_results import ingest_results
 from etl.load.gold import load_gold
 from etl.load.images import load_images_dir, load_images_manifest
 from etl.load.predictions import load_predictions
+from etl.load.regions import load_regions
 from etl.warehouse import open_warehouse
 
 existing_path = click.Path(exists=True, path_type=Path)
@@ -20,7 +21,7 @@ existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @cli.group("load")
 def load() -> None:
-    """Load images, predictions or gold answers into the warehouse.
+    """Load images, predictions, gold answers or the language -> region table into the warehouse.
 
     Each file loads in one transaction: all of it or nothing. Loading the same file again
     changes nothing.
@@ -92,6 +93,28 @@ def load_gold_command(settings: Settings, csv_file: Path, positive: str | None, 
     """
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
         result = load_gold(con, csv_file, positive=positive, allow_warnings=allow_warnings)
+    click.echo(result.summary())
+
+
+@load.command("regions")
+@click.argument("csv_file", type=existing_file)
+@pass_settings
+def load_regions_command(settings: Settings, csv_file: Path) -> None:
+    """Set which region languages belong to: columns language,region.
+
+    A new warehouse starts from the shipped table (etl/data/language_regions.csv: the 8 Indian
+    languages of the seed non-Western, European languages Western); editing that file later
+    does not change a warehouse that exists, this does. Languages are matched case-insensitively;
+    a known region in another spelling ('western') is written as the table has it. Images whose
+    URL names a language new to the table get it; run `crowdaudit build` to re-label by region.
+
+    \b
+    Example:
+      printf 'language,region\\nurdu,South Asian\\n' > regions.csv
+      crowdaudit load regions regions.csv && crowdaudit build
+    """
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+        result = load_regions(con, csv_file)
     click.echo(result.summary())
 
 

@@ -30,14 +30,15 @@ def gold_frame(path: Path, *, positive: str | None = None) -> pl.DataFrame:
     key = next((c for c in ("url", "task", "image_id") if c in raw.columns), None)
     if key is None or "truth" not in raw.columns:
         raise InputFileError(str(path), "needs columns url,truth (or task,truth)", row=1)
-    if positive is not None:
-        values = raw["truth"].str.strip_chars().drop_nulls().unique().sort().to_list()
-        if positive not in values or len(values) > 2:
+    if positive is not None:  # compared in any case: --positive yes for a file of Yes/No
+        label = pl.col("truth").str.strip_chars().str.to_lowercase()
+        values = raw.select(label.drop_nulls().unique().sort())["truth"].to_list()
+        if positive.strip().lower() not in values or len(values) > 2:
             raise InputFileError(
                 str(path), f"--positive {positive!r}: truth must hold it and one other value, found {values}",
                 column="truth",
             )
-        truth = pl.col("truth").str.strip_chars() == positive
+        truth = label == positive.strip().lower()
     else:
         truth = parse_truth("truth")
     frame = raw.select(

@@ -8,6 +8,7 @@ from raw.language_regions at build time unless a manifest states it.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -19,9 +20,12 @@ from etl.load.transaction import LoadCounts, LoadResult, directory_fingerprint, 
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
+URL_UNSAFE = re.compile(r'[\x00-\x20"#%<>?\\^`{|}\x7f]')
 HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
 # <language>/<word>/<file> at the end of a path or URL.
 LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
+# The same, in SQL over a relation with an image_id column: a struct of language and word.
+URL_LAYOUT_PARTS = f"regexp_extract(image_id, '{LAYOUT}', ['language', 'word'])"
 
 
 def language_from_path(path: pl.Expr) -> pl.Expr:
@@ -76,8 +80,7 @@ def register_images_seen(con: duckdb.DuckDBPyConnection, image_ids: str, load_id
         ),
         parsed AS (
             SELECT image_id, lower(parts.language) AS language, parts.word
-            FROM (SELECT image_id, regexp_extract(image_id, '{LAYOUT}', ['language', 'word']) AS parts
-                  FROM new_images)
+            FROM (SELECT image_id, {URL_LAYOUT_PARTS} AS parts FROM new_images)
         )
         SELECT p.image_id, NULL, r.language, CASE WHEN r.language IS NOT NULL THEN p.word END, NULL, ?
         FROM parsed AS p LEFT JOIN raw.language_regions AS r USING (language)
@@ -106,6 +109,10 @@ def _manifest_frame(path: Path) -> pl.DataFrame:
         raise InputFileError(
             str(path), f"url {bad['image_id']!r} is not an http(s) URL", row=bad[ROW_COLUMN], column="url"
         )
+    bad = first_bad_row(frame, pl.col("language").is_null())
+    if bad:
+        raise InputFileError(str(path), f"language is empty for {bad['image_id']}",
+                             row=bad[ROW_COLUMN], column="language")
     contradiction = first_contradiction(frame, "image_id", ("path", "language", "word", "region"))
     if contradiction:
         clash, first, column = contradiction
@@ -118,16 +125,41 @@ def _manifest_frame(path: Path) -> pl.DataFrame:
     return frame.unique("image_id", keep="first", maintain_order=True)
 
 
+def region_key(region: pl.Expr) -> pl.Expr:
+    """How two spellings of a region are recognised as one: 'Non western', 'NON-WESTERN' and
+    'non_Western' are all non-Western."""
+    return region.str.to_lowercase().str.replace_all(r"[\s_-]+", "")
+
+
+def canonical_regions(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Spell each region as raw.language_regions does, so a manifest's 'western' is not a group of
+    its own in classifier_metrics. A region the table does not know is kept as written and named
+    in a note (a typo would otherwise pass unseen)."""
+    known = pl.DataFrame(con.execute("SELECT DISTINCT region FROM raw.language_regions").fetchall(),
+                         schema={"known": pl.String}, orient="row").with_columns(region_key(pl.col("known")).alias("key"))
+    spelled = frame.with_columns(region_key(pl.col("region")).alias("key")).join(
+        known.unique("key", keep="first"), on="key", how="left", maintain_order="left")
+    unknown = spelled.filter(pl.col("region").is_not_null() & pl.col("known").is_null())
+    notes = []
+    if unknown.height:
+        names = unknown["region"].unique(maintain_order=True).to_list()
+        notes.append(f"note: region(s) {', '.join(map(repr, names[:5]))} (first at row {unknown[ROW_COLUMN][0]}) "
+                     f"are not among the known regions ({', '.join(sorted(known['known']))}); "
+                     "each will be a group of its own")
+    return spelled.with_columns(pl.coalesce("known", "region").alias("region")).drop("key", "known"), notes
+
+
 def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path, *, allow_warnings: bool = False
                          ) -> LoadResult:
     """`crowdaudit load images MANIFEST.csv` (columns url,language; optional path, word, region)."""
     with quarantine_on_refusal(con, Path(manifest)):
-        frame = _manifest_frame(Path(manifest))
+        frame, region_notes = canonical_regions(con, _manifest_frame(Path(manifest)))
         warnings = check_batch("images", Path(manifest), {"images": frame}, allow_warnings=allow_warnings)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         inserted, updated = upsert_images(con, frame, load_id)
-        return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated, notes=warnings)
+        return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated,
+                          notes=[*region_notes, *warnings])
 
     return load_file(con, "images", Path(manifest), write)
 
@@ -145,14 +177,22 @@ def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:
         raise InputFileError(str(directory), f"file {os.fsencode(not_utf8)!r}: its name is not UTF-8, so it "
                                              "cannot be part of a URL; rename it")
     prefix = url_prefix.rstrip("/") + "/"
-    files = pl.DataFrame({"relative": relative}, schema={"relative": pl.String})
+    files = pl.DataFrame({"relative": relative, "url_path": [url_path(name) for name in relative]},
+                         schema={"relative": pl.String, "url_path": pl.String})
     return files.select(
-        (pl.lit(prefix) + pl.col("relative")).alias("image_id"),
+        (pl.lit(prefix) + pl.col("url_path")).alias("image_id"),
         (pl.lit(str(directory.resolve()) + "/") + pl.col("relative")).alias("path"),
         language_from_path(pl.col("relative")).alias("language"),
         word_from_path(pl.col("relative")).alias("word"),
         pl.lit(None, pl.String).alias("region"),
     )
+
+
+def url_path(relative: str) -> str:
+    """A file's relative path as it goes into a URL: the characters that would end or change a
+    URL (space, #, ?, %, quotes, controls) percent-encoded, everything else (non-ASCII letters
+    included) as written, so URLs in results files that name the same files still match."""
+    return URL_UNSAFE.sub(lambda char: "".join(f"%{byte:02X}" for byte in char.group().encode()), relative)
 
 
 def _known_languages_only(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFrame:

@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
+from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
 from etl.load.gold import parse_truth
 from etl.load.transaction import LoadCounts, LoadResult, load_file
 from etl.quality.gate import check_batch, quarantine_on_refusal
@@ -129,6 +129,18 @@ def _resolve_image_ids(
     return resolved.drop("direct", "prefixed", "ambiguous")
 
 
+def _refuse_contradicting_rows(frame: pl.DataFrame, path: Path) -> None:
+    """Rows for one image must agree: two different predictions for it (two files pasted
+    together, or two paths that are one URL) leave no way to tell which one the model made."""
+    contradiction = first_contradiction(frame, "image_id", ("labels", "target_in_top_k"))
+    if contradiction:
+        bad, first, column = contradiction
+        raise InputFileError(
+            str(path), f"{bad['image_id']} is predicted again (first at row {first[ROW_COLUMN]}) with different "
+            f"{'classes' if column == 'labels' else FLAG}",
+            row=bad[ROW_COLUMN], column="predictions" if column == "labels" else FLAG)
+
+
 def load_predictions(
     con: duckdb.DuckDBPyConnection, path: Path, *, model: str | None = None, url_prefix: str | None = None,
     allow_warnings: bool = False,
@@ -136,6 +148,7 @@ def load_predictions(
     path = Path(path)
     with quarantine_on_refusal(con, path):
         frame = _resolve_image_ids(con, predictions_frame(path), path, url_prefix)
+        _refuse_contradicting_rows(frame, path)
         warnings = check_batch("predictions", path, {"predictions": frame}, allow_warnings=allow_warnings)
     model_name = model or f"csv:{path.name}"
 
@@ -146,7 +159,7 @@ def load_predictions(
             "is_current, load_id) VALUES (?, ?, NULL, ?, 'groom', 'csv', now()::TIMESTAMP, true, ?)",
             [run_id, model_name, int(frame["labels"].list.len().max() or 0), load_id],
         )
-        per_image = frame.unique("image_id", keep="last", maintain_order=True)
+        per_image = frame.unique("image_id", keep="first", maintain_order=True)
         ranked = per_image.select(
             "image_id", pl.col("labels").list.eval(pl.struct(
                 pl.int_range(1, pl.len() + 1).alias("rank"), pl.element().alias("label"))).alias("ranked")

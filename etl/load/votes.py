@@ -2,7 +2,7 @@
 
 Public label sets and other platforms' exports come as one row per vote. The task id becomes
 the image_id (their gold loads with `crowdaudit load gold` from a `task,truth` file), and
-a label equal to `--positive` is a yes; the file must hold exactly two label values (or one).
+a label equal to `--positive` (in any case) is a yes; the file must hold exactly two label values (or one).
 The same (task, worker) twice with the same label counts once; with different labels it is an
 error, since a vote cannot be both.
 """
@@ -30,7 +30,7 @@ def votes_frame(
         ROW_COLUMN,
         pl.col(task_col).str.strip_chars().alias("image_id"),
         pl.col(worker_col).str.strip_chars().alias("worker_id"),
-        pl.col(label_col).str.strip_chars().alias("label"),
+        pl.col(label_col).str.strip_chars().str.to_lowercase().alias("label"),  # 'Yes' and 'yes' are one label
     )
     for column, name in ((task_col, "image_id"), (worker_col, "worker_id"), (label_col, "label")):
         bad = first_bad_row(frame, pl.col(name).fill_null("") == "")
@@ -44,13 +44,14 @@ def votes_frame(
             "only yes/no votes can be loaded",
             column=label_col,
         )
-    if positive.strip() not in values and len(values) == 2:
+    positive = positive.strip().lower()
+    if positive not in values and len(values) == 2:
         raise InputFileError(
             str(path),
             f"--positive {positive!r} is not one of the labels in {label_col} ({', '.join(map(repr, values))})",
             column=label_col,
         )
-    frame = frame.with_columns((pl.col("label") == positive.strip()).alias("selected"))
+    frame = frame.with_columns((pl.col("label") == positive).alias("selected"))
     conflict = first_bad_row(frame, pl.col("selected").n_unique().over("image_id", "worker_id") > 1)
     if conflict:
         raise InputFileError(

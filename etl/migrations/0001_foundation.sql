@@ -21,7 +21,7 @@ CREATE TABLE raw.load_log (
 );
 
 -- Language -> region lookup, seeded from etl/data/language_regions.csv and replaceable with
--- `crowdaudit load regions`. Staging reads it at build time, so editing it re-labels old images.
+-- `crowdaudit load regions` (migration 0008). Staging reads it at build time, so changing it re-labels old images.
 CREATE TABLE raw.language_regions (
     language VARCHAR PRIMARY KEY,        -- lower case
     region   VARCHAR NOT NULL

@@ -146,7 +146,8 @@ IMAGE_RULES = (*key("image_id"), is_url("image_id"))
 GOLD_RULES = (*key("image_id"), not_null("truth"))
 # Long-format votes (`load votes`): one vote per (image, worker), and it is a yes or a no.
 VOTE_RULES = (*key("image_id", "worker_id"), not_null("selected"))
-# A predictions file may repeat a path (the last row wins), so image_id is not a key here.
+# A predictions file may repeat an image in rows that agree (the loader refuses ones that do not),
+# so image_id is not a key here.
 PREDICTION_RULES = (not_null("image_id"), is_url("image_id"), not_null("target_in_top_k"))
 # What `classify` commits per batch: a model that returns NaN (broken weights) must not land.
 CLASSIFIED_RULES = (*key("image_id", "rank"), is_url("image_id"), not_null("label"), not_null("score"),

@@ -129,6 +129,12 @@ def main() -> None:
         "gold_url_not_a_url.csv": f"url,truth\n{URLS[0]},true\nimage 402,false\n",
         "gold_truth_empty.csv": f"url,truth\n{URLS[0]},true\n{URLS[1]},\n",
         "results_extra_unknown_columns.csv": with_column("Input.note", ["a", "b", "c"]),
+        "results_nul_byte.csv": cell_replace(3, '"WB2"', '"WB\x002"'),
+        "results_cr_line_ends.csv": good.replace("\r\n", "\r"),
+        "results_utf16.csv": good.encode("utf-16"),
+        "images_language_empty.csv": f"url,language\n{URLS[0]},hindi\n{URLS[1]}, \n",
+        "predictions_contradicting_rows.csv": "path,predictions,predictions_include_groom_or_bridegroom\n"
+        f"{URLS[0]},\"['groom']\",True\n{URLS[1]},\"['suit']\",False\n{URLS[0]},\"['suit']\",True\n",
     }
     for name, content in files.items():
         target = HERE / name

@@ -1,0 +1,74 @@
+"""`crowdaudit load regions`: change which region a language belongs to in a warehouse that exists.
+
+A new warehouse copies the shipped etl/data/language_regions.csv; editing that file afterwards
+changes nothing already created, so this loader is how a team re-labels (e.g. puts `urdu` in a
+region of its own). Staging reads the table at build time: the next build re-labels old images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.errors import InputFileError
+from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
+from etl.load.images import URL_LAYOUT_PARTS, canonical_regions
+from etl.load.transaction import LoadCounts, LoadResult, load_file, upsert_by_key
+
+
+def regions_frame(path: Path) -> pl.DataFrame:
+    raw = read_text_csv(path, required=("language", "region"))
+    frame = raw.select(
+        ROW_COLUMN,
+        pl.col("language").str.strip_chars().str.to_lowercase().alias("language"),
+        pl.col("region").str.strip_chars().alias("region"),
+    )
+    for column in ("language", "region"):
+        bad = first_bad_row(frame, pl.col(column).fill_null("") == "")
+        if bad:
+            raise InputFileError(str(path), f"{column} is empty", row=bad[ROW_COLUMN], column=column)
+    contradiction = first_contradiction(frame, "language", ("region",))
+    if contradiction:
+        bad, first, _ = contradiction
+        raise InputFileError(str(path), f"language {bad['language']!r} is given region {bad['region']!r} here "
+                             f"and {first['region']!r} at row {first[ROW_COLUMN]}",
+                             row=bad[ROW_COLUMN], column="region")
+    return frame.unique("language", keep="first", maintain_order=True)
+
+
+def load_regions(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
+    """Insert new languages and move known ones to the region the file gives (the newest file wins)."""
+    path = Path(path)
+    staged_regions, notes = canonical_regions(con, regions_frame(path))
+
+    def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
+        con.register("staged_regions", staged_regions)
+        try:
+            inserted, updated = upsert_by_key(con, table="raw.language_regions", staged="staged_regions",
+                                              keys=("language",), values=("region",), load_id=load_id)
+            named = language_from_urls(con, "staged_regions") if inserted else 0
+        finally:
+            con.unregister("staged_regions")
+        if named:
+            notes.append(f"note: {named} image(s) whose URL names a language new to the table now have it")
+        if inserted or updated:
+            notes.append("note: run `crowdaudit build` to re-label images by the new table")
+        return LoadCounts(rows_in_file=staged_regions.height, inserted=inserted, updated=updated, notes=notes)
+
+    return load_file(con, "regions", path, write)
+
+
+def language_from_urls(con: duckdb.DuckDBPyConnection, languages: str) -> int:
+    """Give images without a language the one their URL names (…/urdu/12/01.jpg), for the
+    `languages` just added: ingest and directory loads take a language from a URL only when the
+    table knows it, so these images were registered without one."""
+    return con.execute(
+        f"""
+        UPDATE raw.images AS i SET language = p.language, word = p.word
+        FROM (SELECT image_id, lower(parts.language) AS language, parts.word
+              FROM (SELECT image_id, {URL_LAYOUT_PARTS} AS parts FROM raw.images WHERE language IS NULL)) AS p
+        WHERE i.image_id = p.image_id AND p.language IN (SELECT language FROM {languages})
+        """
+    ).fetchall()[0][0]
