@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from etl.errors import CrowdauditError
 from etl.hits.loop import run_local_loop
 from etl.load.batch_results import ingest_results
 from etl.load.gold import load_gold
@@ -37,6 +38,15 @@ FALSE_POSITIVE_RATE = 0.06
 ARCHIVED_WORDS = 2
 OTHER_CLASSES = ("vestment", "abaya", "cloak", "kimono", "stole", "academic_gown", "suit", "gown",
                  "altar", "church", "restaurant", "bow_tie", "jersey", "fountain", "umbrella")
+
+
+DEMO_WAREHOUSE = "crowdaudit.duckdb"
+# Everything a demo writes at the top of its --out folder: the only names it will delete there.
+DEMO_WRITES = frozenset({
+    "images", "image_paths_and_predictions.csv", "gold.csv", "truth.csv", "Batch_1000001_batch_results.csv",
+    "Batch_crowdaudit-1_results.csv", "Batch_crowdaudit-1_results.variables.csv", DEMO_WAREHOUSE,
+    f"{DEMO_WAREHOUSE}.wal", "report.html", "quarantine",
+})
 
 
 @dataclass(frozen=True)
@@ -149,16 +159,37 @@ def write_demo_files(out: Path, *, seed: int, words_per_language: int = 5, image
     return DemoFiles(images_dir, predictions_csv, gold_csv, truth, truth_csv, archive_csv)
 
 
+def empty_earlier_demo(out: Path) -> None:
+    """Make `out` an empty folder, deleting only what an earlier demo wrote there: a folder that
+    holds anything else (`--out .` in a project, `--out ~`) is refused, never emptied. The old
+    demo warehouse is opened read-write first, so one that another process is using is not
+    deleted under it (that waits, then fails as every writer does)."""
+    if out.exists() and not out.is_dir():
+        raise CrowdauditError(f"--out {out} is a file, not a folder")
+    entries = sorted(out.iterdir()) if out.exists() else []
+    foreign = [entry.name for entry in entries if entry.name not in DEMO_WRITES]
+    if foreign:
+        raise CrowdauditError(
+            f"--out {out} holds {', '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}, which the demo did "
+            "not write; it empties its folder first, so give it a new or empty one"
+        )
+    if (out / DEMO_WAREHOUSE).exists():
+        with open_warehouse(out / DEMO_WAREHOUSE, read_only=False):
+            pass
+    for entry in entries:
+        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
 def run_demo(out: Path, *, seed: int = 7, warehouse: Path | None = None,
              say: Callable[[str], None] = print) -> Path:
     """Generate the demo data, load it into a fresh warehouse, build, and write the report."""
     out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    warehouse = Path(warehouse) if warehouse else out / "crowdaudit.duckdb"
-    if warehouse.exists():
-        warehouse.unlink()
+    if warehouse and Path(warehouse).exists():
+        raise CrowdauditError(f"{warehouse} exists; the demo loads into a new warehouse and never replaces one: "
+                              "remove it or pass another --warehouse")
+    empty_earlier_demo(out)
+    warehouse = Path(warehouse) if warehouse else out / DEMO_WAREHOUSE
     say(f"generating demo data in {out} (seed {seed})")
     files = write_demo_files(out, seed=seed)
     with open_warehouse(warehouse, read_only=False) as con:

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import cli
+from etl.demo import DEMO_WRITES
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
@@ -118,3 +119,32 @@ def test_the_console_script_runs(tmp_path):
     script = Path(sys.executable).parent / "crowdaudit"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
     assert "crowdaudit" in result.stdout
+
+
+def test_the_demo_writes_only_names_a_later_demo_may_delete(demo_run):
+    out, _ = demo_run
+    assert {entry.name for entry in out.iterdir()} <= DEMO_WRITES
+
+
+def test_the_demo_refuses_a_folder_holding_anything_it_did_not_write(tmp_path):
+    (tmp_path / "project" / "notes").mkdir(parents=True)
+    (tmp_path / "project" / "report.html").write_text("an earlier demo's report")
+    result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path / "project")])
+    assert result.exit_code == 1 and "holds notes, which the demo did not write" in result.output
+    assert sorted(p.name for p in (tmp_path / "project").iterdir()) == ["notes", "report.html"]
+
+
+def test_the_demo_never_replaces_a_warehouse_and_ignores_the_environment_variable(tmp_path, monkeypatch):
+    real = tmp_path / "real.duckdb"
+    con = duckdb.connect(str(real))
+    con.execute("CREATE TABLE mywork AS SELECT 42 AS answer")
+    con.close()
+    refused = CliRunner().invoke(cli, ["--warehouse", str(real), "demo", "--out", str(tmp_path / "d1")])
+    assert refused.exit_code == 1 and "never replaces one" in refused.output
+    monkeypatch.setenv("CROWDAUDIT_WAREHOUSE", str(real))
+    ran = CliRunner().invoke(cli, ["--silent", "demo", "--out", str(tmp_path / "d2"), "--seed", "3"])
+    assert ran.exit_code == 0, ran.output
+    assert (tmp_path / "d2" / "crowdaudit.duckdb").exists()
+    con = duckdb.connect(str(real), read_only=True)
+    assert con.execute("SELECT * FROM mywork").fetchall() == [(42,)]
+    con.close()

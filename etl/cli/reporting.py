@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 import polars as pl
 
 from etl.cli.base import Settings, cli, pass_settings
@@ -26,8 +27,8 @@ def report(settings: Settings, output: Path) -> None:
 
 @cli.command("demo")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
-              show_default=True, help="Directory for the generated data, its warehouse and the report "
-              "(emptied first).")
+              show_default=True, help="Directory for the generated data, its warehouse and the report. What "
+              "an earlier demo wrote there is deleted first; a folder holding anything else is refused.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed for the generated data.")
 @click.pass_context
 def demo(ctx: click.Context, out: Path, seed: int) -> None:
@@ -35,7 +36,8 @@ def demo(ctx: click.Context, out: Path, seed: int) -> None:
 
     Generates MMID-style images for 8 Indian and 4 European languages, classifier predictions,
     gold answers and an archived batch results file; loads them into OUT/crowdaudit.duckdb (or
-    --warehouse when given explicitly). The images the archive lacks go through the API path:
+    into --warehouse when typed on this command line and the file does not exist yet; the demo
+    never replaces a warehouse, and ignores CROWDAUDIT_WAREHOUSE). The images the archive lacks go through the API path:
     HITs built, published with boto3 to a local MTurk-compatible endpoint (as `mturk-local`),
     answered by simulated workers, fetched and ingested. Then it builds the models and writes
     OUT/report.html.
@@ -43,7 +45,10 @@ def demo(ctx: click.Context, out: Path, seed: int) -> None:
     from etl.demo import run_demo
 
     settings: Settings = ctx.obj
-    explicit = ctx.parent.params.get("warehouse") if ctx.parent else None
+    # Only a --warehouse typed on this command line: CROWDAUDIT_WAREHOUSE names a team's real
+    # warehouse, which a demo must not fill with generated data.
+    given = ctx.parent is not None and ctx.parent.get_parameter_source("warehouse") == ParameterSource.COMMANDLINE
+    explicit = ctx.parent.params.get("warehouse") if given else None
     say = (lambda _: None) if settings.silent else (lambda text: click.echo(text, err=True))
     path = run_demo(out, seed=seed, warehouse=explicit, say=say)
     click.echo(path)
