@@ -106,15 +106,20 @@ def _connect_waiting(path: Path, *, read_only: bool, wait_seconds: float) -> duc
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
+            # DuckDB's progress bar goes to stdout, into `crowdaudit sql --format json > out.json`.
+            con.execute("SET enable_progress_bar = false")
+            return con
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise CrowdauditError(f"cannot open warehouse {path}: {error}") from error
             if time.monotonic() >= deadline:
+                holder = ("another process writes it" if read_only else
+                          "another process has it open (a crowdaudit command, or a reader such as "
+                          "`crowdaudit sql` or a DuckDB shell: DuckDB lets no one write while anyone reads)")
                 raise WarehouseBusy(
-                    f"warehouse {path} is being written by another crowdaudit process; "
-                    f"waited {wait_seconds:g} s. Retry when it has finished "
-                    f"(or raise --wait)."
+                    f"warehouse {path} is in use: {holder}; waited {wait_seconds:g} s. Retry when it has "
+                    "finished (or raise --wait)."
                 ) from error
             time.sleep(0.2)
 

@@ -121,7 +121,7 @@ def test_a_second_ingest_waits_for_the_first_then_loads(big_batch, tmp_path):
 
 @pytest.mark.parametrize("command", [["ingest", "SMALL"], ["sql", "SELECT count(*) FROM raw.assignments"],
                                      ["report", "-o", "REPORT"], ["validate"]])
-def test_while_ingest_runs_other_commands_say_the_warehouse_is_being_written(command, big_batch, tmp_path):
+def test_while_ingest_runs_other_commands_say_the_warehouse_is_in_use(command, big_batch, tmp_path):
     path, empty, _ = big_batch
     warehouse = tmp_path / "wh.duckdb"
     shutil.copyfile(empty, warehouse)
@@ -138,7 +138,18 @@ def test_while_ingest_runs_other_commands_say_the_warehouse_is_being_written(com
         first.wait(timeout=300)
     if still_running:
         assert blocked.returncode == 1, blocked.stdout
-        assert "is being written by another crowdaudit process" in blocked.stderr
+        assert "is in use: another process" in blocked.stderr
         assert "Retry" in blocked.stderr and "Traceback" not in blocked.stderr
         assert waited >= 1
     assert assignments(warehouse)[0] == N_ASSIGNMENTS
+
+
+def test_a_reader_holding_the_warehouse_makes_a_writer_say_so(tmp_path):
+    warehouse = tmp_path / "wh.duckdb"
+    assert run(warehouse, "build").returncode == 0
+    reader = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        blocked = run(warehouse, "--wait", "0.5", "build")
+    finally:
+        reader.close()
+    assert blocked.returncode == 1 and "a reader such as `crowdaudit sql` or a DuckDB shell" in blocked.stderr

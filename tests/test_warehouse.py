@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from etl import warehouse as wh
+from etl.warehouse import open_warehouse
 from etl.errors import CrowdauditError
 
 
@@ -71,3 +72,9 @@ def test_the_warehouse_path_comes_from_the_environment_when_not_given(monkeypatc
     assert wh.warehouse_path(tmp_path / "x.duckdb") == tmp_path / "x.duckdb"
     monkeypatch.delenv(wh.WAREHOUSE_ENV)
     assert wh.warehouse_path(None) == wh.DEFAULT_WAREHOUSE
+
+
+def test_connections_never_draw_duckdbs_progress_bar_into_stdout(tmp_path):
+    for read_only in (False, True):
+        with open_warehouse(tmp_path / "wh.duckdb", read_only=read_only) as con:
+            assert con.sql("SELECT current_setting('enable_progress_bar')").fetchall() == [(False,)]
