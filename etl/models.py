@@ -103,6 +103,8 @@ def discover(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[Sq
         for layer in LAYER_SCHEMAS
         for path in sorted((sql_dir / layer).glob("*.sql"))
     ]
+    if not files:  # an install that left sql/ out must not "build" nothing and call it a success
+        raise BuildFailed(f"no SQL models in {sql_dir} ({', '.join(LAYER_SCHEMAS)}); is the installation complete?")
     by_relation = {f"{LAYER_SCHEMAS[layer]}.{path.stem}": path.stem for layer, path in files}
     by_relation.update({m.relation: m.name for m in python_models(sql_dir)})
     by_bare_name = {name: name for name in by_relation.values()}

@@ -6,8 +6,8 @@ import duckdb
 import pytest
 
 from etl import warehouse as wh
-from etl.warehouse import open_warehouse
 from etl.errors import CrowdauditError
+from etl.warehouse import open_warehouse
 
 
 def test_first_use_creates_the_schema_and_records_every_migration(warehouse):

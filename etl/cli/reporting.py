@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from click.core import ParameterSource
 import polars as pl
+from click.core import ParameterSource
 
 from etl.cli.base import Settings, cli, pass_settings
 from etl.warehouse import open_warehouse

@@ -1,0 +1,5 @@
+"""`python -m etl.cli`: the crowdaudit command without its console script."""
+
+from etl.cli import main
+
+main()
