@@ -1,9 +1,15 @@
-"""Ad-hoc SQL over a read-only connection, formatted as a table, CSV or JSON."""
+"""Ad-hoc SQL over a read-only connection, formatted as a table, CSV or JSON.
+
+Whatever DuckDB can return must come out, in a form the next tool reads: temporal values as
+DuckDB writes them (an interval, `infinity`, nanoseconds survive), nested values as JSON text in
+a CSV cell, and JSON without the NaN/Infinity that strict parsers reject.
+"""
 
 from __future__ import annotations
 
 import io
 import json
+import math
 
 import duckdb
 import polars as pl
@@ -11,19 +17,88 @@ import polars as pl
 from etl.errors import CrowdauditError
 
 FORMATS = ("table", "csv", "json")
+TABLE_ROWS = 200
+# Type ids polars cannot hold exactly (or at all): shown as DuckDB's own text for them.
+AS_TEXT = {"interval", "date", "time", "time_tz", "time_ns", "timestamp", "timestamp_s", "timestamp_ms",
+           "timestamp_ns", "timestamp_tz", "union", "blob", "bit", "varint", "bignum", "uuid", "enum"}
+NESTED = {"list", "struct", "map", "array"}
+FLOATING = {"double", "float"}
 
 
 def run_query(con: duckdb.DuckDBPyConnection, query: str, output_format: str = "table") -> str:
+    if not query.strip():
+        raise CrowdauditError("the query is empty")
     try:
+        statements = con.extract_statements(query)
+        if len(statements) > 1:
+            raise CrowdauditError(f"the query holds {len(statements)} statements; give one at a time")
         result = con.sql(query)
-        frame = result.pl() if result is not None else pl.DataFrame()
+        frame = _printable(result, output_format).pl() if result is not None else pl.DataFrame()
+    except duckdb.CatalogException as error:
+        raise CrowdauditError(f"query failed: {error}{_build_hint(con)}") from None
     except duckdb.Error as error:
         raise CrowdauditError(f"query failed: {error}") from None
     if output_format == "csv":
         return frame.write_csv()
     if output_format == "json":
-        return json.dumps(frame.to_dicts(), default=str, indent=2) + "\n"
+        rows = frame.to_dicts()
+        try:
+            return json.dumps(rows, default=str, indent=2, allow_nan=False) + "\n"
+        except ValueError:  # a NaN inside a list or struct: null, as for a NaN column
+            return json.dumps(_finite(rows), default=str, indent=2, allow_nan=False) + "\n"
     buffer = io.StringIO()
-    with pl.Config(tbl_rows=200, tbl_cols=40, fmt_str_lengths=80, tbl_width_chars=200):
+    with pl.Config(tbl_rows=TABLE_ROWS, tbl_cols=40, fmt_str_lengths=300, tbl_width_chars=300,
+                   tbl_hide_column_data_types=True):
         print(frame, file=buffer)
+    if frame.height > TABLE_ROWS:
+        buffer.write(f"{frame.height:,} rows, {TABLE_ROWS} shown: use --format csv or json for all of them\n")
     return buffer.getvalue()
+
+
+def _printable(result: duckdb.DuckDBPyRelation, output_format: str) -> duckdb.DuckDBPyRelation:
+    """The result with each column polars or the format cannot carry turned into text (or, in
+    JSON, a non-finite number into null). Unchanged when every column is fine or when names
+    repeat (a projection could not tell them apart)."""
+    columns = result.columns
+    if len(set(columns)) < len(columns):
+        return result
+    expressions, changed = [], False
+    for name, kind in zip(columns, result.types, strict=True):
+        quoted = '"' + name.replace('"', '""') + '"'
+        type_id = kind.id
+        if type_id in AS_TEXT:
+            expression = f"{quoted}::VARCHAR"
+        elif type_id in NESTED and (output_format == "csv" or _holds_text_only_types(str(kind))):
+            expression = f"to_json({quoted})::VARCHAR"
+        elif type_id in FLOATING and output_format == "json":
+            expression = f"CASE WHEN isfinite({quoted}) THEN {quoted} END"
+        elif type_id == "decimal" and output_format == "json":
+            expression = f"{quoted}::DOUBLE"
+        else:
+            expressions.append(quoted)
+            continue
+        expressions.append(f"{expression} AS {quoted}")
+        changed = True
+    return result.project(", ".join(expressions)) if changed else result
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _holds_text_only_types(type_text: str) -> bool:
+    """A nested type with a member polars cannot take (an interval or union inside a list)."""
+    text = type_text.upper()
+    return any(name in text for name in ("INTERVAL", "UNION", "TIME WITH TIME ZONE", "BIT", "INFINITY"))
+
+
+def _build_hint(con: duckdb.DuckDBPyConnection) -> str:
+    built = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                        "AND table_name = 'votes'").fetchall()
+    return "" if built[0][0] else " (the marts exist after `crowdaudit build`; raw tables are in schema raw)"

@@ -51,6 +51,15 @@ def thumbnail_data_uri(path: str | None) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def loads_since_build(con: duckdb.DuckDBPyConnection) -> int:
+    """Loads logged after the marts were built: their rows count in the raw totals but in no mart.
+    0 when the warehouse's marts predate build_info (nothing to compare with)."""
+    if not _table_exists(con, "build_info"):
+        return 0
+    return con.execute("SELECT count(*) FROM raw.load_log "
+                       "WHERE load_id > coalesce((SELECT last_load_id FROM main.build_info), 0)").fetchall()[0][0]
+
+
 def gather(con: duckdb.DuckDBPyConnection) -> dict:
     """Everything the template shows, read from the marts."""
     if not _table_exists(con, "classifier_metrics"):
@@ -113,6 +122,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         ORDER BY flagged DESC, gold_accuracy NULLS LAST, n_votes DESC, worker_id
     """)
     return {
+        "loads_since_build": loads_since_build(con),
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": __version__,
         "totals": totals,

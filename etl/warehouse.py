@@ -140,6 +140,9 @@ def open_warehouse(
                 "(crowdaudit ingest / load / demo), or point --warehouse at one"
             )
     else:
+        blocking = next((parent for parent in target.parents if parent.exists()), None)
+        if blocking is not None and not blocking.is_dir():
+            raise CrowdauditError(f"cannot create warehouse {target}: {blocking} is a file, not a folder")
         target.parent.mkdir(parents=True, exist_ok=True)
     con = _connect_waiting(target, read_only=read_only, wait_seconds=wait_seconds)
     try:

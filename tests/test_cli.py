@@ -100,6 +100,45 @@ def test_sql_prints_table_csv_and_json(demo_run):
     assert rows == [{"region": "Western", "n": 100}, {"region": "non-Western", "n": 200}]
 
 
+ODD_VALUES = ("SELECT INTERVAL 3 DAY AS span, 'infinity'::TIMESTAMP AS never, "
+              "TIMESTAMP_NS '2020-01-01 00:00:00.123456789' AS ns, 'nan'::DOUBLE AS nan, 1/0 AS inf, "
+              "[1.5, 'nan'::DOUBLE] AS list, {'a': 1} AS obj, union_value(k := 1) AS u, '\\xFF'::BLOB AS b, "
+              "1.25::DECIMAL(5,2) AS dec")
+
+
+def test_sql_prints_every_duckdb_type_in_every_format(demo_run):
+    out, _ = demo_run
+    base = ["--warehouse", str(out / "crowdaudit.duckdb"), "sql", ODD_VALUES, "--format"]
+    rows = json.loads(CliRunner().invoke(cli, [*base, "json"]).output, parse_constant=pytest.fail)
+    assert rows == [{"span": "3 days", "never": "infinity", "ns": "2020-01-01 00:00:00.123456789", "nan": None,
+                     "inf": None, "list": [1.5, None], "obj": {"a": 1}, "u": "1", "b": "\\xFF", "dec": 1.25}]
+    csv = CliRunner().invoke(cli, [*base, "csv"])
+    assert csv.exit_code == 0 and csv.output.splitlines()[1].startswith("3 days,infinity,2020-01-01 00:00:00.123456789")
+    assert '"{""a"":1}"' in csv.output
+    table = CliRunner().invoke(cli, [*base, "table"])
+    assert table.exit_code == 0 and "3 days" in table.output
+
+
+def test_sql_says_what_it_leaves_out_and_refuses_what_it_would_drop(demo_run):
+    out, _ = demo_run
+    base = ["--warehouse", str(out / "crowdaudit.duckdb"), "sql"]
+    long = CliRunner().invoke(cli, [*base, "SELECT * FROM range(500)"])
+    assert "500 rows, 200 shown" in long.output
+    two = CliRunner().invoke(cli, [*base, "SELECT 1; SELECT 2"])
+    assert two.exit_code == 1 and "2 statements" in two.output
+    empty = CliRunner().invoke(cli, [*base, "  "])
+    assert empty.exit_code == 1 and "empty" in empty.output
+
+
+def test_sql_before_any_build_says_to_build(tmp_path, write_results):
+    batch = write_results("Batch_1_batch_results.csv", {"H": ["https://x.example/1.jpg"]},
+                          [{"AssignmentId": "A", "HITId": "H", "WorkerId": "W", "selected": "image1"}])
+    warehouse = ["--warehouse", str(tmp_path / "wh.duckdb")]
+    assert CliRunner().invoke(cli, [*warehouse, "ingest", str(batch)]).exit_code == 0
+    result = CliRunner().invoke(cli, [*warehouse, "sql", "SELECT * FROM votes"])
+    assert result.exit_code == 1 and "crowdaudit build" in result.output
+
+
 def test_sql_opens_the_warehouse_read_only(demo_run):
     out, _ = demo_run
     result = CliRunner().invoke(cli, ["--warehouse", str(out / "crowdaudit.duckdb"), "sql",
@@ -148,3 +187,19 @@ def test_the_demo_never_replaces_a_warehouse_and_ignores_the_environment_variabl
     con = duckdb.connect(str(real), read_only=True)
     assert con.execute("SELECT * FROM mywork").fetchall() == [(42,)]
     con.close()
+
+
+def test_a_report_after_loads_without_a_build_says_its_figures_lag(demo_warehouse_template, tmp_path, write_results):
+    from conftest import copy_of
+
+    warehouse = copy_of(demo_warehouse_template, tmp_path / "wh.duckdb")
+    base = ["--warehouse", str(warehouse), "report", "-o"]
+    fresh = CliRunner().invoke(cli, [*base, str(tmp_path / "fresh.html")])
+    assert fresh.exit_code == 0 and "warning" not in fresh.output
+    assert 'id="stale"' not in (tmp_path / "fresh.html").read_text()
+    batch = write_results("Batch_9_batch_results.csv", {"HNEW": ["https://x.example/new.jpg"]},
+                          [{"AssignmentId": "ANEW", "HITId": "HNEW", "WorkerId": "WNEW", "selected": "image1"}])
+    assert CliRunner().invoke(cli, ["--warehouse", str(warehouse), "ingest", str(batch)]).exit_code == 0
+    stale = CliRunner().invoke(cli, [*base, "-"])
+    assert stale.exit_code == 0 and 'id="stale"' in stale.stdout and stale.stdout.lstrip().startswith("<!")
+    assert "1 load(s) since the last build" in stale.stderr

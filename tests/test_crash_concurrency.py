@@ -153,3 +153,19 @@ def test_a_reader_holding_the_warehouse_makes_a_writer_say_so(tmp_path):
     finally:
         reader.close()
     assert blocked.returncode == 1 and "a reader such as `crowdaudit sql` or a DuckDB shell" in blocked.stderr
+
+
+def test_ctrl_c_during_ingest_says_so_in_one_line_and_keeps_nothing_of_the_batch(big_batch, tmp_path):
+    path, empty, seconds = big_batch
+    warehouse = tmp_path / "wh.duckdb"
+    shutil.copyfile(empty, warehouse)
+    process = start(warehouse, "ingest", str(path))
+    time.sleep(seconds / 2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    if process.returncode == 0:  # finished before the signal arrived: then all of it is there
+        assert assignments(warehouse) == (N_ASSIGNMENTS, 1)
+        return
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert assignments(warehouse) == (0, 0)

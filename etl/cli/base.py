@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import duckdb
 
 from etl import __version__
 from etl.errors import CrowdauditError
@@ -30,13 +31,29 @@ pass_settings = click.make_pass_decorator(Settings)
 
 
 class CrowdauditGroup(click.Group):
-    """A group whose commands' CrowdauditErrors become one-line messages with exit code 1."""
+    """A group whose commands' errors become one-line messages: CrowdauditErrors and what the
+    operating system refuses (a report path in a read-only folder) exit 1, Ctrl-C exits 130."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except CrowdauditError as error:
             raise click.ClickException(str(error)) from error
+        except OSError as error:
+            raise click.ClickException(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from error
+        except (KeyboardInterrupt, duckdb.InterruptException) as error:
+            raise Interrupted() from error
+        except (duckdb.Error, RuntimeError) as error:  # how DuckDB reports a Ctrl-C during a query
+            if "KeyboardInterrupt" in str(error) or "Query interrupted" in str(error):
+                raise Interrupted() from error
+            raise
+
+
+class Interrupted(click.ClickException):
+    exit_code = 130
+
+    def __init__(self) -> None:
+        super().__init__("interrupted; a load or build in progress was rolled back, nothing of it was kept")
 
 
 @click.group(

@@ -119,7 +119,7 @@ def load_regions_command(settings: Settings, csv_file: Path) -> None:
 
 
 @cli.command("ingest")
-@click.argument("results_files", nargs=-1, required=True, type=existing_file)
+@click.argument("results_files", nargs=-1, required=True, type=click.Path(path_type=Path))  # checked per file
 @click.option("--allow-warnings", is_flag=True,
               help="Load a batch whose only failed expectations are warnings (e.g. an unusually fast worker).")
 @pass_settings

@@ -14,15 +14,23 @@ from etl.warehouse import open_warehouse
 
 @cli.command("report")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
-              show_default=True, help="Where to write the HTML file.")
+              show_default=True, help="Where to write the HTML file; - for standard output.")
 @pass_settings
 def report(settings: Settings, output: Path) -> None:
     """Write a self-contained HTML report (metrics by region and language, wrong images, workers)."""
-    from etl.report import write_report
+    from etl.report import gather, loads_since_build, render, write_report
 
     with open_warehouse(settings.warehouse, read_only=True, wait_seconds=settings.wait_seconds) as con:
-        path = write_report(con, output)
-    click.echo(path.resolve())
+        if str(output) == "-":
+            click.echo(render(gather(con)), nl=False)
+        else:
+            path = write_report(con, output)
+        behind = loads_since_build(con)
+    if behind:
+        click.echo(f"warning: {behind} load(s) since the last build are not in the report's votes, labels and "
+                   "metrics; run `crowdaudit build` first", err=True)
+    if str(output) != "-":
+        click.echo(path.resolve())
 
 
 @cli.command("demo")

@@ -480,6 +480,8 @@ def ingest_results(con: duckdb.DuckDBPyConnection, path: Path, *, allow_warnings
 
     The staged frames pass the quality gate first; a refused file is quarantined."""
     path = Path(path)
+    if not path.is_file():
+        raise InputFileError(str(path), "is a directory, not a results CSV" if path.is_dir() else "no such file")
     pending_sha256, loaded_before = fingerprint_soon(con, "results", path)
     if loaded_before:
         return loaded_before
