@@ -143,3 +143,52 @@ def test_directory_file_names_that_would_break_a_url_are_percent_encoded(tmp_pat
         ("https://cdn.example/m/hindi/12/c%231.jpg", "hindi", "12"),
         ("https://cdn.example/m/hindi/12/छवि.jpg", "hindi", "12"),
     ]
+
+
+def test_the_same_gold_file_with_another_positive_loads_again_and_corrects_the_truths(tmp_path, run_cli, warehouse):
+    gold = tmp_path / "truth.csv"
+    gold.write_text("task,truth\nt1,2\nt2,1\n")
+    run_cli("load", "gold", str(gold), "--positive", "1")  # the wrong way round
+    corrected = run_cli("load", "gold", str(gold), "--positive", "2")
+    assert "2 updated" in corrected.output
+    assert query(warehouse, "SELECT image_id, truth FROM raw.gold ORDER BY 1") == [("t1", True), ("t2", False)]
+    assert "already loaded" in run_cli("load", "gold", str(gold), "--positive", "2").output
+
+
+def test_headers_in_any_case_and_unnamed_columns_load(tmp_path, run_cli, warehouse):
+    manifest = tmp_path / "manifest.csv"  # as a spreadsheet saves it: capitalised, two empty columns
+    manifest.write_text("URL,Language,Region,Word,,\nhttps://x.example/a.jpg,Español,Western,7899,,\n")
+    run_cli("load", "images", str(manifest))
+    nfd = tmp_path / "nfd.csv"
+    nfd.write_text("url,language\nhttps://x.example/b.jpg,Espan\u0303ol\n")  # the same word, decomposed
+    run_cli("load", "images", str(nfd))
+    assert query(warehouse, "SELECT image_id, language, word, region FROM raw.images ORDER BY 1") == [
+        ("https://x.example/a.jpg", "español", "7899", "Western"),
+        ("https://x.example/b.jpg", "español", None, None),
+    ]
+
+
+def test_a_later_manifest_that_changes_the_language_drops_the_old_region(tmp_path, run_cli, warehouse):
+    (tmp_path / "a.csv").write_text("url,language,region\nhttps://x.example/a.jpg,hindi,non-Western\n")
+    (tmp_path / "b.csv").write_text("url,language\nhttps://x.example/a.jpg,english\n")
+    run_cli("load", "images", str(tmp_path / "a.csv"))
+    run_cli("load", "images", str(tmp_path / "b.csv"))
+    run_cli("build")
+    assert query(warehouse, "SELECT language, region FROM images") == [("english", "Western")]
+
+
+def test_directory_loads_skip_what_operating_systems_leave_beside_images(tmp_path, run_cli, warehouse):
+    for relative in ("hindi/12/01.jpg", "hindi/12/._01.jpg", "__MACOSX/hindi/12/._01.jpg", "hindi/.thumbs/01.jpg"):
+        path = tmp_path / "data" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(path, format="JPEG")
+    run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m")
+    assert query(warehouse, "SELECT image_id FROM raw.images") == [("https://cdn.example/m/hindi/12/01.jpg",)]
+
+
+def test_a_url_prefix_with_a_query_string_is_refused(tmp_path, run_cli, warehouse):
+    (tmp_path / "data" / "hindi" / "12").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(tmp_path / "data" / "hindi" / "12" / "01.jpg")
+    result = run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m?token=1",
+                     expect=1)
+    assert "query or fragment" in result.output

@@ -153,3 +153,26 @@ def test_an_image_repeated_with_the_same_prediction_loads_once(tmp_path, run_cli
     ])
     refused = run_cli("load", "predictions", str(path), expect=1)
     assert "row 3, column predictions" in refused.output and "first at row 2" in refused.output
+
+
+def test_predictions_under_a_url_prefix_get_the_urls_a_directory_load_gives(tmp_path, run_cli, warehouse):
+    from PIL import Image
+
+    for name in ("50%.jpg", "c#1.jpg", "a b.jpg"):
+        (tmp_path / "data" / "w" / "hindi" / "12").mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / "data" / "w" / "hindi" / "12" / name, format="JPEG")
+    run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m")
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [{"path": f"./w/hindi/12/{name}", "predictions": ["groom"],
+                           "predictions_include_groom_or_bridegroom": True}
+                          for name in ("50%.jpg", "c#1.jpg", "a b.jpg")])
+    run_cli("load", "predictions", str(path), "--url-prefix", "https://cdn.example/m")
+    assert query(warehouse, "SELECT count(*) FROM raw.image_predictions JOIN raw.images USING (image_id)") == [(3,)]
+
+
+def test_an_empty_class_name_is_refused(tmp_path, run_cli, warehouse):
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [{"path": "https://x.example/a.jpg", "predictions": ["groom", ""],
+                           "predictions_include_groom_or_bridegroom": True}])
+    result = run_cli("load", "predictions", str(path), expect=1)
+    assert "row 2, column predictions" in result.output and "empty class name" in result.output

@@ -52,6 +52,8 @@ def load_images(settings: Settings, source: Path, url_prefix: str | None, allow_
                 raise click.UsageError("a directory needs --url-prefix (the URL workers will load it from)")
             result = load_images_dir(con, source, url_prefix=url_prefix, allow_warnings=allow_warnings)
         else:
+            if url_prefix:
+                raise click.UsageError("--url-prefix is for a directory; a manifest gives each image's url")
             result = load_images_manifest(con, source, allow_warnings=allow_warnings)
     click.echo(result.summary())
 

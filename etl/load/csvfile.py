@@ -27,10 +27,12 @@ ROW_COLUMN = "source_row"
 
 
 def read_text_csv(path: Path, *, required: list[str] | tuple[str, ...] = (),
-                  rows_may_omit: tuple[str, ...] | None = None) -> pl.DataFrame:
+                  rows_may_omit: tuple[str, ...] | None = None, fold_case: bool = False) -> pl.DataFrame:
     """All columns as strings plus `source_row` (the file's row number, header = row 1).
 
-    Blank lines are skipped. With `rows_may_omit`, a row may be shorter than the header only by
+    Blank lines are skipped, and so are columns without a name (pandas' index, a spreadsheet's
+    empty trailing columns). With `fold_case`, column names are lower-cased (`URL,Language` is `url,language`:
+    for files people write; the site's results files are matched exactly). With `rows_may_omit`, a row may be shorter than the header only by
     those columns, at the header's end (the site leaves out an empty Approve, Reject); a row
     shorter than that is refused as cut off. Without it, short rows read as empty cells."""
     path = Path(path)
@@ -45,7 +47,8 @@ def read_text_csv(path: Path, *, required: list[str] | tuple[str, ...] = (),
         frame = pl.read_csv(path, infer_schema=False, raise_if_empty=True)
     except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as error:
         raise diagnose(path, error) from None
-    header = [name.strip() for name in frame.columns]
+    frame = _without_unnamed_columns(frame)
+    header = [name.strip().lower() if fold_case else name.strip() for name in frame.columns]
     frame.columns = header
     _check_header(path, header, required)
     frame = frame.with_row_index(ROW_COLUMN, offset=2).with_columns(pl.col(ROW_COLUMN).cast(pl.Int64))
@@ -60,12 +63,22 @@ def read_text_csv(path: Path, *, required: list[str] | tuple[str, ...] = (),
     return frame
 
 
+def _without_unnamed_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """Columns without a name: pandas' index column, the empty ones a spreadsheet adds. No loader
+    asks for them by name. polars names them '' and '_duplicated_<n>'."""
+    return frame.drop([name for name in frame.columns
+                       if not name.strip() or re.fullmatch(r"_duplicated_\d+", name)])
+
+
 def _refuse_unreadable_bytes(path: Path) -> None:
     """Refuse what polars would read without complaint but wrongly: a UTF-16 file (Excel's
     'Unicode Text'), line ends that are carriage returns only (the whole file reads as a header),
     and NUL bytes (stored inside a URL or worker id, where no query would match them)."""
     with open(path, "rb") as handle:
         head = handle.read(65536)
+        if head.startswith((b"\xff\xd8\xff", b"\x89PNG", b"GIF8")) or head[8:12] == b"WEBP":
+            raise InputFileError(str(path), "is an image, not a CSV file (to register a folder of images, give "
+                                            "the folder and --url-prefix)")
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise InputFileError(str(path), "the file is UTF-16 (Excel's 'Unicode Text'); save it as 'CSV UTF-8'")
         if b"\r" in head and b"\n" not in head:
@@ -140,6 +153,9 @@ def _check_header(path: Path, header: list[str], required: list[str] | tuple[str
     duplicates = sorted({name for name in header if header.count(name) > 1} | renamed)
     if duplicates:
         raise InputFileError(str(path), f"the header repeats column(s) {', '.join(duplicates)}", row=1)
+    if ROW_COLUMN in header:
+        raise InputFileError(str(path), f"the column name {ROW_COLUMN!r} is one crowdaudit keeps for the file's "
+                             "row numbers; rename or delete that column", row=1, column=ROW_COLUMN)
     missing = [name for name in required if name not in header]
     if missing:
         hint = ""

@@ -26,7 +26,7 @@ def parse_truth(column: str) -> pl.Expr:
 def gold_frame(path: Path, *, positive: str | None = None) -> pl.DataFrame:
     """Known answers as (image_id, truth). With `positive`, truth is `value == positive` (for files
     coded 1/2 or by class name) and the file must hold exactly two values."""
-    raw = read_text_csv(path)
+    raw = read_text_csv(path, required=("truth",), fold_case=True)
     key = next((c for c in ("url", "task", "image_id") if c in raw.columns), None)
     if key is None or "truth" not in raw.columns:
         raise InputFileError(str(path), "needs columns url,truth (or task,truth)", row=1)
@@ -86,4 +86,4 @@ def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | Non
             con.unregister("staged_gold")
         return LoadCounts(rows_in_file=staged_gold.height, inserted=inserted, updated=updated, notes=warnings)
 
-    return load_file(con, "gold", Path(path), write)
+    return load_file(con, "gold", Path(path), write, options={"positive": positive})

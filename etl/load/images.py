@@ -8,7 +8,6 @@ from raw.language_regions at build time unless a manifest states it.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import duckdb
@@ -20,7 +19,7 @@ from etl.load.transaction import LoadCounts, LoadResult, directory_fingerprint, 
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
-URL_UNSAFE = re.compile(r'[\x00-\x20"#%<>?\\^`{|}\x7f]')
+URL_UNSAFE = ("%", *' "#<>?\\^`{|}\x7f', *map(chr, range(1, 32)))
 HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
 # <language>/<word>/<file> at the end of a path or URL.
 LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
@@ -28,8 +27,14 @@ LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
 URL_LAYOUT_PARTS = f"regexp_extract(image_id, '{LAYOUT}', ['language', 'word'])"
 
 
+def language_name(text: pl.Expr) -> pl.Expr:
+    """How a language is written in the warehouse: lower case, Unicode NFC, so `Español` typed on
+    a Mac (NFD) and on Windows (NFC) are one language, not two groups that look the same."""
+    return text.str.normalize("NFC").str.to_lowercase()
+
+
 def language_from_path(path: pl.Expr) -> pl.Expr:
-    return path.str.extract(LAYOUT, 1).str.to_lowercase()
+    return language_name(path.str.extract(LAYOUT, 1))
 
 
 def word_from_path(path: pl.Expr) -> pl.Expr:
@@ -45,7 +50,10 @@ def upsert_images(con: duckdb.DuckDBPyConnection, images: pl.DataFrame, load_id:
             path = coalesce(s.path, i.path),
             language = coalesce(s.language, i.language),
             word = coalesce(s.word, i.word),
-            region = coalesce(s.region, i.region)
+            -- a new language without a region drops the old one's (hindi's non-Western is not english's)
+            region = CASE WHEN s.region IS NOT NULL THEN s.region
+                          WHEN s.language IS DISTINCT FROM i.language AND s.language IS NOT NULL THEN NULL
+                          ELSE i.region END
         FROM staged AS s
         WHERE i.image_id = s.image_id
           AND (s.path IS DISTINCT FROM i.path AND s.path IS NOT NULL
@@ -90,7 +98,7 @@ def register_images_seen(con: duckdb.DuckDBPyConnection, image_ids: str, load_id
 
 
 def _manifest_frame(path: Path) -> pl.DataFrame:
-    raw = read_text_csv(path, required=("url", "language"))
+    raw = read_text_csv(path, required=("url", "language"), fold_case=True)
     optional = {name: pl.col(name) if name in raw.columns else pl.lit(None, pl.String)
                 for name in ("path", "word", "region")}
     blank_to_null = lambda expr: pl.when(expr.str.strip_chars() == "").then(None).otherwise(
@@ -100,7 +108,7 @@ def _manifest_frame(path: Path) -> pl.DataFrame:
         ROW_COLUMN,
         pl.col("url").str.strip_chars().alias("image_id"),
         blank_to_null(optional["path"]).alias("path"),
-        blank_to_null(pl.col("language")).str.to_lowercase().alias("language"),
+        language_name(blank_to_null(pl.col("language"))).alias("language"),
         blank_to_null(optional["word"]).alias("word"),
         blank_to_null(optional["region"]).alias("region"),
     )
@@ -170,17 +178,16 @@ def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:
     relative = sorted(
         p.relative_to(directory).as_posix()
         for p in directory.rglob("*")
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not _hidden(p.relative_to(directory))
     )
     not_utf8 = next((name for name in relative if not encodes_as_utf8(name)), None)
     if not_utf8 is not None:
         raise InputFileError(str(directory), f"file {os.fsencode(not_utf8)!r}: its name is not UTF-8, so it "
                                              "cannot be part of a URL; rename it")
     prefix = url_prefix.rstrip("/") + "/"
-    files = pl.DataFrame({"relative": relative, "url_path": [url_path(name) for name in relative]},
-                         schema={"relative": pl.String, "url_path": pl.String})
+    files = pl.DataFrame({"relative": relative}, schema={"relative": pl.String})
     return files.select(
-        (pl.lit(prefix) + pl.col("url_path")).alias("image_id"),
+        (pl.lit(prefix) + url_path(pl.col("relative"))).alias("image_id"),
         (pl.lit(str(directory.resolve()) + "/") + pl.col("relative")).alias("path"),
         language_from_path(pl.col("relative")).alias("language"),
         word_from_path(pl.col("relative")).alias("word"),
@@ -188,11 +195,28 @@ def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:
     )
 
 
-def url_path(relative: str) -> str:
-    """A file's relative path as it goes into a URL: the characters that would end or change a
-    URL (space, #, ?, %, quotes, controls) percent-encoded, everything else (non-ASCII letters
+def _hidden(relative: Path) -> bool:
+    """What operating systems leave beside images: ._01.jpg (macOS resource forks), .thumbs/,
+    .Trashes/, __MACOSX/ in a zip. Not images anyone labelled."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
+
+
+def url_path(relative: pl.Expr) -> pl.Expr:
+    """A relative file path as it goes into a URL: the characters that would end or change a URL
+    (space, #, ?, %, quotes, controls) percent-encoded, everything else (non-ASCII letters
     included) as written, so URLs in results files that name the same files still match."""
-    return URL_UNSAFE.sub(lambda char: "".join(f"%{byte:02X}" for byte in char.group().encode()), relative)
+    for char in URL_UNSAFE:  # % first, or the other escapes would be escaped again
+        relative = relative.str.replace_all(char, f"%{ord(char):02X}", literal=True)
+    return relative
+
+
+def check_url_prefix(url_prefix: str, source: str) -> None:
+    """A prefix is the start of URLs: http(s), and no query or fragment for a path to follow."""
+    if not pl.select(pl.lit(url_prefix).str.contains(HTTP_URL)).item():
+        raise InputFileError(source, f"--url-prefix {url_prefix!r} is not an http(s) URL")
+    if "?" in url_prefix or "#" in url_prefix:
+        raise InputFileError(source, f"--url-prefix {url_prefix!r} holds a query or fragment (? or #); "
+                                     "paths cannot follow it")
 
 
 def _known_languages_only(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFrame:
@@ -212,8 +236,7 @@ def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_pref
     directory = Path(directory)
     if not directory.is_dir():
         raise InputFileError(str(directory), "is not a directory")
-    if not pl.select(pl.lit(url_prefix).str.contains(HTTP_URL)).item():
-        raise InputFileError(str(directory), f"--url-prefix {url_prefix!r} is not an http(s) URL")
+    check_url_prefix(url_prefix, str(directory))
     frame = _known_languages_only(con, images_in_directory(directory, url_prefix=url_prefix))
     if frame.height == 0:
         raise InputFileError(
@@ -227,4 +250,4 @@ def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_pref
         return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated, notes=warnings)
 
     return load_file(con, "images", directory, write,
-                     sha256=directory_fingerprint(directory, served_at=url_prefix))
+                     sha256=directory_fingerprint(directory, served_at=f"{url_prefix} from {directory.resolve()}"))

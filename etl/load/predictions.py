@@ -15,6 +15,7 @@ import polars as pl
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
 from etl.load.gold import parse_truth
+from etl.load.images import check_url_prefix, url_path
 from etl.load.transaction import LoadCounts, LoadResult, load_file
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
@@ -24,10 +25,10 @@ LIST_LITERAL = rf"^\[\s*(?:(?:{QUOTED})\s*(?:,\s*(?:{QUOTED})\s*)*,?\s*)?\]$"
 
 
 def predictions_frame(path: Path) -> pl.DataFrame:
-    raw = read_text_csv(path, required=("path", "predictions", FLAG))
+    raw = read_text_csv(path, required=("path", "predictions", FLAG), fold_case=True)
     frame = raw.select(
         ROW_COLUMN,
-        pl.col("path").str.strip_chars().alias("path"),
+        pl.col("path").str.strip_chars().str.strip_prefix("./").alias("path"),
         pl.col("predictions").str.strip_chars().alias("predictions"),
         pl.col(FLAG).alias("flag_text"),
         parse_truth(FLAG).alias("target_in_top_k"),
@@ -52,6 +53,10 @@ def predictions_frame(path: Path) -> pl.DataFrame:
         pl.element().str.slice(1, pl.element().str.len_chars() - 2)
     )
     frame = frame.with_columns(labels.alias("labels"))
+    bad = first_bad_row(frame, pl.col("labels").list.eval(pl.element().str.strip_chars() == "").list.any())
+    if bad:
+        raise InputFileError(str(path), f"{bad['predictions']!r} holds an empty class name",
+                             row=bad[ROW_COLUMN], column="predictions")
     escaped = frame.select(pl.col("labels").explode().unique()).filter(pl.col("labels").str.contains(r"\\"))
     if escaped.height:  # rare (an apostrophe, a tab): decoded once per distinct label
         decoded = {}
@@ -81,7 +86,9 @@ def _resolve_image_ids(
     is_url = pl.col("path").str.contains(r"^https?://")
     prefixed = pl.lit(None, pl.String)
     if url_prefix:
-        prefixed = pl.when(~is_url).then(pl.lit(url_prefix.rstrip("/") + "/") + pl.col("path").str.strip_prefix("/"))
+        check_url_prefix(url_prefix, str(path))
+        prefixed = pl.when(~is_url).then(pl.lit(url_prefix.rstrip("/") + "/")
+                                         + url_path(pl.col("path").str.strip_prefix("/")))
     staged = frame.with_columns(pl.when(is_url).then(pl.col("path")).alias("direct"),  # noqa: F841
                                 prefixed.alias("prefixed"))
     resolved = con.sql(
@@ -178,4 +185,4 @@ def load_predictions(
             con.unregister("staged_prediction_labels")
         return LoadCounts(rows_in_file=frame.height, inserted=per_image.height, notes=warnings)
 
-    return load_file(con, "predictions", path, write)
+    return load_file(con, "predictions", path, write, options={"url_prefix": url_prefix, "model": model})

@@ -14,15 +14,15 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
-from etl.load.images import URL_LAYOUT_PARTS, canonical_regions
+from etl.load.images import URL_LAYOUT_PARTS, canonical_regions, language_name
 from etl.load.transaction import LoadCounts, LoadResult, load_file, upsert_by_key
 
 
 def regions_frame(path: Path) -> pl.DataFrame:
-    raw = read_text_csv(path, required=("language", "region"))
+    raw = read_text_csv(path, required=("language", "region"), fold_case=True)
     frame = raw.select(
         ROW_COLUMN,
-        pl.col("language").str.strip_chars().str.to_lowercase().alias("language"),
+        language_name(pl.col("language").str.strip_chars()).alias("language"),
         pl.col("region").str.strip_chars().alias("region"),
     )
     for column in ("language", "region"):

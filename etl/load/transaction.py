@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -33,7 +35,7 @@ class LoadResult:
 
     def summary(self) -> str:
         if self.already_loaded:
-            return f"{self.source_file}: already loaded (same sha256), nothing changed"
+            return f"{self.source_file}: already loaded (same file and options), nothing changed"
         counts = self.counts
         assert counts is not None
         if not counts.inserted and not counts.updated:
@@ -53,12 +55,14 @@ def load_file(
     write: Callable[[duckdb.DuckDBPyConnection, int], LoadCounts],
     *,
     sha256: str | None = None,
+    options: dict[str, str | None] | None = None,
 ) -> LoadResult:
     """Run `write(con, load_id)` in a transaction; log it only when it changed something.
 
-    `sha256` is the file's fingerprint when the caller already computed it (see `fingerprint`)."""
+    `sha256` is the file's fingerprint when the caller already computed it (see `fingerprint`);
+    `options` are the command's options that change what the file loads as (see `with_options`)."""
     path = Path(path)
-    sha256 = sha256 or fingerprint(path)
+    sha256 = with_options(sha256 or fingerprint(path), options or {})
     if already_loaded(con, kind, sha256):
         return LoadResult(kind, path, sha256, already_loaded=True)
     started_at = datetime.now(UTC).replace(tzinfo=None)
@@ -89,6 +93,17 @@ def load_file(
     finally:
         con.execute("RESET preserve_insertion_order")
     return LoadResult(kind, path, sha256, already_loaded=False, counts=counts, load_id=load_id)
+
+
+def with_options(sha256: str, options: dict[str, str | None]) -> str:
+    """A load's identity: the file, and the options that change what it loads as. The same gold
+    file again with another --positive (or predictions with another --url-prefix) is another
+    load, not "already loaded", or a wrong first try could never be corrected. Without options
+    the identity is the file's sha256 alone, as load logs have always held."""
+    given = {name: value for name, value in options.items() if value}
+    if not given:
+        return sha256
+    return hashlib.sha256(f"{sha256}\n{json.dumps(given, sort_keys=True)}".encode()).hexdigest()
 
 
 def fingerprint(path: Path) -> str:
@@ -164,8 +179,6 @@ def upsert_by_key(
 def directory_fingerprint(directory: Path, *, served_at: str = "") -> str:
     """A directory 'file' is identified by its listing (names and sizes), not its bytes, and by the
     URL it is served at: the same folder under another --url-prefix is other images."""
-    import hashlib
-
     listing = sorted(
         f"{p.relative_to(directory).as_posix()}:{p.stat().st_size}" for p in directory.rglob("*") if p.is_file()
     )

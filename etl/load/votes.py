@@ -95,4 +95,7 @@ def load_votes(
                 con.unregister("staged_votes")
             return LoadCounts(rows_in_file=staged_votes.height, inserted=inserted, updated=updated, notes=warnings)
 
-        return load_file(con, "votes", Path(path), write)
+        columns = (task_col, worker_col, label_col)
+        options = {"columns": ",".join(columns) if columns != ("task", "worker", "label") else None,
+                   "positive": positive if positive != "1" else None}  # defaults: the file's sha256 alone
+        return load_file(con, "votes", Path(path), write, options=options)

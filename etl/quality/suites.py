@@ -197,7 +197,9 @@ WAREHOUSE_SUITES: tuple[WarehouseSuite, ...] = (
     _table("raw.external_votes", VOTE_RULES, ("image_id", "worker_id")),
     _table("main.votes", (is_true("image_known", "every vote's image is in images"),), ("assignment_id", "slot"),
            "SELECT v.assignment_id, v.slot, v.image_id, i.image_id IS NOT NULL AS image_known FROM main.votes AS v "
-           "LEFT JOIN (SELECT DISTINCT image_id FROM raw.images) AS i USING (image_id)"),
+           "LEFT JOIN (SELECT DISTINCT image_id FROM raw.images) AS i USING (image_id) "
+           # long-format votes (`load votes`) name tasks, which are not registered images
+           "WHERE v.assignment_id IS NOT NULL"),
     _table("main.vote_counts", (*key("image_id"), at_least("n_votes", "n_yes", "n_yes ≤ n_votes"),
                                 between("n_yes", 0)), ("image_id",)),
     _table("main.labels", (*key("image_id"), not_null("label"), probability("p_yes")), ("image_id",)),
