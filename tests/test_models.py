@@ -62,9 +62,10 @@ def test_a_broken_model_is_named_in_the_error(tmp_path, warehouse):
         models.build(con, sql_dir=sql_dir)
 
 
-def test_the_shipped_models_build_on_an_empty_warehouse(run_cli):
+def test_the_shipped_models_build_on_an_empty_warehouse_and_say_it_is_empty(run_cli):
     result = run_cli("build")
     assert "SQL tests passed" in result.output
+    assert "holds no loaded files yet" in result.stderr
 
 
 def test_a_model_can_ask_to_be_a_table_in_a_view_layer(tmp_path, warehouse):

@@ -121,3 +121,13 @@ def test_fleiss_kappa_and_krippendorff_alpha_equal_the_reference_packages_on_bot
         assert kappa == pytest.approx(expected_kappa, abs=1e-6)
         assert alpha == pytest.approx(expected_alpha, abs=1e-6)
         warehouse.unlink()
+
+
+def test_votes_and_task_gold_alone_pass_validation(run_cli, warehouse):
+    """The README's bluebirds example: task ids are neither URLs nor registered images, and the
+    warehouse's checks must not call that a fault."""
+    run_cli("load", "votes", str(DATASETS / "bluebirds_votes.csv"))
+    run_cli("load", "gold", str(DATASETS / "bluebirds_truth.csv"))
+    run_cli("build")
+    result = run_cli("validate")
+    assert "0 failed" in result.output

@@ -27,7 +27,11 @@ def build(settings: Settings) -> None:
         labels_reason = con.execute(
             "SELECT method, reason FROM intermediate.int_truth_choice"
         ).fetchall()
+        loads = con.execute("SELECT count(*) FROM raw.load_log").fetchall()[0][0]
     click.echo(f"built {len(report.built)} models; {report.tests_run} SQL tests passed")
+    if not loads:  # a mistyped --warehouse creates a new, empty file: say so rather than look fine
+        click.echo(f"note: {settings.warehouse} holds no loaded files yet; the marts are empty", err=True)
+        return
     for method, reason in labels_reason:
         click.echo(f"labels: {method} ({reason})")
 

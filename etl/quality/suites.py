@@ -187,9 +187,10 @@ WAREHOUSE_SUITES: tuple[WarehouseSuite, ...] = (
     _table("raw.hits", HIT_RULES, ("hit_id",)),
     _table("raw.hit_items", HIT_ITEM_RULES, ("hit_id", "slot")),
     _table("raw.images", IMAGE_RULES, ("image_id",)),
-    _table("raw.gold", (*GOLD_RULES, is_true("image_known", "every gold image is in images")), ("image_id",),
-           "SELECT g.*, i.image_id IS NOT NULL AS image_known FROM raw.gold AS g "
-           "LEFT JOIN (SELECT DISTINCT image_id FROM raw.images) AS i USING (image_id)"),
+    _table("raw.gold", (*GOLD_RULES, is_true("image_known", "every gold image is in images (or a task of "
+                                                            "long-format votes)")), ("image_id",),
+           "SELECT g.*, g.image_id IN (SELECT image_id FROM raw.images UNION SELECT image_id FROM raw.external_votes)"
+           " AS image_known FROM raw.gold AS g"),
     _table("raw.image_predictions", (*key("run_id", "image_id"), not_null("target_in_top_k")),
            ("run_id", "image_id")),
     _table("raw.prediction_labels", (*key("run_id", "image_id", "rank"), between("rank", 1),
