@@ -87,7 +87,7 @@ def register_images_seen(con: duckdb.DuckDBPyConnection, image_ids: str, load_id
             SELECT DISTINCT image_id FROM {image_ids} ANTI JOIN raw.images USING (image_id)
         ),
         parsed AS (
-            SELECT image_id, lower(parts.language) AS language, parts.word
+            SELECT image_id, lower(nfc_normalize(parts.language)) AS language, parts.word
             FROM (SELECT image_id, {URL_LAYOUT_PARTS} AS parts FROM new_images)
         )
         SELECT p.image_id, NULL, r.language, CASE WHEN r.language IS NOT NULL THEN p.word END, NULL, ?

@@ -67,7 +67,7 @@ def language_from_urls(con: duckdb.DuckDBPyConnection, languages: str) -> int:
     return con.execute(
         f"""
         UPDATE raw.images AS i SET language = p.language, word = p.word
-        FROM (SELECT image_id, lower(parts.language) AS language, parts.word
+        FROM (SELECT image_id, lower(nfc_normalize(parts.language)) AS language, parts.word
               FROM (SELECT image_id, {URL_LAYOUT_PARTS} AS parts FROM raw.images WHERE language IS NULL)) AS p
         WHERE i.image_id = p.image_id AND p.language IN (SELECT language FROM {languages})
         """
