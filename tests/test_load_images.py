@@ -192,3 +192,26 @@ def test_a_url_prefix_with_a_query_string_is_refused(tmp_path, run_cli, warehous
     result = run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m?token=1",
                      expect=1)
     assert "query or fragment" in result.output
+
+
+def test_directory_loads_follow_symlinked_folders_once(tmp_path, run_cli, warehouse):
+    elsewhere = tmp_path / "elsewhere" / "punjabi" / "7899"
+    elsewhere.mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(elsewhere / "01.jpg")
+    (tmp_path / "data" / "hindi" / "12").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(tmp_path / "data" / "hindi" / "12" / "01.jpg")
+    (tmp_path / "data" / "punjabi").symlink_to(elsewhere.parent)
+    (tmp_path / "data" / "hindi" / "12" / "loop").symlink_to(tmp_path / "data")  # a link back up
+    run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m")
+    assert query(warehouse, "SELECT image_id, language FROM raw.images ORDER BY 1") == [
+        ("https://cdn.example/m/hindi/12/01.jpg", "hindi"),
+        ("https://cdn.example/m/punjabi/7899/01.jpg", "punjabi"),
+    ]
+
+
+def test_a_zero_width_space_is_refused_in_a_url_and_dropped_from_a_language(tmp_path, run_cli, warehouse):
+    (tmp_path / "bad.csv").write_text("url,language\nhttps://x.example/b.jpg\u200b,hindi\n")
+    assert "row 2, column url" in run_cli("load", "images", str(tmp_path / "bad.csv"), expect=1).output
+    (tmp_path / "ok.csv").write_text("url,language\nhttps://x.example/c.jpg,hin\u200bdi\n")
+    run_cli("load", "images", str(tmp_path / "ok.csv"))
+    assert query(warehouse, "SELECT language FROM raw.images") == [("hindi",)]

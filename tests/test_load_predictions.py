@@ -176,3 +176,11 @@ def test_an_empty_class_name_is_refused(tmp_path, run_cli, warehouse):
                            "predictions_include_groom_or_bridegroom": True}])
     result = run_cli("load", "predictions", str(path), expect=1)
     assert "row 2, column predictions" in result.output and "empty class name" in result.output
+
+
+def test_a_true_flag_over_an_empty_list_is_refused(tmp_path, run_cli, warehouse):
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [{"path": "https://x.example/a.jpg", "predictions": [],
+                           "predictions_include_groom_or_bridegroom": True}])
+    result = run_cli("load", "predictions", str(path), expect=1)
+    assert "row 2, column predictions_include_groom_or_bridegroom" in result.output

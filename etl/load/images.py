@@ -15,12 +15,14 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, encodes_as_utf8, first_bad_row, first_contradiction, read_text_csv
+from etl.load.listing import files_below
 from etl.load.transaction import LoadCounts, LoadResult, directory_fingerprint, load_file
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
 URL_UNSAFE = ("%", *' "#<>?\\^`{|}\x7f', *map(chr, range(1, 32)))
-HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
+# No spaces, and no invisible format characters (a zero-width space pasted in makes another URL).
+HTTP_URL = r"^https?://[^\s\p{Cf}/$.?#][^\s\p{Cf}]*$"
 # <language>/<word>/<file> at the end of a path or URL.
 LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
 # The same, in SQL over a relation with an image_id column: a struct of language and word.
@@ -29,8 +31,9 @@ URL_LAYOUT_PARTS = f"regexp_extract(image_id, '{LAYOUT}', ['language', 'word'])"
 
 def language_name(text: pl.Expr) -> pl.Expr:
     """How a language is written in the warehouse: lower case, Unicode NFC, so `Español` typed on
-    a Mac (NFD) and on Windows (NFC) are one language, not two groups that look the same."""
-    return text.str.normalize("NFC").str.to_lowercase()
+    a Mac (NFD) and on Windows (NFC) are one language, not two groups that look the same; invisible
+    format characters (a zero-width space pasted in) are dropped for the same reason."""
+    return text.str.normalize("NFC").str.replace_all(r"\p{Cf}", "").str.to_lowercase()
 
 
 def language_from_path(path: pl.Expr) -> pl.Expr:
@@ -176,9 +179,7 @@ def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:
     """Every image file below `directory`, with the URL it will be shown at and its language/word."""
     directory = Path(directory)
     relative = sorted(
-        p.relative_to(directory).as_posix()
-        for p in directory.rglob("*")
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not _hidden(p.relative_to(directory))
+        p.as_posix() for p in files_below(directory) if p.suffix.lower() in IMAGE_SUFFIXES and not _hidden(p)
     )
     not_utf8 = next((name for name in relative if not encodes_as_utf8(name)), None)
     if not_utf8 is not None:

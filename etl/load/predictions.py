@@ -53,6 +53,10 @@ def predictions_frame(path: Path) -> pl.DataFrame:
         pl.element().str.slice(1, pl.element().str.len_chars() - 2)
     )
     frame = frame.with_columns(labels.alias("labels"))
+    bad = first_bad_row(frame, pl.col("target_in_top_k") & (pl.col("labels").list.len() == 0))
+    if bad:
+        raise InputFileError(str(path), f"{FLAG} is True but no classes are listed",
+                             row=bad[ROW_COLUMN], column=FLAG)
     bad = first_bad_row(frame, pl.col("labels").list.eval(pl.element().str.strip_chars() == "").list.any())
     if bad:
         raise InputFileError(str(path), f"{bad['predictions']!r} holds an empty class name",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from etl.load.listing import files_below
 from etl.load.loadlog import already_loaded, file_sha256, next_load_id, record_load, size_seen_before
 
 
@@ -179,9 +180,7 @@ def upsert_by_key(
 def directory_fingerprint(directory: Path, *, served_at: str = "") -> str:
     """A directory 'file' is identified by its listing (names and sizes), not its bytes, and by the
     URL it is served at: the same folder under another --url-prefix is other images."""
-    listing = sorted(
-        f"{p.relative_to(directory).as_posix()}:{p.stat().st_size}" for p in directory.rglob("*") if p.is_file()
-    )
+    listing = sorted(f"{p.as_posix()}:{(directory / p).stat().st_size}" for p in files_below(directory))
     if served_at:
         listing.insert(0, f"served at {served_at}")
     return hashlib.sha256("\n".join(listing).encode("utf-8", "surrogateescape")).hexdigest()
