@@ -177,7 +177,10 @@ def empty_earlier_demo(out: Path) -> None:
         with open_warehouse(out / DEMO_WAREHOUSE, read_only=False):
             pass
     for entry in entries:
-        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
     out.mkdir(parents=True, exist_ok=True)
 
 

@@ -53,7 +53,7 @@ class Interrupted(click.ClickException):
     exit_code = 130
 
     def __init__(self) -> None:
-        super().__init__("interrupted; a load or build in progress was rolled back, nothing of it was kept")
+        super().__init__("interrupted (anything being loaded or built was rolled back: nothing of it was kept)")
 
 
 @click.group(
