@@ -24,6 +24,7 @@ import duckdb
 from etl.errors import CrowdauditError
 from etl.hits.pricing import fee_macro_sql
 from etl.paths import SQL_DIR
+from etl.warehouse import rollback_if_open
 
 LAYER_SCHEMAS = {"staging": "staging", "intermediate": "intermediate", "marts": "main"}
 MATERIALIZATION = {"staging": "VIEW", "intermediate": "VIEW", "marts": "TABLE"}
@@ -204,6 +205,6 @@ def build(
         tests_run = run_sql_tests(con, sql_dir)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_if_open(con)
         raise
     return BuildReport(built=built, tests_run=tests_run)

@@ -158,3 +158,13 @@ def open_warehouse(
         yield con
     finally:
         con.close()
+
+
+def rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back a load's or build's transaction, unless a Ctrl-C during COMMIT already ended it (then
+    DuckDB has committed all of it or none; a ROLLBACK error would hide the interruption)."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException as error:
+        if "no transaction is active" not in str(error):
+            raise

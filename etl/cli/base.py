@@ -53,7 +53,8 @@ class Interrupted(click.ClickException):
     exit_code = 130
 
     def __init__(self) -> None:
-        super().__init__("interrupted (anything being loaded or built was rolled back: nothing of it was kept)")
+        super().__init__("interrupted. A file being loaded or a build is in the warehouse whole or not at all; "
+                         "run the command again (a file already loaded is skipped)")
 
 
 @click.group(

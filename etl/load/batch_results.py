@@ -28,7 +28,7 @@ from etl.load.mturk_format import (
     parse_money,
     parse_timestamps,
 )
-from etl.load.transaction import LoadCounts, LoadResult, fingerprint_soon, load_file
+from etl.load.transaction import LoadCounts, LoadResult, fingerprint_soon, load_file, staged
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
 REQUIRED = ("HITId", "AssignmentId", "WorkerId", "AssignmentStatus")
@@ -496,11 +496,8 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: F
                            allow_warnings=allow_warnings)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
-        con.register("staged_assignments", assignments)
-        con.register("staged_hits", hits)
-        # Scanned in place (three times): copying 4M rows into a temp table first costs more.
-        con.register("staged_hit_items", hit_items)
-        try:
+        # staged_hit_items is scanned in place (three times): copying 4M rows into a temp table costs more.
+        with staged(con, staged_assignments=assignments, staged_hits=hits, staged_hit_items=hit_items):
             _raise_on_conflicts(con, path)
             # A known HIT's items are already there (and agree: checked above), so filter by HIT,
             # a third of the rows, rather than anti-joining every (HIT, slot).
@@ -520,9 +517,6 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: F
                 "FROM staged_assignments ANTI JOIN raw.assignments USING (assignment_id)",
                 [load_id],
             ).fetchall()[0][0]
-        finally:
-            for name in ("staged_assignments", "staged_hits", "staged_hit_items"):
-                con.unregister(name)
         return LoadCounts(rows_in_file=assignments.height, inserted=inserted, updated=updated, notes=warnings)
 
     return load_file(con, "results", path, write, sha256=pending_sha256.result())

@@ -10,7 +10,7 @@ import polars as pl
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
 from etl.load.images import HTTP_URL
-from etl.load.transaction import LoadCounts, LoadResult, load_file, upsert_by_key
+from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
 TRUE_WORDS = ("true", "1", "yes", "y", "t")
@@ -76,14 +76,11 @@ def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | Non
         warnings = check_batch("gold", Path(path), {"gold": staged_gold}, allow_warnings=allow_warnings)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
-        con.register("staged_gold", staged_gold)
-        try:
+        with staged(con, staged_gold=staged_gold):
             inserted, updated = upsert_by_key(
                 con, table="raw.gold", staged="staged_gold", keys=("image_id",), values=("truth",),
                 load_id=load_id,
             )
-        finally:
-            con.unregister("staged_gold")
         return LoadCounts(rows_in_file=staged_gold.height, inserted=inserted, updated=updated, notes=warnings)
 
     return load_file(con, "gold", Path(path), write, options={"positive": positive})

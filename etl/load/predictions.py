@@ -16,7 +16,7 @@ from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
 from etl.load.gold import parse_truth
 from etl.load.images import check_url_prefix, url_path
-from etl.load.transaction import LoadCounts, LoadResult, load_file
+from etl.load.transaction import LoadCounts, LoadResult, load_file, staged
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
 FLAG = "predictions_include_groom_or_bridegroom"
@@ -177,16 +177,11 @@ def load_predictions(
         ).explode("ranked").unnest("ranked").drop_nulls("label")
         # Registered under names no table or mart has: DuckDB prefers a table (e.g. the `labels`
         # mart) over a Python variable of the same name.
-        con.register("staged_image_predictions", per_image)
-        con.register("staged_prediction_labels", ranked)
-        try:
+        with staged(con, staged_image_predictions=per_image, staged_prediction_labels=ranked):
             con.execute("INSERT INTO raw.image_predictions SELECT ?, image_id, target_in_top_k "
                         "FROM staged_image_predictions", [run_id])
             con.execute("INSERT INTO raw.prediction_labels SELECT ?, image_id, rank, label, NULL "
                         "FROM staged_prediction_labels", [run_id])
-        finally:
-            con.unregister("staged_image_predictions")
-            con.unregister("staged_prediction_labels")
         return LoadCounts(rows_in_file=frame.height, inserted=per_image.height, notes=warnings)
 
     return load_file(con, "predictions", path, write, options={"url_prefix": url_prefix, "model": model})

@@ -15,7 +15,7 @@ import polars as pl
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
 from etl.load.images import URL_LAYOUT_PARTS, canonical_regions, language_name
-from etl.load.transaction import LoadCounts, LoadResult, load_file, upsert_by_key
+from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
 
 
 def regions_frame(path: Path) -> pl.DataFrame:
@@ -44,13 +44,10 @@ def load_regions(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
     staged_regions, notes = canonical_regions(con, regions_frame(path))
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
-        con.register("staged_regions", staged_regions)
-        try:
+        with staged(con, staged_regions=staged_regions):
             inserted, updated = upsert_by_key(con, table="raw.language_regions", staged="staged_regions",
                                               keys=("language",), values=("region",), load_id=load_id)
             named = language_from_urls(con, "staged_regions") if inserted else 0
-        finally:
-            con.unregister("staged_regions")
         if named:
             notes.append(f"note: {named} image(s) whose URL names a language new to the table now have it")
         if inserted or updated:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from etl.load.listing import files_below
 from etl.load.loadlog import already_loaded, file_sha256, next_load_id, record_load, size_seen_before
+from etl.warehouse import rollback_if_open
 
 
 @dataclass
@@ -89,11 +93,30 @@ def load_file(
             )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_if_open(con)
         raise
     finally:
         con.execute("RESET preserve_insertion_order")
     return LoadResult(kind, path, sha256, already_loaded=False, counts=counts, load_id=load_id)
+
+
+
+@contextmanager
+def staged(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterator[None]:
+    """The frames visible to SQL under these names for the block. Dropping the names fails in a
+    transaction that an error or Ctrl-C aborted; that failure must not replace the error itself
+    (which then reads as a traceback about 'transaction is aborted')."""
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield
+    finally:
+        for name in frames:
+            try:
+                con.unregister(name)
+            except duckdb.Error:
+                if sys.exc_info()[1] is None:
+                    raise
 
 
 def with_options(sha256: str, options: dict[str, str | None]) -> str:

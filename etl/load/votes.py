@@ -16,7 +16,7 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
-from etl.load.transaction import LoadCounts, LoadResult, load_file, upsert_by_key
+from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
 
@@ -85,14 +85,11 @@ def load_votes(
         warnings = check_batch("votes", Path(path), {"votes": staged_votes}, allow_warnings=allow_warnings)
 
         def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
-            con.register("staged_votes", staged_votes)
-            try:
+            with staged(con, staged_votes=staged_votes):
                 inserted, updated = upsert_by_key(
                     con, table="raw.external_votes", staged="staged_votes", keys=("image_id", "worker_id"),
                     values=("selected",), load_id=load_id,
                 )
-            finally:
-                con.unregister("staged_votes")
             return LoadCounts(rows_in_file=staged_votes.height, inserted=inserted, updated=updated, notes=warnings)
 
         columns = (task_col, worker_col, label_col)
