@@ -72,6 +72,21 @@ def make_workers(spec: CrowdSpec, *, seed: int) -> pl.DataFrame:
     })
 
 
+def distinct_draws(rng: np.random.Generator, rows: int, per_row: int, population: int) -> np.ndarray:
+    """(rows, per_row) indexes below `population`, distinct within each row: a HIT never shows one
+    gold image twice (ingest refuses such a HIT). Rows with a repeat are drawn again."""
+    if per_row > population:
+        raise ValueError(f"cannot mix {per_row} different gold images into a HIT from {population}")
+    draws = rng.integers(0, population, size=(rows, per_row))
+    for _ in range(10_000):
+        ordered = np.sort(draws, axis=1)
+        repeats = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+        if not repeats.any():
+            return draws
+        draws[repeats] = rng.integers(0, population, size=(int(repeats.sum()), per_row))
+    raise ValueError(f"could not draw {per_row} different gold images per HIT from {population}")
+
+
 def plan_hits(
     image_ids: list[str], *, per_hit: int, gold_ids: list[str] = (), gold_per_hit: int = 0, seed: int
 ) -> pl.DataFrame:
@@ -89,10 +104,10 @@ def plan_hits(
     n_hits = int(fresh["hit_number"].max() or 0) + 1
     parts = [fresh]
     if with_gold:
-        draws = rng.integers(0, gold.len(), size=n_hits * gold_per_hit)
+        draws = distinct_draws(rng, n_hits, gold_per_hit, gold.len())
         parts.append(pl.DataFrame({
             "hit_number": np.repeat(np.arange(n_hits), gold_per_hit),
-            "image_id": gold.gather(draws),
+            "image_id": gold.gather(draws.ravel()),
         }))
     return (
         pl.concat(parts)

@@ -73,6 +73,7 @@ CORPUS: dict[str, tuple[int | None, str | None]] = {
     "gold_url_not_a_url.csv": (3, "url"),
     "gold_truth_empty.csv": (3, "truth is empty"),
     "results_nul_byte.csv": (3, "WorkerId"),
+    "results_hit_shows_an_image_twice.csv": (2, "in Input.image1 and Input.image3"),
     "results_cr_line_ends.csv": (1, "carriage return"),
     "results_utf16.csv": (None, "UTF-16"),
     "images_language_empty.csv": (3, "language"),

@@ -117,6 +117,10 @@ class PipeBrowser:
         self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True},
                                  session=False)["sessionId"]
         self.wait_for("document.readyState === 'complete' && !!document.getElementById('ca-submit')")
+        # Input reaches a page only once it paints: a click sent before the first frame can be dropped
+        # (seen once in CI, the first tick lost), so wait for two animation frames.
+        self.send("Runtime.evaluate", {"awaitPromise": True, "expression":
+                  "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"})
 
     def evaluate(self, expression: str):
         result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
@@ -130,11 +134,18 @@ class PipeBrowser:
             time.sleep(0.1)
 
     def click(self, selector: str) -> None:
-        """A real mouse click at the element's centre, as a worker's would be."""
-        box = self.evaluate(
-            f"(() => {{ const e = document.querySelector({json.dumps(selector)}); e.scrollIntoView();"
-            " const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        """A real mouse click at the element's centre, as a worker's would be, once the element is
+        what a click there would hit (the layout may still settle as broken images resolve)."""
+        locate = (
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)}); e.scrollIntoView({{block: 'center'}});"
+            " const r = e.getBoundingClientRect(); const x = r.x + r.width / 2, y = r.y + r.height / 2;"
+            " return document.elementFromPoint(x, y) === e ? [x, y] : null; })()"
         )
+        deadline = time.monotonic() + 20
+        while (box := self.evaluate(locate)) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing clickable at {selector}")
+            time.sleep(0.1)
         for kind in ("mousePressed", "mouseReleased"):
             self.send("Input.dispatchMouseEvent",
                       {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1})
@@ -176,6 +187,7 @@ def test_ticking_three_images_submits_exactly_those_slot_names(catcher, browser)
     assert browser.evaluate("document.getElementById('ca-submit').disabled") is False
     for slot in ("image2", "image7", "image11"):
         browser.click(f"input.ca-tick[value={slot}]")
+        browser.wait_for(f"document.querySelector('input.ca-tick[value={slot}]').checked")
     browser.click("#ca-submit")
     deadline = time.monotonic() + 20
     while not catcher.posts and time.monotonic() < deadline:
@@ -190,6 +202,7 @@ def test_ticking_three_images_submits_exactly_those_slot_names(catcher, browser)
 def test_ticking_none_of_the_above_submits_it_alone(catcher, browser):
     browser.open(hit_url(catcher, "3ASSIGNMENT"))
     browser.click("input.ca-tick[value=image4]")
+    browser.wait_for("document.querySelector('input.ca-tick[value=image4]').checked")
     browser.click("input.ca-tick-none")
     browser.click("#ca-submit")
     deadline = time.monotonic() + 20

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import query
 
 from etl import models
 from etl.warehouse import open_warehouse
@@ -75,3 +76,17 @@ def test_a_model_can_ask_to_be_a_table_in_a_view_layer(tmp_path, warehouse):
         models.build(con, sql_dir=sql_dir)
         kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'int_heavy'")
         assert kind.fetchall() == [("BASE TABLE",)]
+
+
+def test_unknown_region_is_one_group_whether_the_language_or_the_image_is_unknown(tmp_path, run_cli, warehouse):
+    known, unregistered = "https://ex.org/w/klingon/1/01.jpg", "https://other.org/y.jpg"
+    (tmp_path / "images.csv").write_text(f"url,language\n{known},klingon\n")
+    (tmp_path / "p.csv").write_text("path,predictions,predictions_include_groom_or_bridegroom\n"
+                                    f"{known},\"['groom']\",True\n{unregistered},\"['suit']\",False\n")
+    (tmp_path / "gold.csv").write_text(f"url,truth\n{known},true\n{unregistered},true\n")
+    for kind, name in (("images", "images.csv"), ("predictions", "p.csv"), ("gold", "gold.csv")):
+        run_cli("load", kind, str(tmp_path / name))
+    run_cli("build")
+    rows = query(warehouse, "SELECT grp, n, tp, fn, recall, precision_corrected_lo FROM classifier_metrics "
+                            "WHERE truth_source = 'gold' AND grouping = 'region'")
+    assert rows == [("unknown", 2, 1, 1, 0.5, None)]

@@ -89,6 +89,9 @@ def simulate(truth_csv: Path, output: Path, gold_csv: Path | None, per_hit: int,
         truth["image_id"].implode()))
     if missing.len():
         raise click.UsageError(f"gold image {missing[0]} is not in --truth")
+    if gold_ids and gold_per_hit > len(set(gold_ids)):
+        raise click.UsageError(f"--gold-per-hit {gold_per_hit}: --gold has only {len(set(gold_ids))} images, and a "
+                               "HIT shows each image once")
     if assignments > workers:
         raise click.UsageError("--assignments cannot exceed --workers: a worker answers a HIT once")
     results, _ = simulate_batch(

@@ -189,7 +189,9 @@ def parse_assignment_columns(frame: pl.DataFrame, slots: dict[int, str], path: P
     return parse_answers(frame, slots, path)
 
 
-Check = tuple[str, pl.Expr, Callable[[dict], str]]
+# (column, rows that break the rule, message for the first such row). A message may come as
+# (column, text) when the column to name depends on the row.
+Check = tuple[str, pl.Expr, Callable[[dict], str | tuple[str, str]]]
 
 
 def _slots_without_image(row: dict, slots: dict[int, str]) -> set[int]:
@@ -227,7 +229,25 @@ def hit_checks(slots: dict[int, str]) -> list[Check]:
         ~pl.col(c).fill_null("").str.contains(r"^\s*(?:https?://\S+)?\s*$"),
         lambda row, c=c: f"{row[c]!r} is not an http(s) URL",
     ) for c in slots.values()]
+    # One image in two slots would give each assignment two votes on it, and every later build
+    # would stop at the SQL test hit_items_image_once_per_hit: refused here, naming both slots.
+    shown = pl.concat_list([blank_to_null(pl.col(c)).str.strip_chars() for c in slots.values()]).list.drop_nulls()
+    checks.append((
+        next(iter(slots.values())),
+        shown.list.n_unique() < shown.list.len(),
+        lambda row: _repeated_image(row, slots),
+    ))
     return checks
+
+
+def _repeated_image(row: dict, slots: dict[int, str]) -> tuple[str, str] | str:
+    first_slot: dict[str, str] = {}
+    for column in slots.values():
+        url = (row[column] or "").strip()
+        if url and url in first_slot:
+            return column, f"the HIT shows {url} twice, in {first_slot[url]} and {column}"
+        first_slot.setdefault(url, column)
+    return "the HIT shows one image in two slots"
 
 
 def assignment_checks(frame: pl.DataFrame, slots: dict[int, str]) -> list[Check]:
@@ -272,7 +292,9 @@ def validate(frame: pl.DataFrame, checks: list[Check], path: Path) -> None:
     for (column, bad, message), any_bad in zip(checks, failed, strict=True):
         if any_bad:
             row = first_bad_row(frame, bad)
-            raise _fail(path, row, column, message(row))
+            said = message(row)
+            where, said = said if isinstance(said, tuple) else (column, said)
+            raise _fail(path, row, where, said)
 
 
 def _check_repeated_assignments(frame: pl.DataFrame, path: Path) -> bool:

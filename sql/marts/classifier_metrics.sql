@@ -26,7 +26,9 @@ truths AS (
     FROM main.labels
 ),
 scored AS (
-    SELECT t.truth_source, t.truth, p.predicted, i.region, i.language,
+    -- one 'unknown' group for an image of an unknown language and one the warehouse never registered
+    SELECT t.truth_source, t.truth, p.predicted,
+           coalesce(i.region, 'unknown') AS region, coalesce(i.language, 'unknown') AS language,
            t.image_id IN (SELECT image_id FROM staging.stg_gold) AS is_gold
     FROM truths AS t
     JOIN predicted AS p USING (image_id)
@@ -41,8 +43,8 @@ counts AS (
             ELSE 'all'
         END AS grouping,
         coalesce(
-            CASE WHEN grouping(region) = 0 THEN coalesce(region, 'unknown') END,
-            CASE WHEN grouping(language) = 0 THEN coalesce(language, 'unknown') END,
+            CASE WHEN grouping(region) = 0 THEN region END,
+            CASE WHEN grouping(language) = 0 THEN language END,
             'all'
         ) AS grp,
         count(*) AS n,
@@ -133,9 +135,10 @@ SELECT
     CASE WHEN t1 IS NOT NULL THEN se END AS labels_sensitivity,
     CASE WHEN t1 IS NOT NULL THEN sp END AS labels_specificity,
     t1 AS precision_corrected,
-    greatest(t1 - 1.96 * sqrt(var_precision_c), 0) AS precision_corrected_lo,
-    least(t1 + 1.96 * sqrt(var_precision_c), 1) AS precision_corrected_hi,
+    -- greatest/least skip NULLs: without the CASE a missing estimate would get the interval [0, 1]
+    CASE WHEN t1 IS NOT NULL THEN greatest(t1 - 1.96 * sqrt(var_precision_c), 0) END AS precision_corrected_lo,
+    CASE WHEN t1 IS NOT NULL THEN least(t1 + 1.96 * sqrt(var_precision_c), 1) END AS precision_corrected_hi,
     recall_c AS recall_corrected,
-    greatest(recall_c - 1.96 * sqrt(var_recall_c), 0) AS recall_corrected_lo,
-    least(recall_c + 1.96 * sqrt(var_recall_c), 1) AS recall_corrected_hi
+    CASE WHEN recall_c IS NOT NULL THEN greatest(recall_c - 1.96 * sqrt(var_recall_c), 0) END AS recall_corrected_lo,
+    CASE WHEN recall_c IS NOT NULL THEN least(recall_c + 1.96 * sqrt(var_recall_c), 1) END AS recall_corrected_hi
 FROM intervals

@@ -129,6 +129,7 @@ def main() -> None:
         "gold_url_not_a_url.csv": f"url,truth\n{URLS[0]},true\nimage 402,false\n",
         "gold_truth_empty.csv": f"url,truth\n{URLS[0]},true\n{URLS[1]},\n",
         "results_extra_unknown_columns.csv": with_column("Input.note", ["a", "b", "c"]),
+        "results_hit_shows_an_image_twice.csv": good.replace(f'"{URLS[2]}"', f'"{URLS[0]}"'),
         "results_nul_byte.csv": cell_replace(3, '"WB2"', '"WB\x002"'),
         "results_cr_line_ends.csv": good.replace("\r\n", "\r"),
         "results_utf16.csv": good.encode("utf-16"),

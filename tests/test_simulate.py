@@ -1,0 +1,29 @@
+"""`crowdaudit simulate`: results files a simulated crowd writes must ingest and build."""
+
+from __future__ import annotations
+
+import polars as pl
+from conftest import query
+
+
+def test_several_gold_images_per_hit_are_different_images_and_the_batch_builds(tmp_path, run_cli, warehouse):
+    urls = [f"https://x.example/w/hindi/{k}/01.jpg" for k in range(1, 6)]
+    (tmp_path / "truth.csv").write_text("url,truth\n" + "".join(f"{u},{k % 2 == 0}\n" for k, u in enumerate(urls)))
+    (tmp_path / "gold.csv").write_text(f"url,truth\n{urls[0]},True\n{urls[1]},False\n")
+    results = tmp_path / "Batch_5_batch_results.csv"
+    for seed in range(5):
+        run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--gold", str(tmp_path / "gold.csv"),
+                "--per-hit", "4", "--gold-per-hit", "2", "--workers", "5", "--seed", str(seed), "-o", str(results))
+        shown = pl.read_csv(results, infer_schema=False).select(pl.concat_list(pl.col("^Input.image.*$")))
+        assert all(len(set(filter(None, row))) == len(list(filter(None, row))) for row in shown.to_series())
+    run_cli("ingest", str(results))
+    run_cli("build")
+    assert query(warehouse, "SELECT count(*) > 0 FROM votes") == [(True,)]
+
+
+def test_more_gold_per_hit_than_gold_images_is_refused(tmp_path, run_cli):
+    (tmp_path / "truth.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n")
+    (tmp_path / "gold.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\n")
+    result = run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--gold", str(tmp_path / "gold.csv"),
+                     "--gold-per-hit", "2", "-o", str(tmp_path / "r.csv"), expect=2)
+    assert "has only 1 images" in result.output
