@@ -25,6 +25,16 @@ def demo_warehouse_template(tmp_path_factory) -> Path:
     return out / "demo.duckdb"
 
 
+@pytest.fixture
+def browser():
+    """A fresh headless Chromium for one test (tests/chromium.py), killed afterwards."""
+    from chromium import PipeBrowser
+
+    running = PipeBrowser()
+    yield running
+    running.close()
+
+
 def copy_of(warehouse: Path, target: Path) -> Path:
     import shutil
 
