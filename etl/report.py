@@ -154,7 +154,11 @@ def render(context: dict) -> str:
 
 
 def write_report(con: duckdb.DuckDBPyConnection, output: Path) -> Path:
+    return save_report(render(gather(con)), output)
+
+
+def save_report(html: str, output: Path) -> Path:
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(gather(con)), encoding="utf-8")
+    output.write_text(html, encoding="utf-8")
     return output

@@ -18,19 +18,19 @@ from etl.warehouse import open_warehouse
 @pass_settings
 def report(settings: Settings, output: Path) -> None:
     """Write a self-contained HTML report (metrics by region and language, wrong images, workers)."""
-    from etl.report import gather, loads_since_build, render, write_report
+    from etl.report import gather, render, save_report
 
     with open_warehouse(settings.warehouse, read_only=True, wait_seconds=settings.wait_seconds) as con:
-        if str(output) == "-":
-            click.echo(render(gather(con)), nl=False)
-        else:
-            path = write_report(con, output)
-        behind = loads_since_build(con)
+        context = gather(con)
+    html = render(context)
+    if str(output) == "-":
+        click.echo(html, nl=False)
+    behind = context["loads_since_build"]
     if behind:
         click.echo(f"warning: {behind} load(s) since the last build are not in the report's votes, labels and "
                    "metrics; run `crowdaudit build` first", err=True)
     if str(output) != "-":
-        click.echo(path.resolve())
+        click.echo(save_report(html, output).resolve())
 
 
 @cli.command("demo")

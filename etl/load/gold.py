@@ -33,12 +33,13 @@ def gold_frame(path: Path, *, positive: str | None = None) -> pl.DataFrame:
     if positive is not None:  # compared in any case: --positive yes for a file of Yes/No
         label = pl.col("truth").str.strip_chars().str.to_lowercase()
         values = raw.select(label.drop_nulls().unique().sort())["truth"].to_list()
-        if positive.strip().lower() not in values or len(values) > 2:
+        positive_label = positive.strip().lower()
+        if positive_label not in values or len(values) > 2:
             raise InputFileError(
                 str(path), f"--positive {positive!r}: truth must hold it and one other value, found {values}",
                 column="truth",
             )
-        truth = label == positive.strip().lower()
+        truth = label == positive_label
     else:
         truth = parse_truth("truth")
     frame = raw.select(

@@ -16,6 +16,7 @@ import polars as pl
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, encodes_as_utf8, first_bad_row, first_contradiction, read_text_csv
 from etl.load.listing import files_below
+from etl.load.mturk_format import blank_to_null
 from etl.load.transaction import LoadCounts, LoadResult, directory_fingerprint, load_file
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
@@ -25,8 +26,14 @@ URL_UNSAFE = ("%", *' "#<>?\\^`{|}\x7f', *map(chr, range(1, 32)))
 HTTP_URL = r"^https?://[^\s\p{Cf}/$.?#][^\s\p{Cf}]*$"
 # <language>/<word>/<file> at the end of a path or URL.
 LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
-# The same, in SQL over a relation with an image_id column: a struct of language and word.
-URL_LAYOUT_PARTS = f"regexp_extract(image_id, '{LAYOUT}', ['language', 'word'])"
+
+
+def url_languages_sql(relation: str) -> str:
+    """SQL giving image_id, language and word as LAYOUT finds them in each URL of `relation` (a
+    relation with an image_id column); the language written as `language_name` writes it (URLs
+    hold no format characters: HTTP_URL refuses them)."""
+    return (f"SELECT image_id, lower(nfc_normalize(parts.language)) AS language, parts.word FROM "
+            f"(SELECT image_id, regexp_extract(image_id, '{LAYOUT}', ['language', 'word']) AS parts FROM {relation})")
 
 
 def language_name(text: pl.Expr) -> pl.Expr:
@@ -89,10 +96,7 @@ def register_images_seen(con: duckdb.DuckDBPyConnection, image_ids: str, load_id
         WITH new_images AS (
             SELECT DISTINCT image_id FROM {image_ids} ANTI JOIN raw.images USING (image_id)
         ),
-        parsed AS (
-            SELECT image_id, lower(nfc_normalize(parts.language)) AS language, parts.word
-            FROM (SELECT image_id, {URL_LAYOUT_PARTS} AS parts FROM new_images)
-        )
+        parsed AS ({url_languages_sql("new_images")})
         SELECT p.image_id, NULL, r.language, CASE WHEN r.language IS NOT NULL THEN p.word END, NULL, ?
         FROM parsed AS p LEFT JOIN raw.language_regions AS r USING (language)
         """,
@@ -104,9 +108,6 @@ def _manifest_frame(path: Path) -> pl.DataFrame:
     raw = read_text_csv(path, required=("url", "language"), fold_case=True)
     optional = {name: pl.col(name) if name in raw.columns else pl.lit(None, pl.String)
                 for name in ("path", "word", "region")}
-    blank_to_null = lambda expr: pl.when(expr.str.strip_chars() == "").then(None).otherwise(
-        expr.str.strip_chars()
-    )
     frame = raw.select(
         ROW_COLUMN,
         pl.col("url").str.strip_chars().alias("image_id"),

@@ -14,7 +14,7 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
-from etl.load.images import URL_LAYOUT_PARTS, canonical_regions, language_name
+from etl.load.images import canonical_regions, language_name, url_languages_sql
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
 
 
@@ -64,8 +64,7 @@ def language_from_urls(con: duckdb.DuckDBPyConnection, languages: str) -> int:
     return con.execute(
         f"""
         UPDATE raw.images AS i SET language = p.language, word = p.word
-        FROM (SELECT image_id, lower(nfc_normalize(parts.language)) AS language, parts.word
-              FROM (SELECT image_id, {URL_LAYOUT_PARTS} AS parts FROM raw.images WHERE language IS NULL)) AS p
+        FROM ({url_languages_sql("(SELECT image_id FROM raw.images WHERE language IS NULL)")}) AS p
         WHERE i.image_id = p.image_id AND p.language IN (SELECT language FROM {languages})
         """
     ).fetchall()[0][0]

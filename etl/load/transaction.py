@@ -100,7 +100,6 @@ def load_file(
     return LoadResult(kind, path, sha256, already_loaded=False, counts=counts, load_id=load_id)
 
 
-
 @contextmanager
 def staged(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterator[None]:
     """The frames visible to SQL under these names for the block. Dropping the names fails in a
