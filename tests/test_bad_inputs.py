@@ -78,6 +78,8 @@ CORPUS: dict[str, tuple[int | None, str | None]] = {
     "results_utf16.csv": (None, "UTF-16"),
     "images_language_empty.csv": (3, "language"),
     "predictions_contradicting_rows.csv": (4, "predictions"),
+    "results_task_answers_not_json.csv": (3, "Answer.taskAnswers"),
+    "results_task_answers_checkbox_not_boolean.csv": (4, "Answer.taskAnswers"),
 }
 COMMANDS = {"results": ["ingest"], "predictions": ["load", "predictions"], "gold": ["load", "gold"],
             "images": ["load", "images"]}

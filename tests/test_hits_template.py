@@ -55,6 +55,21 @@ def test_the_answer_parser_reads_per_slot_fields():
     assert selected_slots({"image3.on": "true", "image4.on": "false", "image5": "on"}) == [3, 5]
 
 
+def test_the_answer_parser_reads_a_crowd_forms_task_answers_json():
+    per_slot = '[{"image2": {"on": true}, "image5": {"on": false}, "comments": "ok"}]'
+    shared_name = '[{"selected": {"image1": true, "image4": true, "image6": false}}]'
+    assert parse_answer_xml(answer_xml([("taskAnswers", per_slot)])) == [2]
+    assert parse_answer_xml(answer_xml([("taskAnswers", shared_name)])) == [1, 4]
+
+
+def test_a_task_answers_document_that_is_not_a_crowd_forms_json_is_refused():
+    for bad in ('[{"image1": {"on": tru', '[1, 2]', '[{"image1": [true]}]', '[{"selected": 3}]'):
+        with pytest.raises(AnswerError, match="taskAnswers"):
+            parse_answer_xml(answer_xml([("taskAnswers", bad)]))
+    with pytest.raises(AnswerError, match="'cat' in taskAnswers"):
+        selected_slots([("taskAnswers", '[{"selected": {"cat": true}}]')])
+
+
 def test_none_of_the_above_is_an_empty_answer():
     assert parse_answer_xml(answer_xml([("selected", "none_of_the_above")])) == []
     assert selected_text([]) == ""

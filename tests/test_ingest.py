@@ -320,6 +320,85 @@ def test_per_slot_checkbox_answer_columns_are_read_when_there_is_no_answer_selec
     ]
 
 
+def test_a_crowd_forms_task_answers_json_is_read_as_the_slots_it_ticks(tmp_path, run_cli, warehouse):
+    # A <crowd-form> posts one JSON document; checkboxes named image<N> come back as {"on": true}.
+    frame = results_rows({"H1": URLS[:3]}, [
+        {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": ""},
+        {"AssignmentId": "A2", "HITId": "H1", "WorkerId": "W2", "selected": ""},
+        {"AssignmentId": "A3", "HITId": "H1", "WorkerId": "W3", "selected": ""},
+    ]).drop("Answer.selected").with_columns(pl.Series("Answer.taskAnswers", [
+        '[{"comments":"blurry, sorry","image1":{"on":true},"image2":{"on":false},"image3":{"on":true}}]',
+        '[{"image1":{"on":false},"image2":{"on":false},"image3":{"on":false}}]',
+        '[{"image1":{"on":false},"image2":{"on":true},"image3":{"on":false}}]',
+    ]))
+    run_cli("ingest", str(write_results_csv(frame, tmp_path / "crowd_form.csv")))
+    assert query(warehouse, "SELECT assignment_id, selected_slots FROM raw.assignments ORDER BY 1") == [
+        ("A1", [1, 3]), ("A2", []), ("A3", [2]),
+    ]
+    run_cli("build")
+    assert query(warehouse, "SELECT image_id, n_votes, n_yes FROM vote_counts ORDER BY 1") == sorted(
+        [(URLS[0], 3, 1), (URLS[1], 3, 1), (URLS[2], 3, 1)])
+
+
+def test_a_task_answers_cell_that_is_not_json_is_refused_with_row_and_column(tmp_path, run_cli, warehouse):
+    frame = results_rows({"H1": URLS[:3]}, [
+        {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": ""},
+        {"AssignmentId": "A2", "HITId": "H1", "WorkerId": "W2", "selected": ""},
+    ]).drop("Answer.selected").with_columns(pl.Series("Answer.taskAnswers", [
+        '[{"image1":{"on":true}}]', '[{"image1":{"on":tru',
+    ]))
+    result = run_cli("ingest", str(write_results_csv(frame, tmp_path / "cut.csv")), expect=1)
+    assert "row 3" in result.output and "Answer.taskAnswers" in result.output and "not JSON" in result.output
+    assert not warehouse.exists() or query(warehouse, "SELECT count(*) FROM raw.assignments") == [(0,)]
+
+
+def test_a_task_answers_checkbox_for_a_slot_without_an_image_is_refused(tmp_path, run_cli, warehouse):
+    frame = results_rows({"H1": URLS[:3]}, [
+        {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": ""},
+    ]).drop("Answer.selected").with_columns(pl.Series("Answer.taskAnswers", ['[{"image7":{"on":true}}]']))
+    result = run_cli("ingest", str(write_results_csv(frame, tmp_path / "seven.csv")), expect=1)
+    assert "row 2" in result.output and "Answer.taskAnswers" in result.output and "image7" in result.output
+
+
+CHECKBOX = st.one_of(st.booleans(), st.none(), st.sampled_from(["on", "true", "off", ""]),
+                     st.dictionaries(st.sampled_from(["on", "yes"]), st.one_of(st.booleans(), st.none()), max_size=2))
+SELECTED_FIELD = st.one_of(
+    st.none(),
+    st.lists(st.sampled_from(["image1", "image4", " image2", "none_of_the_above", ""]), max_size=3).map("|".join),
+    st.dictionaries(st.sampled_from(["image1", "image3", "image5", "none_of_the_above"]), st.booleans(), max_size=3),
+)
+TASK_ANSWER_OBJECT = st.fixed_dictionaries({}, optional={
+    **{f"image{n}": CHECKBOX for n in range(1, 6)}, "selected": SELECTED_FIELD, "comments": st.text(max_size=5),
+})
+
+
+@settings(max_examples=80, deadline=None)
+@given(documents=st.lists(st.one_of(st.lists(TASK_ANSWER_OBJECT, max_size=2), TASK_ANSWER_OBJECT, st.none()),
+                          min_size=1, max_size=12),
+       same_shape=st.booleans())
+def test_task_answers_read_from_a_file_agree_with_the_api_answer_parser(documents, same_shape):
+    # The file path decodes all distinct answers at once in polars (or falls back to the reference
+    # parser when their shapes differ); the API path parses one answer at a time. Both must agree.
+    import json
+
+    from etl.hits.answers import answer_xml, parse_answer_xml
+    from etl.load.batch_results import parse_answers
+
+    if same_shape:  # one shape for the whole file, so polars' own decoding is what runs
+        documents = [[{"image1": {"on": bool(i % 2)}, "image3": {"on": i % 3 == 0}, "comments": "c"}]
+                     for i in range(len(documents))]
+    texts = [None if d is None else json.dumps(d) for d in documents]
+    frame = pl.DataFrame({
+        "source_row": range(2, len(texts) + 2),
+        **{f"Input.image{n}": ["u"] * len(texts) for n in range(1, 6)},
+        "Answer.taskAnswers": pl.Series(texts, dtype=pl.String),
+    })
+    parsed = parse_answers(frame, {n: f"Input.image{n}" for n in range(1, 6)}, Path("x.csv"))
+    expected = [parse_answer_xml(answer_xml([("taskAnswers", t or "")])) for t in texts]
+    assert parsed["selected_slots"].to_list() == expected
+    assert not parsed["__foreign_token"].any() and not parsed["__slot_without_image"].any()
+
+
 @settings(max_examples=60, deadline=None)
 @given(answers=st.lists(st.lists(st.sampled_from([*(f"image{n}" for n in range(1, 6)), " image2 ", "none_of_the_above",
                                                   ""]), max_size=4).map("|".join), min_size=1, max_size=30))

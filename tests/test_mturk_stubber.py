@@ -12,6 +12,7 @@ from botocore.stub import ANY, Stubber
 
 from etl.crowd.mturk import MTurkPlatform, target_for
 from etl.crowd.platform import seed_qualifications
+from etl.errors import CrowdauditError
 from etl.hits.answers import answer_xml
 from etl.hits.manage import batch_progress, expire_batch, extend_batch, plan_extension
 from etl.hits.plan import HitDesign, build_hits
@@ -136,6 +137,21 @@ def test_status_expire_extend_and_results_send_valid_requests(stubbed, planned, 
         for hid in hit_ids:
             stubber.add_response("update_expiration_for_hit", {}, {"HITId": hid, "ExpireAt": ANY})
         assert expire_batch(con, platform, planned.batch_id) == 2
+
+
+def test_an_api_answer_that_cannot_be_read_names_its_hit_and_assignment(stubbed, planned, warehouse):
+    platform, stubber = stubbed
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("UPDATE raw.hits SET status = 'published'")
+        first_hit = con.execute("SELECT min(hit_id) FROM raw.hits").fetchall()[0][0]
+        stubber.add_response("get_hit", {"HIT": hit_response(1, annotation="a") | {"HITId": first_hit}},
+                             {"HITId": first_hit})
+        stubber.add_response("list_assignments_for_hit", {"Assignments": [{
+            "AssignmentId": "3BROKEN", "WorkerId": "AWORKER", "HITId": first_hit, "AssignmentStatus": "Submitted",
+            "Answer": answer_xml([("taskAnswers", '[{"image1": {"on": tru')]),
+        }], "NumResults": 1}, {"HITId": first_hit, "MaxResults": 100})
+        with pytest.raises(CrowdauditError, match=f"HIT {first_hit}, assignment 3BROKEN: taskAnswers is not JSON"):
+            results_from_platform(con, platform, planned.batch_id)
 
 
 def test_review_and_worker_operations_send_valid_requests(stubbed):

@@ -2,18 +2,21 @@
 
 The web site joins repeated `selected` values with "|" ("image2|image7"); the API returns
 QuestionFormAnswers XML where `selected` may be one "|"-joined value or repeated; Crowd HTML
-checkboxes come back per slot (`image3` or `image3.on` = true). "none_of_the_above" (or nothing
-ticked) is an empty answer: a vote of "no" on every image of the HIT.
+checkboxes come back per slot (`image3` or `image3.on` = true), or, from a `<crowd-form>`, as one
+`taskAnswers` JSON document (see `task_answer_tokens`). "none_of_the_above" (or nothing ticked) is
+an empty answer: a vote of "no" on every image of the HIT.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from xml.etree import ElementTree
 
 NONE_OF_THE_ABOVE = "none_of_the_above"
 SELECTED = "selected"
+TASK_ANSWERS = "taskAnswers"
 SLOT = re.compile(r"^image(\d+)$")
 PER_SLOT = re.compile(r"^image(\d+)(?:\.on)?$")
 TRUTHY = {"true", "on", "1", "yes", "y"}
@@ -36,18 +39,70 @@ def answer_fields(xml: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def task_answer_tokens(text: str | None) -> list[str]:
+    """The names a `<crowd-form>`'s taskAnswers JSON ticks, as Answer.selected would list them.
+
+    crowd-form posts one JSON list of objects, a field per named element. A checkbox named
+    image3 comes back as {"image3": {"on": true}} (its value attribute, "on" unless set, names the
+    flag); checkboxes sharing name="selected" with value="image3" as {"selected": {"image3": true}};
+    a hidden input named selected as {"selected": "image2|image7"}. Other fields (a comment box)
+    are not answers about slots and are ignored."""
+    if text is None or not text.strip():
+        return []
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise AnswerError(f"taskAnswers is not JSON ({error.msg} at character {error.pos + 1})") from None
+    objects = document if isinstance(document, list) else [document]
+    tokens: list[str] = []
+    for fields in objects:
+        if fields is None:
+            continue
+        if not isinstance(fields, dict):
+            raise AnswerError("taskAnswers should be a list of objects, as crowd-form posts it")
+        for name, value in fields.items():
+            if name == SELECTED:
+                tokens += _ticked_in_selected(value)
+            elif SLOT.match(name) and _is_ticked(name, value):
+                tokens.append(name)
+    return tokens
+
+
+def _ticked_in_selected(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [t.strip() for t in value.split("|") if t.strip()]
+    if isinstance(value, dict) and all(isinstance(v, bool) or v is None for v in value.values()):
+        return [name for name, ticked in value.items() if ticked]
+    raise AnswerError(f"taskAnswers 'selected' is {json.dumps(value)}: expected 'image2|image7' or "
+                      '{"image2": true, ...}')
+
+
+def _is_ticked(name: str, value: object) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
+        return value.strip().lower() in TRUTHY
+    if isinstance(value, dict) and all(isinstance(v, bool) or v is None for v in value.values()):
+        return any(value.values())
+    raise AnswerError(f"taskAnswers '{name}' is {json.dumps(value)}: expected a checkbox's "
+                      '{"on": true} or true/false')
+
+
 def selected_slots(fields: Iterable[tuple[str, str]] | Mapping[str, str]) -> list[int]:
     """Sorted slot numbers ticked, from (name, value) pairs in any of the accepted forms."""
     pairs = fields.items() if isinstance(fields, Mapping) else fields
     slots: set[int] = set()
     for name, value in pairs:
-        if name == SELECTED:
-            for token in (t.strip() for t in (value or "").split("|")):
+        if name in (SELECTED, TASK_ANSWERS):
+            tokens = (t.strip() for t in (value or "").split("|")) if name == SELECTED else task_answer_tokens(value)
+            for token in tokens:
                 if not token or token == NONE_OF_THE_ABOVE:
                     continue
                 match = SLOT.match(token)
                 if not match:
-                    raise AnswerError(f"'{token}' in selected is not a slot name (image1, image2, ...)")
+                    raise AnswerError(f"'{token}' in {name} is not a slot name (image1, image2, ...)")
                 slots.add(int(match.group(1)))
         elif (match := PER_SLOT.match(name)) and (value or "").strip().lower() in TRUTHY:
             slots.add(int(match.group(1)))

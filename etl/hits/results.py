@@ -11,7 +11,8 @@ import duckdb
 import polars as pl
 
 from etl.crowd.platform import CrowdPlatform
-from etl.hits.answers import parse_answer_xml, selected_text
+from etl.errors import CrowdauditError
+from etl.hits.answers import AnswerError, parse_answer_xml, selected_text
 from etl.simulate import RESULT_HEADER, write_results_csv
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -72,7 +73,11 @@ def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatfor
             })
             for n in range(1, n_slots + 1):
                 row[f"Input.image{n}"] = urls[n - 1] if n <= len(urls) else ""
-            row["Answer.selected"] = selected_text(parse_answer_xml(a.answer))
+            try:
+                row["Answer.selected"] = selected_text(parse_answer_xml(a.answer))
+            except AnswerError as error:
+                raise CrowdauditError(f"HIT {hit_id}, assignment {a.assignment_id}: {error} (no results file "
+                                      f"was written for batch {batch_id})") from None
             rows.append(row)
     columns = [*RESULT_HEADER, *[f"Input.image{n}" for n in range(1, n_slots + 1)], "Answer.selected"]
     return pl.DataFrame(rows, schema={c: pl.String for c in columns})

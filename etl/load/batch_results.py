@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
+from etl.hits.answers import AnswerError, task_answer_tokens
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
 from etl.load.images import register_images_seen
 from etl.load.mturk_format import (
@@ -35,6 +36,8 @@ REQUIRED = ("HITId", "AssignmentId", "WorkerId", "AssignmentStatus")
 STATUSES = ("Submitted", "Approved", "Rejected")
 NONE_OF_THE_ABOVE = "none_of_the_above"
 SELECTED = "Answer.selected"
+# What a <crowd-form> posts: one JSON document (etl.hits.answers.task_answer_tokens says how it is read).
+TASK_ANSWERS = "Answer.taskAnswers"
 IMAGE_COLUMN = re.compile(r"^Input\.image(\d+)$")
 # A per-slot answer, as Crowd HTML checkboxes write it: Answer.image3 or Answer.image3.on.
 SLOT_ANSWER_COLUMN = re.compile(r"^Answer\.image(\d+)(?:\.on)?$")
@@ -95,17 +98,117 @@ def _with_all_columns(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _answer_columns(frame: pl.DataFrame, path: Path) -> list[str]:
-    """Where the worker's answer is: Answer.selected, or per-slot Answer.image<N> columns."""
-    if SELECTED in frame.columns:
-        return [SELECTED]
+    """Where the worker's answer is: Answer.selected, Answer.taskAnswers, or per-slot
+    Answer.image<N> columns (in that order of preference)."""
+    for column in (SELECTED, TASK_ANSWERS):
+        if column in frame.columns:
+            return [column]
     per_slot = [c for c in frame.columns if SLOT_ANSWER_COLUMN.match(c)]
     if not per_slot:
         raise InputFileError(
             str(path),
-            f"no answer column: expected {SELECTED} (slot names joined by '|') or Answer.image<N> columns",
+            f"no answer column: expected {SELECTED} (slot names joined by '|'), {TASK_ANSWERS} "
+            "(a crowd-form's JSON) or Answer.image<N> columns",
             row=1,
         )
     return per_slot
+
+
+def answer_column_name(frame: pl.DataFrame) -> str:
+    """The answer column as messages name it."""
+    return next((c for c in (SELECTED, TASK_ANSWERS) if c in frame.columns), "Answer.image<N>")
+
+
+def _checkbox_tokens(name: str, value: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
+    """`name` if a decoded taskAnswers field `image<N>` is ticked; None for a shape
+    task_answer_tokens refuses (the caller then lets it say why)."""
+    if dtype == pl.Boolean:
+        ticked = value
+    elif dtype == pl.String:
+        ticked = value.str.strip_chars().str.to_lowercase().is_in(TRUTHY)
+    elif isinstance(dtype, pl.Struct) and all(f.dtype in (pl.Boolean, pl.Null) for f in dtype.fields):
+        ticked = pl.any_horizontal([value.struct.field(f.name) for f in dtype.fields] or [pl.lit(False)])
+    elif dtype == pl.Null:
+        return pl.lit(None, pl.String)
+    else:
+        return None
+    return pl.when(ticked.fill_null(False)).then(pl.lit(name))
+
+
+def _selected_field_tokens(value: pl.Expr, dtype: pl.DataType) -> list[pl.Expr] | None:
+    """The names a decoded taskAnswers `selected` field ticks (see _checkbox_tokens)."""
+    if dtype == pl.String:
+        # concat_list makes the whole list null where one list part is null.
+        return [value.str.split("|").fill_null(pl.lit([], pl.List(pl.String)))]
+    if isinstance(dtype, pl.Struct) and all(f.dtype in (pl.Boolean, pl.Null) for f in dtype.fields):
+        return [pl.when(value.struct.field(f.name).fill_null(False)).then(pl.lit(f.name)) for f in dtype.fields]
+    if dtype == pl.Null:
+        return []
+    return None
+
+
+def _decoded_task_answer_tokens(texts: pl.Series) -> pl.Series | None:
+    """task_answer_tokens for every text at once, when they decode to one JSON shape; else None.
+
+    Runs on a file's distinct answers (few, however many rows); polars infers one schema from all
+    of them, a field a text lacks being null there."""
+    try:
+        decoded = pl.select(blank_to_null(pl.lit(texts))).to_series().str.json_decode(infer_schema_length=None)
+    except pl.exceptions.PolarsError:
+        return None
+    objects = pl.DataFrame({"__answer": pl.int_range(len(texts), eager=True), "__json": decoded})
+    if isinstance(decoded.dtype, pl.List):
+        objects = objects.explode("__json")
+    shape = objects.schema["__json"]
+    if shape == pl.Null:
+        return pl.Series([[]] * len(texts), dtype=pl.List(pl.String))
+    if not isinstance(shape, pl.Struct):
+        return None
+    parts: list[pl.Expr] = []
+    for field in shape.fields:
+        value = pl.col("__json").struct.field(field.name)
+        if field.name == "selected":
+            tokens = _selected_field_tokens(value, field.dtype)
+        elif re.match(r"^image\d+$", field.name):
+            token = _checkbox_tokens(field.name, value, field.dtype)
+            tokens = None if token is None else [token]
+        else:
+            continue  # not about slots (a comment box, say)
+        if tokens is None:
+            return None
+        parts += tokens
+    if not parts:
+        return pl.Series([[]] * len(texts), dtype=pl.List(pl.String))
+    per_object = objects.select("__answer", (
+        pl.concat_list(parts).list.drop_nulls().list.eval(pl.element().str.strip_chars())
+        .list.eval(pl.element().filter(pl.element() != ""))
+    ).alias("__tokens"))
+    per_answer = per_object.group_by("__answer").agg(pl.col("__tokens").list.explode(keep_nulls=False, empty_as_null=False))
+    return (
+        pl.DataFrame({"__answer": pl.int_range(len(texts), eager=True)})
+        .join(per_answer, on="__answer", how="left").sort("__answer")["__tokens"]
+        .fill_null(pl.lit([], pl.List(pl.String)))
+    )
+
+
+def _task_answer_tokens(texts: pl.Series, frame: pl.DataFrame, path: Path) -> pl.Series:
+    """The names each distinct taskAnswers text ticks; a text that is not a crowd-form's JSON
+    is refused naming the first row holding one."""
+    tokens = _decoded_task_answer_tokens(texts)
+    if tokens is not None:
+        return tokens
+    # Shapes polars cannot unify (or a broken text): the reference parser, one call per distinct text.
+    parsed, refused = [], {}
+    for text in texts:
+        try:
+            parsed.append(task_answer_tokens(text))
+        except AnswerError as error:
+            parsed.append([])
+            refused[text] = str(error)
+    if refused:
+        row = first_bad_row(frame, pl.col(TASK_ANSWERS).is_in(list(refused)))
+        raise _fail(path, row, TASK_ANSWERS, refused[row[TASK_ANSWERS]])
+    return pl.Series(parsed, dtype=pl.List(pl.String))
 
 
 def _selected_tokens(answer_columns: list[str]) -> pl.Expr:
@@ -135,7 +238,11 @@ def parse_answers(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.
     operations on a million rows cost more than the join (0.4 s + 0.4 s of checks -> 0.25 s)."""
     answer_columns = _answer_columns(frame, path)
     tokens = pl.col("__tokens")
-    answers = frame.select(answer_columns).unique().with_columns(_selected_tokens(answer_columns).alias("__tokens"))
+    answers = frame.select(answer_columns).unique()
+    answers = answers.with_columns(
+        _task_answer_tokens(answers[TASK_ANSWERS], frame, path).alias("__tokens") if answer_columns == [TASK_ANSWERS]
+        else _selected_tokens(answer_columns).alias("__tokens")
+    )
     answers = answers.with_columns(
         tokens.list.eval(
             pl.element().filter(pl.element() != NONE_OF_THE_ABOVE).str.strip_prefix("image")
@@ -259,7 +366,7 @@ def _repeated_image(row: dict, slots: dict[int, str]) -> tuple[str, str]:
 
 def assignment_checks(frame: pl.DataFrame, slots: dict[int, str]) -> list[Check]:
     """Rules on each assignment row, in the order they are reported."""
-    answer_column = SELECTED if SELECTED in frame.columns else "Answer.image<N>"
+    answer_column = answer_column_name(frame)
     checks: list[Check] = [
         (c, blank_to_null(pl.col(c)).is_null(), lambda row, c=c: f"{c} is empty") for c in REQUIRED
     ]

@@ -7,6 +7,7 @@ blob is made by the test itself, in a temporary folder.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -63,6 +64,19 @@ def with_column(name: str, values: list[str]) -> str:
     rows[0] = rows[0].replace(',"Approve"', f',"{name}","Approve"')  # data rows stop before Approve
     for i, value in enumerate(values, start=1):
         rows[i] = rows[i] + f',"{value}"'
+    return "\r\n".join(rows)
+
+
+def as_task_answers(broken_row: int, broken: str) -> str:
+    """The good file answered through a <crowd-form>: Answer.taskAnswers JSON instead of
+    Answer.selected, with file row `broken_row`'s answer replaced by `broken`."""
+    rows = lines()
+    rows[0] = rows[0].replace('"Answer.selected"', '"Answer.taskAnswers"')
+    for i, answer in enumerate(ANSWERS, start=1):
+        ticked = {f"image{n}": {"on": f"image{n}" in answer["selected"].split("|")} for n in (1, 2, 3)}
+        text = broken if i + 1 == broken_row else json.dumps([ticked])
+        head, _ = rows[i].rsplit(",", 1)  # data rows end with the answer (Approve/Reject left out)
+        rows[i] = head + ',"' + text.replace('"', '""') + '"'
     return "\r\n".join(rows)
 
 
@@ -134,6 +148,8 @@ def main() -> None:
         "results_cr_line_ends.csv": good.replace("\r\n", "\r"),
         "results_utf16.csv": good.encode("utf-16"),
         "images_language_empty.csv": f"url,language\n{URLS[0]},hindi\n{URLS[1]}, \n",
+        "results_task_answers_not_json.csv": as_task_answers(3, '[{"image1":{"on":false},"image2":{"on":tru'),
+        "results_task_answers_checkbox_not_boolean.csv": as_task_answers(4, '[{"image3":{"on":"maybe"}}]'),
         "predictions_contradicting_rows.csv": "path,predictions,predictions_include_groom_or_bridegroom\n"
         f"{URLS[0]},\"['groom']\",True\n{URLS[1]},\"['suit']\",False\n{URLS[0]},\"['suit']\",True\n",
     }
