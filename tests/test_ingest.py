@@ -335,6 +335,8 @@ def test_a_crowd_forms_task_answers_json_is_read_as_the_slots_it_ticks(tmp_path,
     assert query(warehouse, "SELECT assignment_id, selected_slots FROM raw.assignments ORDER BY 1") == [
         ("A1", [1, 3]), ("A2", []), ("A3", [2]),
     ]
+    # The document itself is kept, comment and all.
+    assert "blurry, sorry" in query(warehouse, "SELECT extra FROM raw.assignments WHERE assignment_id = 'A1'")[0][0]
     run_cli("build")
     assert query(warehouse, "SELECT image_id, n_votes, n_yes FROM vote_counts ORDER BY 1") == sorted(
         [(URLS[0], 3, 1), (URLS[1], 3, 1), (URLS[2], 3, 1)])
