@@ -88,3 +88,17 @@ def test_the_sql_fee_macro_charges_what_the_python_fee_rule_charges():
             in_sql = con.execute("SELECT mturk_fee_per_assignment(?::DOUBLE, ?)", [float(reward), assignments]).fetchone()[0]
             assert in_sql == pytest.approx(float(fee_per_assignment(Decimal(reward), assignments)), abs=1e-12), \
                 (reward, assignments)
+
+
+def test_cost_caps_gold_as_hits_build_does_and_says_so(run_cli):
+    # 12 gold asked in 12-image HITs: build keeps one slot for a new image, so 11 gold + 1 image.
+    output = run_cli("cost", "--images", "1200", "--gold-per-hit", "12").output
+    line = next(x for x in output.splitlines() if x.startswith("12 per HIT"))
+    assert "(11 gold)" in line and "1,200" in line and "$72.00" in line
+
+
+def test_a_price_is_shown_rounded_up_never_down():
+    # 3 assignments x ($0.07 + $0.014 fee) = $0.252: shown as $0.26, compared exactly.
+    price = price_hits(1, assignments=3, reward="0.07")
+    assert price.exact == Decimal("0.252") and price.total == Decimal("0.26")
+    assert price.over(Decimal("0.25")) and not price.over(Decimal("0.252"))

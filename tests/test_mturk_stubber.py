@@ -74,8 +74,10 @@ def test_publish_sends_valid_balance_list_hit_type_and_create_hit_requests(stubb
              "LocaleValues": [{"Country": "IN"}], "ActionsGuarded": "Accept"},
         ],
     })
-    for n in (1, 2):
-        annotation = f"crowdaudit:local-1-{n:06d}"
+    with open_warehouse(warehouse, read_only=True) as con:
+        annotations = [r[0] for r in con.execute("SELECT requester_annotation FROM raw.hits ORDER BY hit_id").fetchall()]
+    assert all(a.startswith(f"crowdaudit:local-1-{n:06d}:") for n, a in enumerate(annotations, start=1))
+    for n, annotation in enumerate(annotations, start=1):
         stubber.add_response("create_hit_with_hit_type", {"HIT": hit_response(n, annotation=annotation)}, {
             "HITTypeId": TYPE_ID, "MaxAssignments": 3, "LifetimeInSeconds": 7 * 24 * 3600, "Question": ANY,
             "RequesterAnnotation": annotation, "UniqueRequestToken": ANY,

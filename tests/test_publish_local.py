@@ -3,6 +3,7 @@ was asked is what the endpoint holds."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -241,3 +242,102 @@ def test_extend_from_needs_more_votes_adds_what_the_mart_asks_for(run_cli, wareh
     for hit_id, n in before.items():
         assert after[hit_id] == min(n + wanted.get(hit_id, 0), 9 if n < 10 else n + wanted.get(hit_id, 0))
         assert server.turk.hits[hit_id].max_assignments == after[hit_id]
+
+
+def test_a_price_with_a_fraction_of_a_cent_over_the_budget_is_refused(warehouse, server):
+    # 11 images, 1 HIT x 3 assignments x ($0.07 + 20% fee $0.014) = $0.252: over a $0.25 budget,
+    # though it rounds to $0.25.
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("INSERT INTO raw.images (image_id, load_id) SELECT 'https://img.example/' || i, 1 FROM range(11) t(i)")
+        batch = build_hits(con, HitDesign(reward=Decimal("0.07")), seed=1)
+    with pytest.raises(CrowdauditError, match=r"costs \$0\.252"):
+        publish(warehouse, server, batch.batch_id, budget="0.25")
+    assert server.turk.calls == []
+    assert publish(warehouse, server, batch.batch_id, budget="0.26").price.total == Decimal("0.26")
+
+
+def test_a_reward_that_is_not_whole_cents_is_refused_before_planning(run_cli, warehouse):
+    result = run_cli("hits", "build", "--reward", "0.015", expect=2)
+    assert "whole number of cents" in result.output
+    for amount in ("NaN", "Infinity", "1e9"):
+        assert "Invalid value for '--budget'" in run_cli("hits", "publish", "--budget", amount, expect=2).output
+
+
+def test_a_batch_published_on_one_target_is_finished_there_and_never_on_another(run_cli, warehouse, server, planned):
+    # A crash half-way, then a re-run that names another target, would pay for HITs twice.
+    with open_warehouse(warehouse, read_only=False) as con:
+        publish_batch(con, platform_for(server), batch_id=planned.batch_id, budget=Decimal(10),
+                      qualifications=seed_qualifications())
+        con.execute("UPDATE raw.hits SET status = 'planned' WHERE hit_id = (SELECT max(hit_id) FROM raw.hits)")
+    calls = len(server.turk.calls)
+    for target in (["--sandbox"], ["--live", "--yes"], ["--endpoint-url", "http://127.0.0.1:9/"]):
+        result = run_cli("hits", "publish", "--budget", "5", *target, expect=1)
+        assert f"is published on {server.url}" in result.output
+        assert run_cli("hits", "extend", "--assignments", "1", "--budget", "5", *target, expect=1).exit_code == 1
+    assert len(server.turk.calls) == calls
+    result = run_cli("hits", "publish", "--live", "--endpoint-url", server.url, "--budget", "5", expect=1)
+    assert "both name a target" in result.output
+
+
+def test_a_hit_of_another_warehouse_with_the_same_annotation_is_not_taken_for_ours(warehouse, server, planned):
+    from etl.hits.publish import batch_design, hit_type_spec, ours_by_annotation, planned_hits
+
+    with open_warehouse(warehouse, read_only=True) as con:
+        ours = planned_hits(con, planned.batch_id)
+        spec = hit_type_spec(batch_design(con, planned.batch_id), ())
+    # Another warehouse's first batch, planned before annotations had a random part: same
+    # annotation, other images.
+    platform = platform_for(server)
+    theirs = platform.create_hit(
+        hit_type_id=platform.create_hit_type(spec), max_assignments=3, lifetime_in_seconds=3600,
+        question="<HTMLQuestion>https://elsewhere.example/1.jpg</HTMLQuestion>",
+        requester_annotation=ours[0].requester_annotation, unique_request_token="another-warehouse")
+    assert ours_by_annotation(ours, platform.list_hits()) == {}
+    # A HIT with the annotation that shows our images (ours, created before a crash) is taken.
+    mine = dataclasses.replace(platform.get_hit(theirs.hit_id), question=" ".join(ours[0].image_urls))
+    assert ours_by_annotation(ours, [mine]) == {ours[0].requester_annotation: mine}
+    report = publish(warehouse, server, planned.batch_id)
+    assert len(report.created) == planned.n_hits and theirs.hit_id not in report.created
+    assert theirs.hit_id not in [r[0] for r in query(warehouse, "SELECT hit_id FROM raw.hits")]
+
+
+def test_an_extension_killed_half_way_is_finished_by_the_next_run_and_adds_nothing_twice(
+        run_cli, warehouse, server, planned):
+    from etl.crowd.platform import PlatformError
+    from etl.hits.manage import extend_batch, plan_extension
+
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+
+    class DiesOnSecondCall(MTurkPlatform):
+        calls = 0
+
+        def add_assignments(self, hit_id, extra, token):
+            type(self).calls += 1
+            if self.calls == 2:
+                super().add_assignments(hit_id, extra, token)  # the platform took it; the warehouse never hears
+                raise PlatformError("connection reset")
+            return super().add_assignments(hit_id, extra, token)
+
+    with open_warehouse(warehouse, read_only=False) as con:
+        plan = plan_extension(con, planned.batch_id, extra=2, from_needs_more_votes=False)
+        with pytest.raises(PlatformError):
+            extend_batch(con, DiesOnSecondCall(target_for(endpoint_url=server.url)), plan, budget=Decimal(1))
+    # The user runs the same command again: the unfinished plan is completed, not planned afresh.
+    output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
+    assert "finishing the extension planned at" in output
+    assert sorted(h.max_assignments for h in server.turk.hits.values()) == [5, 5, 5, 5]
+    assert query(warehouse, "SELECT DISTINCT max_assignments FROM raw.hits") == [(5,)]
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_extensions WHERE done_at IS NULL") == [(0,)]
+    # Now a new request applies to every HIT once.
+    run_cli("hits", "extend", "--assignments", "1", "--budget", "1")
+    assert sorted(h.max_assignments for h in server.turk.hits.values()) == [6, 6, 6, 6]
+
+
+def test_every_question_is_checked_before_anything_is_created(warehouse, server, truth):
+    with open_warehouse(warehouse, read_only=False) as con:
+        urls = [f"https://img.example/{i}.jpg" for i in range(33)] + ["https://img.example/" + "x" * 70_000]
+        con.executemany("INSERT INTO raw.images (image_id, load_id) VALUES (?, 1)", [[u] for u in urls])
+        batch = build_hits(con, HitDesign(), seed=2)
+    with pytest.raises(CrowdauditError, match="bytes"):
+        publish(warehouse, server, batch.batch_id)
+    assert server.turk.hits == {}

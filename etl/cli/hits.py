@@ -11,15 +11,24 @@ import click
 
 from etl.cli.base import Settings, cli, pass_settings
 from etl.errors import CrowdauditError
+from etl.hits.pricing import CENT
 from etl.warehouse import open_warehouse
 
 ENDPOINT_ENV = "CROWDAUDIT_MTURK_ENDPOINT"
 
 
 class Money(click.ParamType):
-    """Dollars as Decimal ("$0.01", "0.01"), never float: money is counted exactly."""
+    """Dollars as Decimal ("$0.01", "0.01"), never float: money is counted exactly.
+
+    `whole_cents`: MTurk pays rewards and bonuses in whole cents, and would round $0.015 to the
+    cent while crowdaudit priced the batch at $0.015; such an amount is refused, not rounded."""
 
     name = "USD"
+    # The warehouse keeps amounts as DECIMAL(12, 4).
+    LARGEST = Decimal(99999999)
+
+    def __init__(self, *, whole_cents: bool = False):
+        self.whole_cents = whole_cents
 
     def convert(self, value, param, ctx):
         if isinstance(value, Decimal):
@@ -28,12 +37,19 @@ class Money(click.ParamType):
             amount = Decimal(str(value).strip().lstrip("$").replace(",", ""))
         except InvalidOperation:
             self.fail(f"{value!r} is not an amount of dollars", param, ctx)
+        if not amount.is_finite():
+            self.fail(f"{value!r} is not an amount of dollars", param, ctx)
         if amount < 0:
             self.fail("cannot be negative", param, ctx)
+        if amount > self.LARGEST:
+            self.fail(f"${amount:f} is more than ${self.LARGEST:,}", param, ctx)
+        if self.whole_cents and amount != amount.quantize(CENT):
+            self.fail(f"${amount:f} is not a whole number of cents (MTurk pays whole cents)", param, ctx)
         return amount
 
 
 MONEY = Money()
+CENTS = Money(whole_cents=True)
 
 
 @cli.group("hits")
@@ -73,7 +89,7 @@ def layout_command(per_hit: int, output: Path | None) -> None:
 @click.option("--per-hit", default=12, show_default=True, type=click.IntRange(1, 100), help="Images per HIT.")
 @click.option("--assignments", default=3, show_default=True, type=click.IntRange(1, 1000),
               help="Workers per HIT.")
-@click.option("--reward", default="0.01", show_default=True, type=MONEY, help="Reward per assignment, USD.")
+@click.option("--reward", default="0.01", show_default=True, type=CENTS, help="Reward per assignment, USD.")
 @click.option("--gold-per-hit", default=1, show_default=True, type=click.IntRange(0, 99),
               help="Gold (known-answer) images per HIT, when gold is loaded.")
 @click.option("--gold-rate", type=click.FloatRange(0, 1, max_open=True),
@@ -142,13 +158,24 @@ def _target_options(function):
     return function
 
 
-def _platform(sandbox: bool | None, endpoint_url: str | None, recorded: str | None = None):
+def _batch_platform(con, batch_id: str, sandbox: bool | None, endpoint_url: str | None):
+    """The platform a batch lives on. A batch published (even in part) on one target is followed
+    and finished there: a re-run that named another would pay for HITs twice, on two targets."""
     from etl.crowd.mturk import MTurkPlatform, target_for
+    from etl.hits.manage import batch_target
 
-    if endpoint_url is None and sandbox is None and recorded not in (None, "sandbox", "live"):
-        endpoint_url = recorded
-    live = sandbox is False or (sandbox is None and endpoint_url is None and recorded == "live")
-    return MTurkPlatform(target_for(live=live, endpoint_url=endpoint_url))
+    if sandbox is not None and endpoint_url:
+        raise CrowdauditError(f"--{'sandbox' if sandbox else 'live'} and an endpoint URL ({endpoint_url}, from "
+                              f"--endpoint-url or {ENDPOINT_ENV}) both name a target: give one")
+    recorded = batch_target(con, batch_id)
+    asked = None if sandbox is None and not endpoint_url else target_for(live=sandbox is False,
+                                                                         endpoint_url=endpoint_url).name
+    if recorded is not None and asked is not None and asked != recorded:
+        raise CrowdauditError(f"batch {batch_id} is published on {recorded}, not {asked}: run the command "
+                              "without --sandbox/--live/--endpoint-url to use it there, or plan a new batch "
+                              "for the other target")
+    name = recorded or asked or "sandbox"
+    return MTurkPlatform(target_for(live=name == "live", endpoint_url=None if name in ("sandbox", "live") else name))
 
 
 def _batch(con, batch_id: str | None) -> str:
@@ -158,6 +185,16 @@ def _batch(con, batch_id: str | None) -> str:
     if batch_id is None:
         raise CrowdauditError("no batch planned yet: run `crowdaudit hits build` first")
     return batch_id
+
+
+def _confirm_live(platform, yes: bool, what: str):
+    """Asks before spending an amount on the live marketplace (not with --yes, a sandbox or an endpoint)."""
+    def confirm(amount: Decimal) -> bool:
+        if not platform.target.live or yes:
+            return True
+        return click.confirm(f"{what}: spend ${amount} of real money on the live MTurk marketplace?", default=False)
+
+    return confirm
 
 
 @hits.command("publish")
@@ -189,17 +226,13 @@ def publish_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
     quals = () if any_worker else seed_qualifications(
         min_approval_rate=min_approval_rate, min_approved_hits=min_approved_hits, countries=countries
     )
-    platform = _platform(sandbox, endpoint_url)
-
-    def confirm(price) -> bool:
-        if not platform.target.live or yes:
-            return True
-        return click.confirm(f"Spend ${price.total} of real money on the live MTurk marketplace?", default=False)
-
     say = (lambda _: None) if settings.silent else click.echo
-    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
-        report = publish_batch(con, platform, batch_id=_batch(con, batch_id), budget=budget, qualifications=quals,
-                               dry_run=dry_run, confirm=confirm, say=say)
+    with open_warehouse(settings.warehouse, read_only=dry_run, wait_seconds=settings.wait_seconds) as con:
+        batch_id = _batch(con, batch_id)
+        platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
+        ask = _confirm_live(platform, yes, f"publish {batch_id}")
+        report = publish_batch(con, platform, batch_id=batch_id, budget=budget, qualifications=quals,
+                               dry_run=dry_run, confirm=lambda price: ask(price.total), say=say)
     if dry_run:
         click.echo(json.dumps(report.payloads, indent=2))
         click.echo("qualifications: " + ("; ".join(q.describe() for q in quals) or "none"))
@@ -216,11 +249,11 @@ def status_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
     Example:
       crowdaudit hits status
     """
-    from etl.hits.manage import batch_progress, batch_target
+    from etl.hits.manage import batch_progress
 
     with open_warehouse(settings.warehouse, read_only=True, wait_seconds=settings.wait_seconds) as con:
         batch_id = _batch(con, batch_id)
-        platform = _platform(sandbox, endpoint_url, batch_target(con, batch_id))
+        platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
         click.echo(batch_progress(con, platform, batch_id).summary())
 
 
@@ -234,11 +267,11 @@ def expire_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
     Example:
       crowdaudit hits expire --batch crowdaudit-1
     """
-    from etl.hits.manage import batch_target, expire_batch
+    from etl.hits.manage import expire_batch
 
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
         batch_id = _batch(con, batch_id)
-        platform = _platform(sandbox, endpoint_url, batch_target(con, batch_id))
+        platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
         click.echo(f"expired {expire_batch(con, platform, batch_id)} HITs of {batch_id}")
 
 
@@ -259,12 +292,11 @@ def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
     Example:
       crowdaudit hits results --ingest
     """
-    from etl.hits.manage import batch_target
     from etl.hits.results import write_batch_results
 
     with open_warehouse(settings.warehouse, read_only=not then_ingest, wait_seconds=settings.wait_seconds) as con:
         batch_id = _batch(con, batch_id)
-        platform = _platform(sandbox, endpoint_url, batch_target(con, batch_id))
+        platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
         path = write_batch_results(con, platform, batch_id, output or Path(f"Batch_{batch_id}_results.csv"))
         click.echo(f"{batch_id}: answers written to {path}")
         if then_ingest:
@@ -278,30 +310,45 @@ def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
 @click.option("--assignments", "extra", type=click.IntRange(1), help="Extra assignments for every HIT.")
 @click.option("--from-needs-more-votes", is_flag=True,
               help="Extra assignments per HIT from the needs_more_votes mart (after `crowdaudit build`).")
-@click.option("--budget", required=True, type=MONEY, help="Most the extension may cost, fees included, USD.")
+@click.option("--budget", type=MONEY, help="Most the extension may cost, fees included, USD. [required unless "
+                                           "--dry-run]")
 @click.option("--dry-run", is_flag=True, help="Print the plan and its price; call nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask before spending real money on a live batch.")
 @pass_settings
 def extend_command(settings: Settings, sandbox: bool | None, endpoint_url: str | None, batch_id: str | None,
-                   extra: int | None, from_needs_more_votes: bool, budget: Decimal, dry_run: bool) -> None:
+                   extra: int | None, from_needs_more_votes: bool, budget: Decimal | None, dry_run: bool,
+                   yes: bool) -> None:
     """Ask for more assignments on a batch's HITs (CreateAdditionalAssignmentsForHIT).
+
+    Safe to re-run after a crash: an extension that did not finish is completed first (and the
+    new request is not applied: run the command again for it), never added twice.
 
     \b
     Examples:
+      crowdaudit hits extend --assignments 2 --budget 3 --dry-run
       crowdaudit hits extend --assignments 2 --budget 3
       crowdaudit hits extend --from-needs-more-votes --budget 3
     """
-    from etl.hits.manage import batch_target, extend_batch, plan_extension
+    from etl.hits.manage import extend_batch, plan_extension
 
+    if budget is None and not dry_run:
+        raise click.UsageError("--budget is required (the most the extension may cost, fees included)")
     with open_warehouse(settings.warehouse, read_only=dry_run, wait_seconds=settings.wait_seconds) as con:
         batch_id = _batch(con, batch_id)
         plan = plan_extension(con, batch_id, extra=extra, from_needs_more_votes=from_needs_more_votes)
+        if plan.resumed_from is not None:
+            click.echo(f"finishing the extension planned at {plan.resumed_from:%Y-%m-%d %H:%M:%S} UTC, which did "
+                       "not complete; your new request is not applied (run the command again for it)")
         for hit_id, why in plan.capped.items():
             click.echo(f"{hit_id}: {why}")
-        click.echo(f"{sum(plan.extra.values())} extra assignments on {len(plan.extra)} HITs: ${plan.price:.2f}")
+        click.echo(f"{sum(plan.extra.values())} extra assignments on {len(plan.extra)} HITs: ${plan.price}"
+                   + (f" (over the budget of ${budget}: would be refused)"
+                      if budget is not None and plan.exact_price > budget else ""))
         if dry_run or not plan.extra:
             return
-        platform = _platform(sandbox, endpoint_url, batch_target(con, batch_id))
-        added = extend_batch(con, platform, plan, budget=budget)
+        platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
+        ask = _confirm_live(platform, yes, f"extend {batch_id}")
+        added = extend_batch(con, platform, plan, budget=budget, confirm=lambda plan: ask(plan.price))
     click.echo(f"added {added} assignments to {batch_id}")
 
 
@@ -309,10 +356,11 @@ def extend_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
 @click.option("--images", type=click.IntRange(1), help="Images to label. [default: the warehouse's images]")
 @click.option("--per-hit", default=12, show_default=True, type=click.IntRange(1), help="Images per HIT.")
 @click.option("--assignments", default=3, show_default=True, type=click.IntRange(1), help="Workers per HIT.")
-@click.option("--reward", default="0.01", show_default=True, type=MONEY, help="Reward per assignment, USD.")
+@click.option("--reward", default="0.01", show_default=True, type=CENTS, help="Reward per assignment, USD.")
 @click.option("--gold-per-hit", default=0, show_default=True, type=click.IntRange(0),
-              help="Gold slots per HIT (they carry no new image).")
-@click.option("--bonus", default="0", show_default=True, type=MONEY, help="Bonus per assignment, USD.")
+              help="Gold slots per HIT (they carry no new image; at most all but one slot, as `hits build` "
+                   "caps them). `hits build` mixes in 1 when gold is loaded.")
+@click.option("--bonus", default="0", show_default=True, type=CENTS, help="Bonus per assignment, USD.")
 @click.option("--masters", is_flag=True, help="Require Masters workers (+5% of the reward).")
 @pass_settings
 def cost_command(settings: Settings, images: int | None, per_hit: int, assignments: int, reward: Decimal,
@@ -336,12 +384,13 @@ def cost_command(settings: Settings, images: int | None, per_hit: int, assignmen
     designs = sorted({1, per_hit})
     click.echo(f"{images:,} images, {assignments} assignments per HIT, reward ${reward} per assignment"
                + (f", bonus ${bonus}" if bonus else "") + (", Masters" if masters else ""))
-    click.echo(f"{'design':<16}{'HITs':>14}{'assignments':>16}{'per assignment':>16}{'total':>18}")
+    click.echo(f"{'design':<22}{'HITs':>14}{'assignments':>16}{'per assignment':>16}{'total':>18}")
     for n in designs:
-        gold = gold_per_hit if n > gold_per_hit else 0
+        gold = min(gold_per_hit, n - 1)  # as `hits build` caps gold: a HIT keeps one slot for a new image
         price = price_images(images, per_hit=n, assignments=assignments, reward=reward, gold_per_hit=gold,
                              masters=masters, bonus=bonus)
-        click.echo(f"{f'{n} per HIT':<16}{price.n_hits:>14,}{price.n_assignments:>16,}"
+        design = f"{n} per HIT" + (f" ({gold} gold)" if gold else "")
+        click.echo(f"{design:<22}{price.n_hits:>14,}{price.n_assignments:>16,}"
                    f"{f'${price.per_assignment.normalize():f}':>16}{f'${price.total:,}':>18}")
     fees = MTURK_FEES
     click.echo(
@@ -349,7 +398,7 @@ def cost_command(settings: Settings, images: int | None, per_hit: int, assignmen
         f"{fees.commission:.0%} of reward (and bonus), {fees.large_hit_commission:.0%} for HITs with "
         f"{fees.large_hit_assignments}+ assignments, at least ${fees.minimum_fee} per assignment, Masters "
         f"+{fees.masters_fee:.0%}; the last HIT may be short; every assignment is approved (rejected work "
-        "is not paid); no re-posting; total rounded to the cent once."
+        "is not paid); no re-posting; total rounded up to the cent once."
     )
 
 

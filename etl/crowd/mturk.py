@@ -22,6 +22,7 @@ from etl.crowd.platform import (
     PlatformError,
     Qualification,
 )
+from etl.errors import CrowdauditError
 from etl.hits.pricing import MTURK_FEES
 
 REGION = "us-east-1"
@@ -81,6 +82,11 @@ def qualification_from_payload(payload: dict) -> Qualification:
 
 
 def hit_type_payload(spec: HitTypeSpec) -> dict:
+    # A batch planned before rewards had to be whole cents could hold $0.015: sending "0.02"
+    # would pay more than was priced.
+    if spec.reward != spec.reward.quantize(Decimal("0.01")):
+        raise CrowdauditError(f"the batch's reward ${spec.reward} is not a whole number of cents: MTurk would "
+                              "round it; plan the batch again with `crowdaudit hits build --reward`")
     return {
         "AutoApprovalDelayInSeconds": spec.auto_approval_delay_in_seconds,
         "AssignmentDurationInSeconds": spec.assignment_duration_in_seconds,

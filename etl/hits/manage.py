@@ -1,14 +1,15 @@
 """`crowdaudit hits status | expire | extend`: follow a published batch on its platform.
 
 Extending costs money, so it is priced (same function as publish) and checked against --budget
-before any call, and each extension carries a request token so a re-run after a crash does not
-add the assignments twice.
+before any call; the plan is recorded before the first call and each HIT's request token comes
+from it, so a re-run after a crash finishes that plan and adds nothing twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,7 +18,7 @@ import duckdb
 
 from etl.crowd.platform import CrowdPlatform, PlatformError
 from etl.errors import CrowdauditError
-from etl.hits.pricing import price_hits
+from etl.hits.pricing import price_hits, round_up_to_cent
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,14 @@ class BatchProgress:
 
 
 def batch_target(con: duckdb.DuckDBPyConnection, batch_id: str) -> str | None:
-    """Where the batch was published (sandbox, live or an endpoint URL), from the publish log."""
-    found = con.execute("SELECT any_value(target) FROM raw.publish_log WHERE batch_id = ?", [batch_id]).fetchall()
-    return found[0][0] if found else None
+    """Where the batch was published (sandbox, live or an endpoint URL), from the publish log;
+    None before its first HIT is published."""
+    targets = [row[0] for row in con.execute(
+        "SELECT DISTINCT target FROM raw.publish_log WHERE batch_id = ? ORDER BY 1", [batch_id]).fetchall()]
+    if len(targets) > 1:
+        raise CrowdauditError(f"batch {batch_id}'s HITs were published on several targets ({', '.join(targets)}); "
+                              "crowdaudit follows a batch on one. See raw.publish_log.")
+    return targets[0] if targets else None
 
 
 def published_hit_ids(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[tuple[str, int]]:
@@ -86,17 +92,57 @@ def needs_more_votes_exists(con: duckdb.DuckDBPyConnection) -> bool:
 
 @dataclass
 class ExtensionPlan:
-    """Extra assignments per HIT, and the HITs that could not get all they asked for."""
+    """Extra assignments per HIT, and the HITs that could not get all they asked for.
 
+    `resumed_from`: when the plan is an earlier run's unfinished extension (see extend_batch), the
+    time that run planned it; the new request is then not applied."""
+
+    batch_id: str
     extra: dict[str, int]
+    from_assignments: dict[str, int] = field(default_factory=dict)
+    reward: dict[str, Decimal] = field(default_factory=dict)
     capped: dict[str, str] = field(default_factory=dict)
-    price: Decimal = Decimal(0)
+    resumed_from: datetime | None = None
+
+    @property
+    def exact_price(self) -> Decimal:
+        return sum((price_hits(1, assignments=self.from_assignments[h] + n, reward=self.reward[h]).per_assignment * n
+                    for h, n in self.extra.items()), Decimal(0))
+
+    @property
+    def price(self) -> Decimal:
+        """Rounded up to the cent: never shows less than is spent."""
+        return round_up_to_cent(self.exact_price)
+
+    def tokens(self) -> dict[str, str]:
+        return {h: extension_token(h, self.from_assignments[h], n) for h, n in self.extra.items()}
+
+
+def unfinished_extension(con: duckdb.DuckDBPyConnection, batch_id: str) -> ExtensionPlan | None:
+    """What an earlier `hits extend` planned and did not see through (it was killed, or a call failed)."""
+    rows = con.execute(
+        "SELECT hit_id, extra, from_assignments, reward, planned_at FROM raw.hit_extensions "
+        "WHERE batch_id = ? AND done_at IS NULL ORDER BY hit_id",
+        [batch_id],
+    ).fetchall()
+    if not rows:
+        return None
+    return ExtensionPlan(
+        batch_id, extra={h: n for h, n, *_ in rows}, from_assignments={h: f for h, _, f, *_ in rows},
+        reward={h: r for h, _, _, r, _ in rows}, resumed_from=min(r[4] for r in rows),
+    )
 
 
 def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int | None,
                    from_needs_more_votes: bool) -> ExtensionPlan:
     """How many assignments each HIT gets. MTurk refuses to take a HIT from under 10 assignments to 10
-    or more (the fee changes), so such a HIT is capped at 9 and reported."""
+    or more (the fee changes), so such a HIT is capped at 9 and reported.
+
+    An earlier run's unfinished extension comes first: it is returned (resumed_from set) instead
+    of a new plan, so "add 2 to every HIT" re-run after a crash adds 2, not 4, to the HITs it reached."""
+    resumed = unfinished_extension(con, batch_id)
+    if resumed is not None:
+        return resumed
     hits = dict(published_hit_ids(con, batch_id))
     if from_needs_more_votes:
         if not needs_more_votes_exists(con):
@@ -110,8 +156,8 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
         if not extra or extra < 1:
             raise CrowdauditError("give --assignments N (>= 1) or --from-needs-more-votes")
         wanted = dict.fromkeys(hits, extra)
-    plan = ExtensionPlan({})
     reward = dict(con.execute("SELECT hit_id, reward FROM raw.hits WHERE batch_id = ?", [batch_id]).fetchall())
+    plan = ExtensionPlan(batch_id, {})
     for hit_id, n in sorted(wanted.items()):
         current = hits[hit_id]
         if current < 10 <= current + n:
@@ -119,7 +165,8 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
             n = 9 - current
         if n > 0:
             plan.extra[hit_id] = n
-            plan.price += price_hits(1, assignments=current + n, reward=reward[hit_id]).per_assignment * n
+            plan.from_assignments[hit_id] = current
+            plan.reward[hit_id] = reward[hit_id]
     return plan
 
 
@@ -127,24 +174,57 @@ def extension_token(hit_id: str, current_assignments: int, extra: int) -> str:
     return "ca-x-" + hashlib.sha256(f"{hit_id}|{current_assignments}|{extra}".encode()).hexdigest()[:40]
 
 
+def _write_plan(con: duckdb.DuckDBPyConnection, plan: ExtensionPlan, target: str) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    tokens = plan.tokens()
+    con.executemany(
+        "INSERT INTO raw.hit_extensions VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        [[plan.batch_id, h, plan.from_assignments[h], n, plan.reward[h], tokens[h], target, now]
+         for h, n in plan.extra.items()],
+    )
+
+
+def _mark_done(con: duckdb.DuckDBPyConnection, hit_id: str, extra: int, token: str) -> None:
+    """The HIT's new max_assignments and its extension's done_at, together or not at all."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("UPDATE raw.hits SET max_assignments = max_assignments + ? WHERE hit_id = ?",
+                    [extra, hit_id]).fetchall()
+        con.execute("UPDATE raw.hit_extensions SET done_at = ? WHERE unique_request_token = ?", [now, token]).fetchall()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def extend_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: ExtensionPlan, *,
-                 budget: Decimal) -> int:
-    """Add the planned assignments; refuses over budget before calling anything."""
-    if plan.price > budget:
-        raise CrowdauditError(f"extension costs ${plan.price:.2f}, over the budget of ${budget}; nothing was added")
+                 budget: Decimal, confirm: Callable[[ExtensionPlan], bool] | None = None) -> int:
+    """Add the planned assignments; refuses over budget (or the balance) before calling anything.
+
+    The plan is written to raw.hit_extensions first and each HIT marked done when the platform has
+    taken it. A resumed plan asks the platform first whether a HIT already has its assignments
+    (MTurk forgets request tokens after 24 hours), so nothing is added twice."""
+    if plan.exact_price > budget:
+        raise CrowdauditError(f"extension costs ${plan.exact_price.normalize():f}, over the budget of ${budget}; "
+                              "nothing was added")
     balance = platform.account_balance()
-    if plan.price > balance:
-        raise CrowdauditError(f"extension costs ${plan.price:.2f} but the account holds ${balance}; nothing was added")
-    current = dict(con.execute(
-        f"SELECT hit_id, max_assignments FROM raw.hits WHERE hit_id IN ({','.join('?' * len(plan.extra))})",
-        list(plan.extra),
-    ).fetchall()) if plan.extra else {}
+    if plan.exact_price > balance:
+        raise CrowdauditError(f"extension costs ${plan.price} but the account holds ${balance}; nothing was added")
+    if confirm is not None and not confirm(plan):
+        raise CrowdauditError("extension cancelled; nothing was added")
+    if plan.resumed_from is None:
+        _write_plan(con, plan, platform.target.name)
+    tokens = plan.tokens()
     for hit_id, n in plan.extra.items():
+        if plan.resumed_from is not None and \
+                platform.get_hit(hit_id).max_assignments >= plan.from_assignments[hit_id] + n:
+            _mark_done(con, hit_id, n, tokens[hit_id])
+            continue
         try:
-            platform.add_assignments(hit_id, n, extension_token(hit_id, current[hit_id], n))
+            platform.add_assignments(hit_id, n, tokens[hit_id])
         except PlatformError as error:
             if "already been processed" not in str(error):
                 raise
-        con.execute("UPDATE raw.hits SET max_assignments = max_assignments + ? WHERE hit_id = ?", [n, hit_id]).fetchall()
+        _mark_done(con, hit_id, n, tokens[hit_id])
     return sum(plan.extra.values())
-

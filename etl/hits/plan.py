@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from etl.errors import CrowdauditError
-from etl.hits.pricing import Price, price_hits
+from etl.hits.pricing import CENT, Price, price_hits
 from etl.hits.template import DEFAULT_DESCRIPTION, DEFAULT_KEYWORDS, DEFAULT_TITLE, slot_name
 from etl.load.loadlog import next_load_id, record_load
 
@@ -85,6 +85,8 @@ def validate_design(design: HitDesign) -> None:
         raise CrowdauditError("--assignments must be at least 1")
     if design.reward < Decimal("0.01"):
         raise CrowdauditError("--reward must be at least $0.01 (MTurk's minimum)")
+    if design.reward != design.reward.quantize(CENT):
+        raise CrowdauditError(f"--reward ${design.reward} is not a whole number of cents (MTurk pays whole cents)")
     if design.gold_rate is not None and not 0 <= design.gold_rate < 1:
         raise CrowdauditError("--gold-rate must be in [0, 1)")
 
@@ -181,7 +183,9 @@ def build_hits(
     started_at = datetime.now(UTC).replace(tzinfo=None)
     hits = items.select("hit_id").unique().sort("hit_id").with_columns(
         pl.lit(batch_id).alias("batch_id"),
-        ("crowdaudit:" + pl.col("hit_id")).alias("requester_annotation"),
+        # Unique to this planning, not only to this warehouse: publish recognises a HIT it created
+        # before a crash by this annotation, and another warehouse's crowdaudit-1 must not match.
+        (pl.lit("crowdaudit:") + pl.col("hit_id") + pl.lit(":" + secrets.token_hex(6))).alias("requester_annotation"),
     )
     con.execute("BEGIN TRANSACTION")
     try:

@@ -2,15 +2,16 @@
 
 Mechanical Turk's fees (https://requester.mturk.com/pricing): a 20% commission on the reward and
 on bonuses; 40% on the reward when the HIT has 10 or more assignments; at least $0.01 per
-assignment; Masters qualification +5% of the reward. Money is Decimal throughout, and the total
-is rounded to the cent only once, at the end, so a million assignments do not drift by a million
-roundings.
+assignment; Masters qualification +5% of the reward. Money is Decimal throughout. A price is
+compared with a budget exactly (`Price.exact`), and shown rounded up to the cent (`Price.total`)
+once, at the end, so a million assignments do not drift by a million roundings and what is shown
+is never less than what is spent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_UP, Decimal
 
 CENT = Decimal("0.01")
 
@@ -59,13 +60,25 @@ class Price:
         return self.fee_per_assignment * self.n_assignments
 
     @property
+    def exact(self) -> Decimal:
+        """Rewards and fees, unrounded: what a budget is compared with."""
+        return self.rewards + self.fees
+
+    @property
     def total(self) -> Decimal:
-        """Rounded to the cent, half up, once."""
-        return (self.rewards + self.fees).quantize(CENT, rounding=ROUND_HALF_UP)
+        """The exact price rounded up to the cent, once (never shows less than is spent)."""
+        return round_up_to_cent(self.exact)
+
+    def over(self, limit: Decimal) -> bool:
+        return self.exact > limit
 
     @property
     def per_assignment(self) -> Decimal:
         return self.reward + self.bonus + self.fee_per_assignment
+
+
+def round_up_to_cent(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_UP)
 
 
 def fee_per_assignment(

@@ -11,6 +11,7 @@ past MTurk's 24-hour token memory, the HIT's RequesterAnnotation finds it in Lis
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from decimal import Decimal
 import duckdb
 
 from etl.crowd.mturk import hit_type_payload
-from etl.crowd.platform import MASTERS, CrowdPlatform, HitTypeSpec, Qualification
+from etl.crowd.platform import MASTERS, CrowdPlatform, HitInfo, HitTypeSpec, Qualification
 from etl.errors import CrowdauditError
 from etl.hits.plan import PLANNED, PUBLISHED
 from etl.hits.pricing import Price, price_hits
@@ -141,6 +142,29 @@ def _record(con: duckdb.DuckDBPyConnection, hit: PlannedHit, *, hit_id: str, hit
         raise
 
 
+def _shows(question: str, urls: Sequence[str]) -> bool:
+    return all(url in question or html.escape(url) in question for url in urls)
+
+
+def ours_by_annotation(hits: Sequence[PlannedHit], listed: Sequence[HitInfo]) -> dict[str, HitInfo]:
+    """The platform's HITs that are this batch's, by annotation: same annotation and same images.
+
+    Batches planned before annotations carried a random part (crowdaudit:local-1-000001) share
+    them with every other warehouse's first batch: taking another warehouse's HIT for ours would
+    file its workers' answers under our images, and leave ours unpublished."""
+    by_annotation: dict[str, list[HitInfo]] = {}
+    for info in listed:
+        if info.requester_annotation:
+            by_annotation.setdefault(info.requester_annotation, []).append(info)
+    ours = {}
+    for hit in hits:
+        match = next((info for info in by_annotation.get(hit.requester_annotation, ())
+                      if _shows(info.question, hit.image_urls)), None)
+        if match is not None:
+            ours[hit.requester_annotation] = match
+    return ours
+
+
 def publish_batch(
     con: duckdb.DuckDBPyConnection,
     platform: CrowdPlatform,
@@ -160,12 +184,16 @@ def publish_batch(
     if not hits:
         say(f"batch {batch_id}: every HIT is already published; nothing to do")
         return report
-    if price.total > budget:
+    if price.over(budget):
         raise CrowdauditError(
-            f"batch {batch_id} costs ${price.total} ({price.n_hits} HITs x {price.assignments_per_hit} assignments "
-            f"x ${price.per_assignment} with fees), over the budget of ${budget}; nothing was created"
+            f"batch {batch_id} costs ${price.exact.normalize():f} ({price.n_hits} HITs x {price.assignments_per_hit} "
+            f"assignments x ${price.per_assignment} with fees), over the budget of ${budget}; nothing was created"
         )
     spec = hit_type_spec(design, qualifications)
+    # Every question is rendered (and its size checked) before anything is created: a HIT refused
+    # half-way through would leave a batch paid for in part that can never be finished.
+    questions = {hit.local_hit_id: question_xml(hit.image_urls, submit_url=platform.submit_url, title=design.title)
+                 for hit in hits}
     if dry_run:
         report.payloads.append({"CreateHITType": hit_type_payload(spec)})
         for hit in hits:
@@ -173,18 +201,18 @@ def publish_batch(
                 "HITTypeId": "<from CreateHITType>", "MaxAssignments": design.max_assignments,
                 "LifetimeInSeconds": design.lifetime_in_seconds, "RequesterAnnotation": hit.requester_annotation,
                 "UniqueRequestToken": request_token(design, hit),
-                "Question": question_xml(hit.image_urls, submit_url=platform.submit_url, title=design.title),
+                "Question": questions[hit.local_hit_id],
             }})
         return report
     balance = platform.account_balance()
-    if price.total > balance:
+    if price.over(balance):
         raise CrowdauditError(
             f"batch {batch_id} costs ${price.total} but the {platform.target.name} account holds ${balance}; "
             "nothing was created"
         )
     if confirm is not None and not confirm(price):
         raise CrowdauditError("publish cancelled; nothing was created")
-    known = {h.requester_annotation: h for h in platform.list_hits() if h.requester_annotation}
+    known = ours_by_annotation(hits, platform.list_hits())
     hit_type_id = platform.create_hit_type(spec)
     report.hit_type_id = hit_type_id
     con.execute(
@@ -204,8 +232,7 @@ def publish_batch(
             report.already_existed.append(existing.hit_id)
             continue
         created = platform.create_hit(
-            hit_type_id=hit_type_id, question=question_xml(hit.image_urls, submit_url=platform.submit_url,
-                                                           title=design.title),
+            hit_type_id=hit_type_id, question=questions[hit.local_hit_id],
             max_assignments=design.max_assignments, lifetime_in_seconds=design.lifetime_in_seconds,
             requester_annotation=hit.requester_annotation, unique_request_token=token,
         )
