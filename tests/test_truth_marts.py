@@ -144,3 +144,25 @@ def test_needs_more_votes_lists_unsure_images_with_extra_assignments_and_their_c
     # $0.04 reward + MTurk's fee: 20% of it, but at least $0.01
     assert np.allclose(needs["fee_per_assignment"], 0.01)
     assert np.allclose(needs["cost"], extra * 0.05)
+
+
+def test_weighted_voting_fits_the_crowds_rates_when_gold_is_sparse_and_spammers_never_tick(tmp_path):
+    # 30 gold images, spammers who (almost) never tick: the rates measured on gold alone are
+    # noisy, and with seed 6 they once put the prior at 0.99 and labelled every image with three
+    # "no"s "yes". Fitted to all the votes (EM, anchored by gold), they do not.
+    for seed in (6, 0, 3):
+        warehouse, audit = write_and_build(
+            tmp_path / str(seed), SyntheticCrowd(n_images=300, n_workers=150, prevalence=0.75, careful_share=0.55,
+                                                 sloppy_share=0.2, spammer_yes_rate=(0.0, 0.05)),
+            seed=seed, gold_share=0.1, settings_sql="UPDATE raw.truth_settings SET method = 'weighted_vote'",
+        )
+        labels = query(warehouse, "SELECT l.image_id, l.label, v.n_yes, w.prior_yes FROM labels AS l "
+                                  "JOIN vote_counts AS v USING (image_id) "
+                                  "JOIN intermediate.int_truth_weighted_vote AS w USING (image_id)")
+        scored = labels.join(audit.truth, on="image_id").filter(~pl.col("is_gold"))
+        accuracy = scored.select((pl.col("label") == pl.col("truth")).mean()).item()
+        majority_accuracy = scored.select(((pl.col("n_yes") >= 2) == pl.col("truth")).mean()).item()
+        assert accuracy >= majority_accuracy + 0.05, seed
+        assert abs(labels["prior_yes"][0] - scored["truth"].mean()) < 0.1, seed
+        unanimous_no = scored.filter(pl.col("n_yes") == 0)
+        assert unanimous_no["label"].mean() <= unanimous_no["truth"].mean(), seed
