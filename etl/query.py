@@ -23,6 +23,7 @@ AS_TEXT = {"interval", "date", "time", "time_tz", "time_ns", "timestamp", "times
            "timestamp_ns", "timestamp_tz", "union", "blob", "bit", "varint", "bignum", "uuid", "enum"}
 NESTED = {"list", "struct", "map", "array"}
 FLOATING = {"double", "float"}
+WIDE_INTEGERS = {"hugeint", "uhugeint"}
 
 
 def run_query(con: duckdb.DuckDBPyConnection, query: str, output_format: str = "table") -> str:
@@ -33,7 +34,8 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, output_format: str = "
         if len(statements) > 1:
             raise CrowdauditError(f"the query holds {len(statements)} statements; give one at a time")
         result = con.sql(query)
-        frame = _printable(result, output_format).pl() if result is not None else pl.DataFrame()
+        wide_integers: list[str] = []
+        frame = _printable(result, output_format, wide_integers).pl() if result is not None else pl.DataFrame()
     except duckdb.CatalogException as error:
         raise CrowdauditError(f"query failed: {error}{_build_hint(con)}") from None
     except duckdb.Error as error:
@@ -41,7 +43,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, output_format: str = "
     if output_format == "csv":
         return frame.write_csv()
     if output_format == "json":
-        rows = frame.to_dicts()
+        rows = _json_integers(frame.to_dicts(), wide_integers)
         try:
             return json.dumps(rows, default=str, indent=2, allow_nan=False) + "\n"
         except ValueError:  # a NaN inside a list or struct: null, as for a NaN column
@@ -55,13 +57,15 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, output_format: str = "
     return buffer.getvalue()
 
 
-def _printable(result: duckdb.DuckDBPyRelation, output_format: str) -> duckdb.DuckDBPyRelation:
+def _printable(result: duckdb.DuckDBPyRelation, output_format: str,
+               wide_integers: list[str] | None = None) -> duckdb.DuckDBPyRelation:
     """The result with each column polars or the format cannot carry turned into text (or, in
     JSON, a non-finite number into null). Unchanged when every column is fine or when names
     repeat (a projection could not tell them apart)."""
     columns = result.columns
     if len(set(columns)) < len(columns):
         return result
+    wide_integers = [] if wide_integers is None else wide_integers
     expressions, changed = [], False
     for name, kind in zip(columns, result.types, strict=True):
         quoted = '"' + name.replace('"', '""') + '"'
@@ -74,12 +78,25 @@ def _printable(result: duckdb.DuckDBPyRelation, output_format: str) -> duckdb.Du
             expression = f"CASE WHEN isfinite({quoted}) THEN {quoted} END"
         elif type_id == "decimal" and output_format == "json":
             expression = f"{quoted}::DOUBLE"
+        elif type_id in WIDE_INTEGERS and output_format == "json":
+            # sum() of integers is a HUGEINT, which reaches Python as a Decimal (a string in JSON,
+            # digits lost past 38): as text here, a JSON integer in _json_integers.
+            expression = f"{quoted}::VARCHAR"
+            wide_integers.append(name)
         else:
             expressions.append(quoted)
             continue
         expressions.append(f"{expression} AS {quoted}")
         changed = True
     return result.project(", ".join(expressions)) if changed else result
+
+
+def _json_integers(rows: list[dict], columns: list[str]) -> list[dict]:
+    for row in rows:
+        for column in columns:
+            if row[column] is not None:
+                row[column] = int(row[column])
+    return rows
 
 
 def _finite(value):

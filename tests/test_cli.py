@@ -100,6 +100,23 @@ def test_sql_prints_table_csv_and_json(demo_run):
     assert rows == [{"region": "Western", "n": 100}, {"region": "non-Western", "n": 200}]
 
 
+def test_sql_json_gives_sums_as_exact_numbers(demo_run):
+    # DuckDB's sum() of integers is a HUGEINT: JSON must hold a number, every digit of it.
+    out, _ = demo_run
+    rows = json.loads(CliRunner().invoke(cli, [
+        "--warehouse", str(out / "crowdaudit.duckdb"), "sql",
+        "SELECT sum(n_yes) AS yes, count(*) AS n, 170141183460469231731687303715884105727::HUGEINT AS biggest, "
+        "NULL::HUGEINT AS nothing FROM vote_counts", "--format", "json"]).output)
+    counted = duckdb.connect(str(out / "crowdaudit.duckdb"), read_only=True)
+    try:
+        yes = counted.execute("SELECT sum(n_yes)::BIGINT FROM vote_counts").fetchall()[0][0]
+    finally:
+        counted.close()
+    assert rows == [{"yes": yes, "n": rows[0]["n"], "biggest": 170141183460469231731687303715884105727,
+                     "nothing": None}]
+    assert isinstance(rows[0]["yes"], int)
+
+
 ODD_VALUES = ("SELECT INTERVAL 3 DAY AS span, 'infinity'::TIMESTAMP AS never, "
               "TIMESTAMP_NS '2020-01-01 00:00:00.123456789' AS ns, 'nan'::DOUBLE AS nan, 1/0 AS inf, "
               "[1.5, 'nan'::DOUBLE] AS list, {'a': 1} AS obj, union_value(k := 1) AS u, '\\xFF'::BLOB AS b, "
