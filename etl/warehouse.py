@@ -130,10 +130,15 @@ def open_warehouse(
     *,
     read_only: bool,
     wait_seconds: float = LOCK_WAIT_SECONDS,
+    must_exist: bool = False,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Yield a connection; a read-write one brings the schema up to date first."""
+    """Yield a connection; a read-write one brings the schema up to date first.
+
+    `must_exist`: for a command that writes but only makes sense on data already loaded (labels,
+    validate, hits ...): a mistyped --warehouse is refused rather than created empty and reported
+    as a success."""
     target = warehouse_path(path)
-    if read_only:
+    if read_only or must_exist:
         if not target.exists():
             raise CrowdauditError(
                 f"no warehouse at {target}: load something first "

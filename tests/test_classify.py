@@ -241,3 +241,30 @@ def test_a_model_that_returns_nan_is_stopped_by_the_quality_gate(run_cli, wareho
                      "--labels", str(labels_path), expect=1)
     assert "score is never empty" in result.output and ".png" in result.output
     assert query(warehouse, "SELECT count(*) FROM raw.prediction_labels") == [(0,)]
+
+
+def test_a_corrected_labels_file_or_preprocessing_classifies_again(run_cli, warehouse, images_dir, tiny_model):
+    # The class names and preprocessing change what a run records: a re-run with them fixed is
+    # not "already classified".
+    model_path, labels_path = tiny_model
+    classify_tiny(run_cli, images_dir, tiny_model)
+    swapped = labels_path.with_name("swapped.txt")
+    swapped.write_text("\n".join([LABELS[1], LABELS[0], *LABELS[2:]]) + "\n")
+    again = classify_tiny(run_cli, images_dir, (model_path, swapped))
+    assert "nothing to classify" not in again.output
+    assert query(warehouse, "SELECT count(DISTINCT run_id) FROM raw.prediction_runs") == [(2,)]
+    classify_tiny(run_cli, images_dir, (model_path, swapped), "--preprocess", "resnet50")
+    assert query(warehouse, "SELECT count(DISTINCT run_id) FROM raw.prediction_runs") == [(3,)]
+
+
+def test_a_misspelt_target_is_refused_with_a_suggestion_before_anything_is_written(
+        run_cli, warehouse, images_dir, tiny_model):
+    model_path, labels_path = tiny_model
+    result = run_cli("classify", str(images_dir), "--url-prefix", URL, "--model-path", str(model_path),
+                     "--labels", str(labels_path), "--target", "Groom", expect=1)
+    assert "did you mean 'groom'" in result.output
+    assert not warehouse.exists()
+    result = run_cli("classify", str(images_dir), "--url-prefix", URL, "--model-path", str(model_path),
+                     "--labels", str(labels_path), "--top-k", str(len(LABELS) + 1), expect=1)
+    assert f"--top-k {len(LABELS) + 1} is more than the model's {len(LABELS)} classes" in result.output
+    assert not warehouse.exists()

@@ -87,3 +87,31 @@ def test_logits_become_probabilities_with_the_same_ranking():
     assert (np.argsort(scores, axis=1) == np.argsort(logits, axis=1)).all()
     probabilities = np.array([[0.7, 0.2, 0.1]])
     assert np.array_equal(as_probabilities(probabilities), probabilities)
+
+
+def test_a_model_whose_output_is_not_a_score_per_class_is_refused(run_cli, tmp_path):
+    inputs = keras.Input((8, 8, 3))
+    keras.Model(inputs, keras.layers.Conv2D(3, 1)(inputs)).save(tmp_path / "features.keras")
+    (tmp_path / "labels.txt").write_text("a\nb\ngroom\n")
+    result = run_cli("classify", "--from-images", "--model-path", str(tmp_path / "features.keras"),
+                     "--labels", str(tmp_path / "labels.txt"), expect=1)
+    assert "(None, 8, 8, 3)" in result.output and "(None, classes)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_single_output_binary_model_is_refused(run_cli, tmp_path):
+    result = classify_with(run_cli, tmp_path, 1, ["groom"])
+    assert "single output" in result.output and "one score per class" in result.output
+
+
+def test_sigmoid_scores_are_kept_and_logits_get_a_softmax():
+    multi_label = np.array([[0.49, 0.2, 0.9]])
+    assert np.array_equal(as_probabilities(multi_label), multi_label)
+    logits = np.array([[2.0, -1.0, 0.5]])
+    probabilities = as_probabilities(logits)
+    assert np.allclose(probabilities.sum(axis=1), 1) and probabilities.argmax() == 0
+
+
+def test_url_prefix_without_a_directory_is_refused(run_cli):
+    assert "--url-prefix goes with a DIRECTORY" in run_cli("classify", "--from-images", "--url-prefix",
+                                                           "https://x.example", expect=2).output

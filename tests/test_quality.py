@@ -85,7 +85,7 @@ def test_an_unusually_fast_worker_is_a_warning_that_refuses_the_batch_unless_all
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace('"100"', '"1"', 1), encoding="utf-8")
     assert text != path.read_text(encoding="utf-8")
-    run_cli("validate")  # creates the warehouse
+    run_cli("build")  # creates the warehouse
     before = table_fingerprints(warehouse)
     result = run_cli("ingest", str(path), expect=1)
     assert "Batch_9_batch_results.csv" in result.output and "row 2" in result.output

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from etl.errors import CrowdauditError
 from etl.warehouse import open_warehouse
 
 
@@ -82,3 +83,27 @@ def test_labels_by_default_take_dawid_skene_when_workers_have_enough_votes(run_c
 def test_labels_refuses_a_target_outside_half_to_0_95(run_cli):
     result = run_cli("labels", "--target", "0.99", expect=2)
     assert "0.99" in result.output
+
+
+def test_a_mistyped_warehouse_is_refused_not_created_empty(run_cli, warehouse):
+    # These commands only make sense on loaded data: an empty new file would report success.
+    for command in (["labels"], ["validate"], ["hits", "build"], ["hits", "status"],
+                    ["classify", "--from-images", "--model", "resnet50", "--weights", "none"]):
+        result = run_cli(*command, expect=1)
+        assert f"no warehouse at {warehouse}" in result.output, command
+    assert not warehouse.exists()
+
+
+def test_a_labels_build_that_fails_keeps_the_method_the_marts_were_built_with(run_cli, warehouse, tmp_path,
+                                                                              monkeypatch):
+    votes = write(tmp_path / "v.csv", "task,worker,label\na,w1,1\na,w2,0\nb,w1,1\nb,w2,1\nb,w3,1\n")
+    run_cli("load", "votes", str(votes))
+    run_cli("labels", "--method", "majority")
+
+    def failing_build(*args, **kwargs):
+        raise CrowdauditError("model votes failed: disk full")
+
+    monkeypatch.setattr("etl.cli.truth.build_models", failing_build)
+    result = run_cli("labels", "--method", "weighted_vote", expect=1)
+    assert "disk full" in result.output
+    assert rows(warehouse, "SELECT method FROM raw.truth_settings") == [("majority",)]

@@ -8,6 +8,7 @@ killed at any point leaves only whole batches, and the next run skips exactly th
 
 from __future__ import annotations
 
+import difflib
 import time
 import uuid
 from collections.abc import Callable
@@ -92,10 +93,11 @@ def images_to_classify(
 
 
 def as_probabilities(outputs: np.ndarray) -> np.ndarray:
-    """Scores as probabilities. Keras' ImageNet models end in a softmax; a saved model that returns
-    logits (values outside [0, 1] or rows not summing to 1) gets one here, which keeps its ranking."""
+    """Scores as probabilities. Keras' ImageNet models end in a softmax, and a multi-label model in
+    sigmoids: scores in [0, 1] are kept as they are. A saved model that returns logits (values
+    outside [0, 1]) gets a softmax here, which keeps its ranking."""
     outputs = outputs.astype(np.float64)
-    if outputs.min() >= 0 and outputs.max() <= 1 and np.allclose(outputs.sum(axis=1), 1, atol=1e-3):
+    if outputs.min() >= 0 and outputs.max() <= 1:
         return outputs
     shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
@@ -138,6 +140,21 @@ def _write_batch(con: duckdb.DuckDBPyConnection, run_id: str, labels: pl.DataFra
         con.unregister("classify_batch_labels")
 
 
+def check_run_settings(classifier: Classifier, settings: RunSettings) -> None:
+    """Refuse a target the model cannot name or a top k it cannot fill, before anything is written."""
+    names = classifier.class_names
+    if settings.target not in names:
+        by_case = [n for n in names if n.casefold() == settings.target.casefold()]
+        close = by_case or difflib.get_close_matches(settings.target, names, n=3, cutoff=0.75) or \
+            [n for n in names if settings.target.casefold() in n.casefold()][:3]
+        raise CrowdauditError(
+            f"--target {settings.target!r} is not one of the model's {len(names)} classes"
+            + (f"; did you mean {' or '.join(repr(n) for n in close)}?" if close else "")
+        )
+    if settings.top_k > len(names):
+        raise CrowdauditError(f"--top-k {settings.top_k} is more than the model's {len(names)} classes")
+
+
 def classify_images(
     con: duckdb.DuckDBPyConnection,
     classifier: Classifier,
@@ -148,15 +165,16 @@ def classify_images(
 ) -> ClassifyResult:
     """Classify `images` (image_id, path) under a new run id, committing after every batch;
     `on_batch(n)` is called after each commit with the number of images it held."""
-    if settings.target not in classifier.class_names:
-        raise CrowdauditError(
-            f"--target {settings.target!r} is not one of the model's {len(classifier.class_names)} classes"
-        )
+    check_run_settings(classifier, settings)
     result = ClassifyResult(run_id=None, model=classifier.name, weights=classifier.weights)
     paths = images["path"].to_list()
     image_ids = images["image_id"].to_list()
     exists = [Path(path).is_file() for path in paths]
-    result.skipped += [(path, "no such file") for path, ok in zip(paths, exists, strict=True) if not ok]
+    result.skipped += [
+        (path, "no such file" if Path(path).is_absolute() else
+         f"no such file in {Path.cwd()} (a manifest's relative paths are read from the current folder)")
+        for path, ok in zip(paths, exists, strict=True) if not ok
+    ]
     readable = [position for position, ok in enumerate(exists) if ok]
     if not readable:
         return result

@@ -147,7 +147,8 @@ def load_saved_classifier(
     try:
         model = keras.models.load_model(model_path, compile=False)
     except Exception as error:
-        raise CrowdauditError(f"cannot load a Keras model from {model_path}: {error}") from error
+        hint = "" if model_path.suffix == ".keras" else " (Keras 3 loads .keras files: save the model with model.save('x.keras'))"
+        raise CrowdauditError(f"cannot load a Keras model from {model_path}: {error}{hint}") from error
     input_shape = model.input_shape
     if not (len(input_shape) == 4 and input_shape[1] and input_shape[2] and input_shape[3] == 3):
         raise CrowdauditError(
@@ -155,15 +156,29 @@ def load_saved_classifier(
             "fixed height and width (None, H, W, 3)"
         )
     class_names = read_labels(labels_path)
-    n_outputs = model.output_shape[-1]
+    output_shape = model.output_shape
+    if isinstance(output_shape, list) or len(output_shape) != 2 or not output_shape[1]:
+        raise CrowdauditError(
+            f"{model_path}: its output is {output_shape}; crowdaudit needs a classifier with one output of "
+            "shape (None, classes): a score per class for each image"
+        )
+    n_outputs = output_shape[-1]
+    if n_outputs == 1:
+        raise CrowdauditError(
+            f"{model_path} has a single output (a binary score); crowdaudit ranks classes and needs one score per "
+            "class: save the model with two outputs, e.g. a softmax over [other, groom]"
+        )
     if n_outputs != len(class_names):
         raise CrowdauditError(
             f"{labels_path} names {len(class_names)} classes but {model_path} has {n_outputs} outputs; "
             "the labels file needs one class name per output, in output order"
         )
+    # The class names and the preprocessing change what a run records as much as the weights do:
+    # a re-run with a corrected labels file must classify again, not be skipped as done.
+    identity = f"{file_fingerprint(model_path)}+{file_fingerprint(labels_path)}+preprocess:{preprocessing or 'scale'}"
     return Classifier(
         name=name or model_path.stem,
-        weights=file_fingerprint(model_path),
+        weights=identity,
         model=model,
         class_names=class_names,
         image_size=(int(input_shape[1]), int(input_shape[2])),

@@ -74,6 +74,8 @@ def classify(
         raise click.UsageError("give either a DIRECTORY or --from-images")
     if directory and not url_prefix:
         raise click.UsageError("a DIRECTORY needs --url-prefix (the URL workers will load it from)")
+    if from_images and url_prefix:
+        raise click.UsageError("--url-prefix goes with a DIRECTORY; --from-images reads the URLs registered")
     if model_path and (application or weights):
         raise click.UsageError("--model-path takes no --model or --weights (the file holds the weights)")
     if bool(model_path) != bool(labels_path):
@@ -81,7 +83,7 @@ def classify(
     if preprocess and not model_path:
         raise click.UsageError("--preprocess is for --model-path; Keras models bring their own")
 
-    from etl.classify.job import RunSettings, classify_images, images_to_classify
+    from etl.classify.job import RunSettings, check_run_settings, classify_images, images_to_classify
     from etl.classify.model import load_application, load_saved_classifier
 
     if model_path:
@@ -90,8 +92,10 @@ def classify(
         classifier = load_application(application or "resnet50", weights or "imagenet")
         classifier.name = name or classifier.name
     run_settings = RunSettings(top_k=top_k, target=target, batch_size=batch_size, current=not not_current)
+    check_run_settings(classifier, run_settings)
 
-    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds,
+                        must_exist=from_images) as con:
         if directory:
             from etl.load.images import load_images_dir
 

@@ -117,7 +117,7 @@ def build_command(settings: Settings, per_hit: int, assignments: int, reward: De
 
     design = HitDesign(per_hit=per_hit, assignments=assignments, reward=reward, gold_per_hit=gold_per_hit,
                        gold_rate=gold_rate)
-    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds, must_exist=True) as con:
         batch = build_hits(con, design, where=where_sql, seed=seed, variables_csv=variables_csv, limit=limit)
     if batch is None:
         click.echo("every matching image already has a HIT; nothing planned")
@@ -227,7 +227,7 @@ def publish_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
         min_approval_rate=min_approval_rate, min_approved_hits=min_approved_hits, countries=countries
     )
     say = (lambda _: None) if settings.silent else click.echo
-    with open_warehouse(settings.warehouse, read_only=dry_run, wait_seconds=settings.wait_seconds) as con:
+    with open_warehouse(settings.warehouse, read_only=dry_run, wait_seconds=settings.wait_seconds, must_exist=True) as con:
         batch_id = _batch(con, batch_id)
         platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
         ask = _confirm_live(platform, yes, f"publish {batch_id}")
@@ -269,7 +269,7 @@ def expire_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
     """
     from etl.hits.manage import expire_batch
 
-    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds, must_exist=True) as con:
         batch_id = _batch(con, batch_id)
         platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
         click.echo(f"expired {expire_batch(con, platform, batch_id)} HITs of {batch_id}")
@@ -294,7 +294,8 @@ def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
     """
     from etl.hits.results import write_batch_results
 
-    with open_warehouse(settings.warehouse, read_only=not then_ingest, wait_seconds=settings.wait_seconds) as con:
+    with open_warehouse(settings.warehouse, read_only=not then_ingest, wait_seconds=settings.wait_seconds,
+                        must_exist=True) as con:
         batch_id = _batch(con, batch_id)
         platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
         path = write_batch_results(con, platform, batch_id, output or Path(f"Batch_{batch_id}_results.csv"))
@@ -333,7 +334,7 @@ def extend_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
 
     if budget is None and not dry_run:
         raise click.UsageError("--budget is required (the most the extension may cost, fees included)")
-    with open_warehouse(settings.warehouse, read_only=dry_run, wait_seconds=settings.wait_seconds) as con:
+    with open_warehouse(settings.warehouse, read_only=dry_run, wait_seconds=settings.wait_seconds, must_exist=True) as con:
         batch_id = _batch(con, batch_id)
         plan = plan_extension(con, batch_id, extra=extra, from_needs_more_votes=from_needs_more_votes)
         if plan.resumed_from is not None:

@@ -10,6 +10,15 @@ from etl.query import FORMATS, run_query
 from etl.warehouse import open_warehouse
 
 
+def model_progress(settings: Settings):
+    """Names each model as it is built (stderr; not with --silent): a build can take a while."""
+    def progress(name: str, seconds: float) -> None:
+        if settings.show_progress:
+            click.echo(f"  built {name} ({seconds:.2f} s)", err=True)
+
+    return progress
+
+
 @cli.command("build")
 @pass_settings
 def build(settings: Settings) -> None:
@@ -18,12 +27,8 @@ def build(settings: Settings) -> None:
     All models build in one transaction: if one fails, or a SQL test returns rows, the marts
     stay as they were and the command names the model or test.
     """
-    def progress(name: str, seconds: float) -> None:
-        if settings.show_progress:
-            click.echo(f"  built {name} ({seconds:.2f} s)", err=True)
-
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
-        report = build_models(con, on_model=progress)
+        report = build_models(con, on_model=model_progress(settings))
         labels_reason = con.execute(
             "SELECT method, reason FROM intermediate.int_truth_choice"
         ).fetchall()

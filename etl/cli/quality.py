@@ -24,7 +24,8 @@ def validate(settings: Settings) -> None:
     """
     from etl.quality.results import record_results, validate_warehouse
 
-    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds,
+                        must_exist=True) as con:
         outcomes, skipped = validate_warehouse(con)
         run_id = record_results(con, outcomes)
     suites = dict.fromkeys(o.suite for o in outcomes)

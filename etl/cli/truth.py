@@ -8,6 +8,7 @@ import click
 
 from etl.cli.base import Settings, cli, pass_settings
 from etl.cli.loading import load
+from etl.cli.models import model_progress
 from etl.load.votes import load_votes
 from etl.models import build as build_models
 from etl.truth.settings import METHODS, labels_summary, update_truth_settings
@@ -67,18 +68,27 @@ def labels(settings: Settings, method: str | None, target: float | None) -> None
       crowdaudit labels --method weighted_vote
       crowdaudit labels --method auto --target 0.9
     """
-    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
+    with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds,
+                        must_exist=True) as con:
+        before = con.execute("SELECT method, target_posterior FROM raw.truth_settings").fetchall()[0]
         if method is not None or target is not None:
             con.execute("BEGIN TRANSACTION")
             update_truth_settings(con, method=method, target_posterior=target)
             con.execute("COMMIT")
-        build_models(con)
+        try:
+            build_models(con, on_model=model_progress(settings))
+        except BaseException:
+            # The marts still hold the old method's labels: keep the settings that made them.
+            update_truth_settings(con, method=before[0], target_posterior=before[1])
+            raise
         summary = labels_summary(con)
     click.echo(
         f"labels: {summary['n_labels']} images, {summary['n_yes']} yes, method {summary['method']} "
         f"({summary['reason']})"
     )
-    if summary["method"] == "dawid_skene":
+    if summary["method"] == "dawid_skene" and summary["ds_iterations"] is None:
+        click.echo("Dawid-Skene had no votes to run on")
+    elif summary["method"] == "dawid_skene":
         state = "converged" if summary["ds_converged"] else "did not converge"
         click.echo(f"Dawid-Skene {state} in {summary['ds_iterations']} iterations")
     click.echo(

@@ -35,7 +35,8 @@ def labels_summary(con: duckdb.DuckDBPyConnection) -> dict:
             (SELECT count(*) FILTER (WHERE label) FROM main.labels) AS n_yes,
             (SELECT any_value(iterations) FROM intermediate.int_truth_dawid_skene) AS ds_iterations,
             (SELECT any_value(converged) FROM intermediate.int_truth_dawid_skene) AS ds_converged,
-            (SELECT count(*) FROM main.label_confidence WHERE posterior < s.target_posterior) AS n_unsure,
+            (SELECT count(*) FROM main.label_confidence WHERE posterior < s.target_posterior AND NOT is_gold)
+                AS n_unsure,
             s.target_posterior
         FROM intermediate.int_truth_choice AS c
         CROSS JOIN raw.truth_settings AS s
