@@ -268,3 +268,14 @@ def test_a_misspelt_target_is_refused_with_a_suggestion_before_anything_is_writt
                      "--labels", str(labels_path), "--top-k", str(len(LABELS) + 1), expect=1)
     assert f"--top-k {len(LABELS) + 1} is more than the model's {len(LABELS)} classes" in result.output
     assert not warehouse.exists()
+
+
+def test_an_image_of_more_pixels_than_crowdaudit_decodes_is_skipped_and_named(
+        run_cli, warehouse, images_dir, tiny_model, monkeypatch):
+    import etl.classify.job as job
+
+    monkeypatch.setattr(job, "MAX_PIXELS", 48 * 40 - 1)  # every fixture image is 48 x 40
+    big = images_dir / "marathi" / "7000" / "01.png"
+    result = classify_tiny(run_cli, images_dir, tiny_model)
+    assert f"{big}: 1,920 pixels, more than the 1,919 crowdaudit decodes" in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw.image_predictions") == [(0,)]

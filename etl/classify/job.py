@@ -140,6 +140,24 @@ def _write_batch(con: duckdb.DuckDBPyConnection, run_id: str, labels: pl.DataFra
         con.unregister("classify_batch_labels")
 
 
+# A decoded image takes 3 bytes a pixel, and two decode at once: 100 megapixels is 600 MB, while a
+# small, highly compressed PNG can claim 16,000 x 16,000 (a "decompression bomb").
+MAX_PIXELS = 100_000_000
+
+
+def _pixels(path: str) -> int:
+    """Width x height from the file's header (nothing decoded); 0 when Pillow cannot tell (the
+    decoder then decides whether it is an image)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except Exception:  # noqa: BLE001 - any unreadable header is the decoder's to judge
+        return 0
+    return width * height
+
+
 def check_run_settings(classifier: Classifier, settings: RunSettings) -> None:
     """Refuse a target the model cannot name or a top k it cannot fill, before anything is written."""
     names = classifier.class_names
@@ -175,7 +193,11 @@ def classify_images(
          f"no such file in {Path.cwd()} (a manifest's relative paths are read from the current folder)")
         for path, ok in zip(paths, exists, strict=True) if not ok
     ]
-    readable = [position for position, ok in enumerate(exists) if ok]
+    too_large = {position: size for position, ok in enumerate(exists) if ok
+                 and (size := _pixels(paths[position])) > MAX_PIXELS}
+    result.skipped += [(paths[p], f"{size:,} pixels, more than the {MAX_PIXELS:,} crowdaudit decodes")
+                       for p, size in too_large.items()]
+    readable = [position for position, ok in enumerate(exists) if ok and position not in too_large]
     if not readable:
         return result
     class_names = np.asarray(classifier.class_names, dtype=object)

@@ -30,7 +30,9 @@ def image_batches(
     def load(position: Any, path: Any) -> tuple[Any, Any]:
         encoded = tf.io.read_file(path)
         image = tf.io.decode_image(encoded, channels=3, expand_animations=False, dtype=tf.uint8)
-        resized = tf.image.resize(tf.cast(image, tf.float32), image_size)
+        # Resized from uint8 (the result is float32): casting first would hold a float copy of the
+        # whole decoded image, 4 bytes a channel (3 GB for a 16,000-pixel-square PNG).
+        resized = tf.image.resize(image, image_size)
         return position, preprocess(resized)
 
     dataset = (
