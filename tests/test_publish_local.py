@@ -19,7 +19,7 @@ from etl.crowd.platform import seed_qualifications
 from etl.errors import CrowdauditError
 from etl.hits.plan import HitDesign, build_hits
 from etl.hits.publish import publish_batch
-from etl.hits.template import slot_images
+from etl.hits.template import question_xml, slot_images
 from etl.warehouse import open_warehouse
 
 N_IMAGES, N_GOLD = 40, 4  # 40 fresh images, 11 per HIT -> 4 HITs
@@ -294,7 +294,8 @@ def test_a_hit_of_another_warehouse_with_the_same_annotation_is_not_taken_for_ou
         requester_annotation=ours[0].requester_annotation, unique_request_token="another-warehouse")
     assert ours_by_annotation(ours, platform.list_hits()) == {}
     # A HIT with the annotation that shows our images (ours, created before a crash) is taken.
-    mine = dataclasses.replace(platform.get_hit(theirs.hit_id), question=" ".join(ours[0].image_urls))
+    mine = dataclasses.replace(platform.get_hit(theirs.hit_id),
+                               question=question_xml(ours[0].image_urls, submit_url=platform.submit_url))
     assert ours_by_annotation(ours, [mine]) == {ours[0].requester_annotation: mine}
     report = publish(warehouse, server, planned.batch_id)
     assert len(report.created) == planned.n_hits and theirs.hit_id not in report.created
@@ -341,3 +342,38 @@ def test_every_question_is_checked_before_anything_is_created(warehouse, server,
     with pytest.raises(CrowdauditError, match="bytes"):
         publish(warehouse, server, batch.batch_id)
     assert server.turk.hits == {}
+
+
+def test_an_unfinished_extension_whose_hits_expired_is_abandoned_not_retried_for_ever(
+        run_cli, warehouse, server, planned):
+    from etl.crowd.platform import PlatformError
+    from etl.hits.manage import extend_batch, plan_extension
+
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+
+    class Unreachable(MTurkPlatform):
+        def add_assignments(self, hit_id, extra, token):
+            raise PlatformError("connection reset")
+
+    with open_warehouse(warehouse, read_only=False) as con:
+        plan = plan_extension(con, planned.batch_id, extra=2, from_needs_more_votes=False)
+        with pytest.raises(PlatformError):
+            extend_batch(con, Unreachable(target_for(endpoint_url=server.url)), plan, budget=Decimal(1))
+    run_cli("hits", "expire")
+    output = run_cli("hits", "extend", "--assignments", "1", "--budget", "1").output
+    assert "4 HIT(s) of the unfinished extension expired or are gone" in output
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_extensions WHERE done_at IS NULL") == [(0,)]
+    assert query(warehouse, "SELECT DISTINCT max_assignments FROM raw.hits") == [(3,)]
+    assert "finishing" not in run_cli("hits", "extend", "--assignments", "1", "--budget", "1", "--dry-run").output
+
+
+def test_a_masters_batch_extension_is_priced_with_the_masters_fee(warehouse, server, planned):
+    from etl.crowd.platform import MASTERS, Qualification
+    from etl.hits.manage import plan_extension
+
+    with open_warehouse(warehouse, read_only=False) as con:
+        publish_batch(con, platform_for(server), batch_id=planned.batch_id, budget=Decimal(10),
+                      qualifications=[Qualification(MASTERS, "Exists")])
+        plan = plan_extension(con, planned.batch_id, extra=1, from_needs_more_votes=False)
+    # 4 HITs x 1 assignment x ($0.01 + $0.01 minimum fee + 5% Masters of $0.01)
+    assert plan.masters and plan.exact_price == Decimal("4") * Decimal("0.0205")

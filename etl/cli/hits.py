@@ -171,9 +171,9 @@ def _batch_platform(con, batch_id: str, sandbox: bool | None, endpoint_url: str 
     asked = None if sandbox is None and not endpoint_url else target_for(live=sandbox is False,
                                                                          endpoint_url=endpoint_url).name
     if recorded is not None and asked is not None and asked != recorded:
-        raise CrowdauditError(f"batch {batch_id} is published on {recorded}, not {asked}: run the command "
-                              "without --sandbox/--live/--endpoint-url to use it there, or plan a new batch "
-                              "for the other target")
+        raise CrowdauditError(f"batch {batch_id} is published on {recorded}, not {asked} (named by --sandbox, "
+                              f"--live, --endpoint-url or {ENDPOINT_ENV}): leave those out to use it there, or "
+                              "plan a new batch for the other target")
     name = recorded or asked or "sandbox"
     return MTurkPlatform(target_for(live=name == "live", endpoint_url=None if name in ("sandbox", "live") else name))
 
@@ -350,6 +350,9 @@ def extend_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
         platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
         ask = _confirm_live(platform, yes, f"extend {batch_id}")
         added = extend_batch(con, platform, plan, budget=budget, confirm=lambda plan: ask(plan.price))
+    if plan.abandoned:
+        click.echo(f"{len(plan.abandoned)} HIT(s) of the unfinished extension expired or are gone and were left "
+                   f"out: {', '.join(plan.abandoned)} (see raw.hit_extensions)")
     click.echo(f"added {added} assignments to {batch_id}")
 
 

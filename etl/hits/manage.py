@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import duckdb
 
-from etl.crowd.platform import CrowdPlatform, PlatformError
+from etl.crowd.platform import MASTERS, CrowdPlatform, PlatformError
 from etl.errors import CrowdauditError
 from etl.hits.pricing import price_hits, round_up_to_cent
 
@@ -39,10 +39,13 @@ class BatchProgress:
 
 
 def batch_target(con: duckdb.DuckDBPyConnection, batch_id: str) -> str | None:
-    """Where the batch was published (sandbox, live or an endpoint URL), from the publish log;
-    None before its first HIT is published."""
+    """Where the batch was published (sandbox, live or an endpoint URL), from the publish log and
+    the HIT types made for it; None before a publish of it got as far as creating a HIT type."""
+    # raw.hit_types is written before the first CreateHIT: a publish killed before its first HIT
+    # was recorded has pinned its target there already.
     targets = [row[0] for row in con.execute(
-        "SELECT DISTINCT target FROM raw.publish_log WHERE batch_id = ? ORDER BY 1", [batch_id]).fetchall()]
+        "SELECT target FROM raw.publish_log WHERE batch_id = $batch "
+        "UNION SELECT target FROM raw.hit_types WHERE batch_id = $batch ORDER BY 1", {"batch": batch_id}).fetchall()]
     if len(targets) > 1:
         raise CrowdauditError(f"batch {batch_id}'s HITs were published on several targets ({', '.join(targets)}); "
                               "crowdaudit follows a batch on one. See raw.publish_log.")
@@ -103,10 +106,14 @@ class ExtensionPlan:
     reward: dict[str, Decimal] = field(default_factory=dict)
     capped: dict[str, str] = field(default_factory=dict)
     resumed_from: datetime | None = None
+    abandoned: list[str] = field(default_factory=list)  # resumed HITs that expired or are gone
+
+    masters: bool = False  # the batch's HIT type asks for Masters (+5% of the reward)
 
     @property
     def exact_price(self) -> Decimal:
-        return sum((price_hits(1, assignments=self.from_assignments[h] + n, reward=self.reward[h]).per_assignment * n
+        return sum((price_hits(1, assignments=self.from_assignments[h] + n, reward=self.reward[h],
+                               masters=self.masters).per_assignment * n
                     for h, n in self.extra.items()), Decimal(0))
 
     @property
@@ -116,6 +123,15 @@ class ExtensionPlan:
 
     def tokens(self) -> dict[str, str]:
         return {h: extension_token(h, self.from_assignments[h], n) for h, n in self.extra.items()}
+
+
+def asks_masters(con: duckdb.DuckDBPyConnection, batch_id: str) -> bool:
+    """Whether the batch's HITs were published requiring the Masters qualification (a fee)."""
+    found = con.execute(
+        "SELECT count(*) FROM raw.hit_types WHERE batch_id = ? AND contains(qualification_requirements, ?)",
+        [batch_id, MASTERS],
+    ).fetchall()
+    return found[0][0] > 0
 
 
 def unfinished_extension(con: duckdb.DuckDBPyConnection, batch_id: str) -> ExtensionPlan | None:
@@ -142,6 +158,7 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
     of a new plan, so "add 2 to every HIT" re-run after a crash adds 2, not 4, to the HITs it reached."""
     resumed = unfinished_extension(con, batch_id)
     if resumed is not None:
+        resumed.masters = asks_masters(con, batch_id)
         return resumed
     hits = dict(published_hit_ids(con, batch_id))
     if from_needs_more_votes:
@@ -157,7 +174,7 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
             raise CrowdauditError("give --assignments N (>= 1) or --from-needs-more-votes")
         wanted = dict.fromkeys(hits, extra)
     reward = dict(con.execute("SELECT hit_id, reward FROM raw.hits WHERE batch_id = ?", [batch_id]).fetchall())
-    plan = ExtensionPlan(batch_id, {})
+    plan = ExtensionPlan(batch_id, {}, masters=asks_masters(con, batch_id))
     for hit_id, n in sorted(wanted.items()):
         current = hits[hit_id]
         if current < 10 <= current + n:
@@ -178,7 +195,7 @@ def _write_plan(con: duckdb.DuckDBPyConnection, plan: ExtensionPlan, target: str
     now = datetime.now(UTC).replace(tzinfo=None)
     tokens = plan.tokens()
     con.executemany(
-        "INSERT INTO raw.hit_extensions VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        "INSERT INTO raw.hit_extensions VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
         [[plan.batch_id, h, plan.from_assignments[h], n, plan.reward[h], tokens[h], target, now]
          for h, n in plan.extra.items()],
     )
@@ -191,11 +208,37 @@ def _mark_done(con: duckdb.DuckDBPyConnection, hit_id: str, extra: int, token: s
     try:
         con.execute("UPDATE raw.hits SET max_assignments = max_assignments + ? WHERE hit_id = ?",
                     [extra, hit_id]).fetchall()
-        con.execute("UPDATE raw.hit_extensions SET done_at = ? WHERE unique_request_token = ?", [now, token]).fetchall()
+        con.execute("UPDATE raw.hit_extensions SET done_at = ?, outcome = 'added' WHERE unique_request_token = ?",
+                    [now, token]).fetchall()
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _abandon(con: duckdb.DuckDBPyConnection, token: str, why: str) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    con.execute("UPDATE raw.hit_extensions SET done_at = ?, outcome = ? WHERE unique_request_token = ?",
+                [now, f"abandoned: {why}", token]).fetchall()
+
+
+def _settled_on_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: ExtensionPlan,
+                         hit_id: str, token: str) -> str | None:
+    """For a resumed plan: 'added' when the HIT already has the assignments, 'abandoned' when it can
+    no longer take them (expired, or gone); None when the call is still to be made."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        hit = platform.get_hit(hit_id)
+    except PlatformError as error:
+        _abandon(con, token, f"the platform no longer has the HIT ({error})")
+        return "abandoned"
+    if hit.max_assignments >= plan.from_assignments[hit_id] + plan.extra[hit_id]:
+        _mark_done(con, hit_id, plan.extra[hit_id], token)
+        return "added"
+    if hit.expiration is not None and hit.expiration <= now:
+        _abandon(con, token, f"the HIT expired at {hit.expiration:%Y-%m-%d %H:%M} UTC")
+        return "abandoned"
+    return None
 
 
 def extend_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: ExtensionPlan, *,
@@ -204,7 +247,9 @@ def extend_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: 
 
     The plan is written to raw.hit_extensions first and each HIT marked done when the platform has
     taken it. A resumed plan asks the platform first whether a HIT already has its assignments
-    (MTurk forgets request tokens after 24 hours), so nothing is added twice."""
+    (MTurk forgets request tokens after 24 hours), so nothing is added twice, and abandons a HIT
+    that expired or is gone since, so one dead HIT cannot hold the batch's extensions up for ever.
+    Returns the assignments added."""
     if plan.exact_price > budget:
         raise CrowdauditError(f"extension costs ${plan.exact_price.normalize():f}, over the budget of ${budget}; "
                               "nothing was added")
@@ -217,14 +262,16 @@ def extend_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: 
         _write_plan(con, plan, platform.target.name)
     tokens = plan.tokens()
     for hit_id, n in plan.extra.items():
-        if plan.resumed_from is not None and \
-                platform.get_hit(hit_id).max_assignments >= plan.from_assignments[hit_id] + n:
-            _mark_done(con, hit_id, n, tokens[hit_id])
-            continue
+        if plan.resumed_from is not None:
+            settled = _settled_on_platform(con, platform, plan, hit_id, tokens[hit_id])
+            if settled == "abandoned":
+                plan.abandoned.append(hit_id)
+            if settled is not None:
+                continue
         try:
             platform.add_assignments(hit_id, n, tokens[hit_id])
         except PlatformError as error:
             if "already been processed" not in str(error):
                 raise
         _mark_done(con, hit_id, n, tokens[hit_id])
-    return sum(plan.extra.values())
+    return sum(n for hit_id, n in plan.extra.items() if hit_id not in plan.abandoned)

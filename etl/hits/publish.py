@@ -11,7 +11,6 @@ past MTurk's 24-hour token memory, the HIT's RequesterAnnotation finds it in Lis
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from etl.crowd.platform import MASTERS, CrowdPlatform, HitInfo, HitTypeSpec, Qua
 from etl.errors import CrowdauditError
 from etl.hits.plan import PLANNED, PUBLISHED
 from etl.hits.pricing import Price, price_hits
-from etl.hits.template import question_xml
+from etl.hits.template import question_xml, slot_images
 
 
 @dataclass(frozen=True)
@@ -143,7 +142,8 @@ def _record(con: duckdb.DuckDBPyConnection, hit: PlannedHit, *, hit_id: str, hit
 
 
 def _shows(question: str, urls: Sequence[str]) -> bool:
-    return all(url in question or html.escape(url) in question for url in urls)
+    """The question shows exactly these images (parsed as a browser would: escaping varies)."""
+    return sorted(slot_images(question).values()) == sorted(urls)
 
 
 def ours_by_annotation(hits: Sequence[PlannedHit], listed: Sequence[HitInfo]) -> dict[str, HitInfo]:

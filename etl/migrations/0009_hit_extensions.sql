@@ -11,6 +11,7 @@ CREATE TABLE raw.hit_extensions (
     unique_request_token  VARCHAR NOT NULL,
     target                VARCHAR NOT NULL,
     planned_at            TIMESTAMP NOT NULL,
-    done_at               TIMESTAMP,          -- NULL: not yet confirmed by the platform
+    done_at               TIMESTAMP,          -- NULL: not settled yet (the next `hits extend` settles it)
+    outcome               VARCHAR,            -- added | abandoned: <why> (the HIT expired or is gone)
     PRIMARY KEY (unique_request_token)
 );
