@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import keras
@@ -270,12 +272,19 @@ def test_a_misspelt_target_is_refused_with_a_suggestion_before_anything_is_writt
     assert not warehouse.exists()
 
 
-def test_an_image_of_more_pixels_than_crowdaudit_decodes_is_skipped_and_named(
-        run_cli, warehouse, images_dir, tiny_model, monkeypatch):
-    import etl.classify.job as job
+def test_a_decompression_bomb_is_skipped_and_named_without_being_decoded(run_cli, warehouse, images_dir,
+                                                                        tiny_model):
+    # 250 KB on disk, 16,000 x 16,000 pixels: 768 MB decoded. Pillow's own guard refuses to open
+    # it at all, so its size is read with the guard off, and it is never decoded.
+    side = 16_000
+    rows = zlib.compress(b"".join(b"\x00" * (side + 1) for _ in range(side)), 9)
 
-    monkeypatch.setattr(job, "MAX_PIXELS", 48 * 40 - 1)  # every fixture image is 48 x 40
-    big = images_dir / "marathi" / "7000" / "01.png"
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = images_dir / "marathi" / "7000" / "02.png"
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
     result = classify_tiny(run_cli, images_dir, tiny_model)
-    assert f"{big}: 1,920 pixels, more than the 1,919 crowdaudit decodes" in result.output
-    assert query(warehouse, "SELECT count(*) FROM raw.image_predictions") == [(0,)]
+    assert f"{bomb}: 256,000,000 pixels, more than the 100,000,000 crowdaudit decodes" in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw.image_predictions") == [(N_IMAGES,)]

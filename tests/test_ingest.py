@@ -340,6 +340,11 @@ def test_a_crowd_forms_task_answers_json_is_read_as_the_slots_it_ticks(tmp_path,
     run_cli("build")
     assert query(warehouse, "SELECT image_id, n_votes, n_yes FROM vote_counts ORDER BY 1") == sorted(
         [(URLS[0], 3, 1), (URLS[1], 3, 1), (URLS[2], 3, 1)])
+    # A later file cannot change what a worker answered; the message names the answer column.
+    changed = frame.with_columns(pl.col("Answer.taskAnswers").str.replace(
+        '"image2":{"on":true}', '"image2":{"on":false}', literal=True))
+    result = run_cli("ingest", str(write_results_csv(changed, tmp_path / "changed.csv")), expect=1)
+    assert "column Answer.taskAnswers" in result.output and "with a different answer" in result.output
 
 
 def test_a_task_answers_cell_that_is_not_json_is_refused_with_row_and_column(tmp_path, run_cli, warehouse):
@@ -362,7 +367,7 @@ def test_a_task_answers_checkbox_for_a_slot_without_an_image_is_refused(tmp_path
     assert "row 2" in result.output and "Answer.taskAnswers" in result.output and "image7" in result.output
 
 
-CHECKBOX = st.one_of(st.booleans(), st.none(), st.sampled_from(["on", "true", "off", ""]),
+CHECKBOX = st.one_of(st.booleans(), st.none(), st.sampled_from(["on", "true", "off", ""]), st.integers(0, 2),
                      st.dictionaries(st.sampled_from(["on", "yes"]), st.one_of(st.booleans(), st.none()), max_size=2))
 SELECTED_FIELD = st.one_of(
     st.none(),
@@ -383,7 +388,8 @@ def test_task_answers_read_from_a_file_agree_with_the_api_answer_parser(document
     # parser when their shapes differ); the API path parses one answer at a time. Both must agree.
     import json
 
-    from etl.hits.answers import answer_xml, parse_answer_xml
+    from etl.errors import InputFileError
+    from etl.hits.answers import AnswerError, answer_xml, parse_answer_xml
     from etl.load.batch_results import parse_answers
 
     if same_shape:  # one shape for the whole file, so polars' own decoding is what runs
@@ -395,8 +401,13 @@ def test_task_answers_read_from_a_file_agree_with_the_api_answer_parser(document
         **{f"Input.image{n}": ["u"] * len(texts) for n in range(1, 6)},
         "Answer.taskAnswers": pl.Series(texts, dtype=pl.String),
     })
+    try:
+        expected = [parse_answer_xml(answer_xml([("taskAnswers", t or "")])) for t in texts]
+    except AnswerError:  # a number where a checkbox's flag belongs: the file must be refused too
+        with pytest.raises(InputFileError, match="Answer.taskAnswers"):
+            parse_answers(frame, {n: f"Input.image{n}" for n in range(1, 6)}, Path("x.csv"))
+        return
     parsed = parse_answers(frame, {n: f"Input.image{n}" for n in range(1, 6)}, Path("x.csv"))
-    expected = [parse_answer_xml(answer_xml([("taskAnswers", t or "")])) for t in texts]
     assert parsed["selected_slots"].to_list() == expected
     assert not parsed["__foreign_token"].any() and not parsed["__slot_without_image"].any()
 

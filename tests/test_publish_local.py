@@ -376,4 +376,4 @@ def test_a_masters_batch_extension_is_priced_with_the_masters_fee(warehouse, ser
                       qualifications=[Qualification(MASTERS, "Exists")])
         plan = plan_extension(con, planned.batch_id, extra=1, from_needs_more_votes=False)
     # 4 HITs x 1 assignment x ($0.01 + $0.01 minimum fee + 5% Masters of $0.01)
-    assert plan.masters and plan.exact_price == Decimal("4") * Decimal("0.0205")
+    assert plan.masters and plan.exact_price == Decimal(4) * Decimal("0.0205")

@@ -148,13 +148,22 @@ MAX_PIXELS = 100_000_000
 def _pixels(path: str) -> int:
     """Width x height from the file's header (nothing decoded); 0 when Pillow cannot tell (the
     decoder then decides whether it is an image)."""
+    import warnings
+
     from PIL import Image
 
+    # Pillow's own bomb guard raises on the very files this looks for (over ~179 MP): read the size.
+    guard = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
     try:
-        with Image.open(path) as image:
-            width, height = image.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
     except Exception:  # noqa: BLE001 - any unreadable header is the decoder's to judge
         return 0
+    finally:
+        Image.MAX_IMAGE_PIXELS = guard
     return width * height
 
 

@@ -50,7 +50,7 @@ def task_answer_tokens(text: str | None) -> list[str]:
     if text is None or not text.strip():
         return []
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=_refusing_repeated_keys)
     except json.JSONDecodeError as error:
         raise AnswerError(f"taskAnswers is not JSON ({error.msg} at character {error.pos + 1})") from None
     objects = document if isinstance(document, list) else [document]
@@ -66,6 +66,14 @@ def task_answer_tokens(text: str | None) -> list[str]:
             elif SLOT.match(name) and _is_ticked(name, value):
                 tokens.append(name)
     return tokens
+
+
+def _refusing_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
+    names = [name for name, _ in pairs]
+    repeated = next((name for name in names if names.count(name) > 1), None)
+    if repeated is not None:
+        raise AnswerError(f"taskAnswers names {repeated!r} twice: which answer counts is unclear")
+    return dict(pairs)
 
 
 def _ticked_in_selected(value: object) -> list[str]:

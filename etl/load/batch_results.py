@@ -120,12 +120,11 @@ def answer_column_name(frame: pl.DataFrame) -> str:
 
 
 def _checkbox_tokens(name: str, value: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
-    """`name` if a decoded taskAnswers field `image<N>` is ticked; None for a shape
-    task_answer_tokens refuses (the caller then lets it say why)."""
+    """`name` if a decoded taskAnswers field `image<N>` is ticked; None for any other shape than a
+    crowd-checkbox's (booleans), which the reference parser then reads: polars turns numbers into
+    strings when a string shares the field, so only it can tell `1` from `"1"`."""
     if dtype == pl.Boolean:
         ticked = value
-    elif dtype == pl.String:
-        ticked = value.str.strip_chars().str.to_lowercase().is_in(TRUTHY)
     elif isinstance(dtype, pl.Struct) and all(f.dtype in (pl.Boolean, pl.Null) for f in dtype.fields):
         ticked = pl.any_horizontal([value.struct.field(f.name) for f in dtype.fields] or [pl.lit(False)])
     elif dtype == pl.Null:
@@ -137,9 +136,6 @@ def _checkbox_tokens(name: str, value: pl.Expr, dtype: pl.DataType) -> pl.Expr |
 
 def _selected_field_tokens(value: pl.Expr, dtype: pl.DataType) -> list[pl.Expr] | None:
     """The names a decoded taskAnswers `selected` field ticks (see _checkbox_tokens)."""
-    if dtype == pl.String:
-        # concat_list makes the whole list null where one list part is null.
-        return [value.str.split("|").fill_null(pl.lit([], pl.List(pl.String)))]
     if isinstance(dtype, pl.Struct) and all(f.dtype in (pl.Boolean, pl.Null) for f in dtype.fields):
         return [pl.when(value.struct.field(f.name).fill_null(False)).then(pl.lit(f.name)) for f in dtype.fields]
     if dtype == pl.Null:
@@ -558,7 +554,9 @@ def _raise_on_conflicts(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         SELECT s.{ROW_COLUMN}, s.assignment_id,
                CASE WHEN s.hit_id <> a.hit_id THEN 'HITId'
                     WHEN s.worker_id <> a.worker_id THEN 'WorkerId'
-                    ELSE 'Answer.selected' END AS col
+                    WHEN s.answer_selected IS NOT NULL THEN 'Answer.selected'
+                    WHEN contains(s.extra, '"Answer.taskAnswers"') THEN 'Answer.taskAnswers'
+                    ELSE 'Answer.image<N>' END AS col
         FROM staged_assignments AS s JOIN raw.assignments AS a USING (assignment_id)
         WHERE s.hit_id <> a.hit_id OR s.worker_id <> a.worker_id OR s.selected_slots <> a.selected_slots
         ORDER BY s.{ROW_COLUMN} LIMIT 1
@@ -568,7 +566,8 @@ def _raise_on_conflicts(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         row, assignment_id, column = clash[0]
         raise InputFileError(
             str(path),
-            f"assignment {assignment_id} is already in the warehouse with a different {column}; "
+            f"assignment {assignment_id} is already in the warehouse with a different "
+            f"{'answer' if column.startswith('Answer.') else column}; "
             "a results file cannot change what a worker answered",
             row=row,
             column=column,

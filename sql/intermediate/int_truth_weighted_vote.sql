@@ -20,7 +20,8 @@ WITH RECURSIVE per_image AS (
     ANTI JOIN staging.stg_gold AS g USING (image_id)
     GROUP BY v.image_id
 ),
-vote_patterns AS (
+vote_patterns AS MATERIALIZED (
+    -- computed once: without MATERIALIZED DuckDB re-reads every vote at each EM step
     SELECT n_votes, n_yes, count(*) AS images FROM per_image GROUP BY n_votes, n_yes
 ),
 em (step, se, sp, prior, moved) AS (
@@ -35,10 +36,16 @@ em (step, se, sp, prior, moved) AS (
         (sum(images * (1 - post) * (n_votes - n_yes)) + any_value(r.gold_neg_no) + 3)
             / (sum(images * (1 - post) * n_votes) + any_value(r.gold_neg_votes) + 4),
         least(greatest(sum(images * post) / sum(images), 0.01), 0.99),
-        abs(least(greatest(sum(images * post) / sum(images), 0.01), 0.99) - any_value(prior))
+        -- how far this step moved se, sp and the prior (the loop stops under 1e-7)
+        greatest(
+            abs((sum(images * post * n_yes) + any_value(r.gold_pos_yes) + 3)
+                / (sum(images * post * n_votes) + any_value(r.gold_pos_votes) + 4) - any_value(se)),
+            abs((sum(images * (1 - post) * (n_votes - n_yes)) + any_value(r.gold_neg_no) + 3)
+                / (sum(images * (1 - post) * n_votes) + any_value(r.gold_neg_votes) + 4) - any_value(sp)),
+            abs(least(greatest(sum(images * post) / sum(images), 0.01), 0.99) - any_value(prior)))
     FROM (
         SELECT
-            e.step, e.prior, p.images, p.n_votes, p.n_yes,
+            e.step, e.se, e.sp, e.prior, p.images, p.n_votes, p.n_yes,
             1 / (1 + exp(-(ln(e.prior / (1 - e.prior))
                            + p.n_yes * ln(e.se / (1 - e.sp)) + (p.n_votes - p.n_yes) * ln((1 - e.se) / e.sp)))) AS post
         FROM em AS e CROSS JOIN vote_patterns AS p
@@ -48,7 +55,8 @@ em (step, se, sp, prior, moved) AS (
     GROUP BY step
 ),
 crowd_rates AS (
-    -- A fit where a yes vote is no evidence of a yes image (se + sp <= 1) is no fit: fall back to gold.
+    -- A fit where a yes vote is no evidence of a yes image (se + sp <= 1) is no fit: fall back to the
+    -- gold rates and an even prior.
     SELECT
         CASE WHEN e.se + e.sp - 1 >= 0.05 THEN e.se ELSE r.sensitivity END AS sensitivity,
         CASE WHEN e.se + e.sp - 1 >= 0.05 THEN e.sp ELSE r.specificity END AS specificity,
