@@ -115,3 +115,18 @@ def test_sigmoid_scores_are_kept_and_logits_get_a_softmax():
 def test_url_prefix_without_a_directory_is_refused(run_cli):
     assert "--url-prefix goes with a DIRECTORY" in run_cli("classify", "--from-images", "--url-prefix",
                                                            "https://x.example", expect=2).output
+
+
+def test_whether_scores_are_logits_is_decided_by_the_models_last_layer_not_by_each_batch():
+    from etl.classify.model import ends_in_probabilities
+
+    inputs = keras.Input((4,))
+    linear = keras.Model(inputs, keras.layers.Dense(3)(inputs))
+    softmax = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+    sigmoid = keras.Model(inputs, keras.layers.Dense(3, activation="sigmoid")(inputs))
+    assert (ends_in_probabilities(linear), ends_in_probabilities(softmax), ends_in_probabilities(sigmoid)) == (
+        False, True, True)
+    # A batch of logits that happens to lie in [0, 1] still gets its softmax.
+    logits_in_range = np.array([[0.9, 0.1, 0.3]])
+    assert np.allclose(as_probabilities(logits_in_range, False).sum(axis=1), 1)
+    assert np.array_equal(as_probabilities(logits_in_range, True), logits_in_range)

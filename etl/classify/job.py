@@ -92,12 +92,14 @@ def images_to_classify(
     return todo, int(candidates["done"].sum()), int((~candidates["done"] & candidates["path"].is_null()).sum())
 
 
-def as_probabilities(outputs: np.ndarray) -> np.ndarray:
-    """Scores as probabilities. Keras' ImageNet models end in a softmax, and a multi-label model in
-    sigmoids: scores in [0, 1] are kept as they are. A saved model that returns logits (values
-    outside [0, 1]) gets a softmax here, which keeps its ranking."""
+def as_probabilities(outputs: np.ndarray, are_probabilities: bool | None = None) -> np.ndarray:
+    """Scores as probabilities. A model ending in a softmax (Keras' ImageNet models) or in sigmoids
+    (multi-label) is kept as it is; one returning logits gets a softmax, which keeps its ranking.
+    When the model's last layer does not tell, scores in [0, 1] are taken as probabilities."""
     outputs = outputs.astype(np.float64)
-    if outputs.min() >= 0 and outputs.max() <= 1:
+    if are_probabilities is None:
+        are_probabilities = bool(outputs.min() >= 0 and outputs.max() <= 1)
+    if are_probabilities:
         return outputs
     shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
@@ -217,7 +219,8 @@ def classify_images(
     batches = image_batches([paths[p] for p in readable], image_size=classifier.image_size,
                             preprocess=classifier.preprocess, batch_size=settings.batch_size)
     for positions, inputs in batches:
-        scores = as_probabilities(np.asarray(classifier.model.predict_on_batch(inputs)))
+        scores = as_probabilities(np.asarray(classifier.model.predict_on_batch(inputs)),
+                                  classifier.outputs_probabilities)
         batch_ids = [image_ids[readable[p]] for p in positions]
         labels = top_k_frame(batch_ids, scores, class_names, settings.top_k).with_columns(
             pl.col("score").fill_nan(None))

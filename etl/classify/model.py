@@ -46,6 +46,23 @@ class Classifier:
     class_names: list[str]
     image_size: tuple[int, int]
     preprocess: Callable[[Any], Any]  # float32 RGB in [0, 255] -> model input (a tf function)
+    # Whether the model's last layer is a softmax or sigmoid (True), returns logits (False), or
+    # cannot be told (None): decided once per model, not per batch of scores.
+    outputs_probabilities: bool | None = None
+
+
+def ends_in_probabilities(model: Any) -> bool | None:
+    """True when the last layer applies softmax or sigmoid, False for a plain linear output."""
+    last = model.layers[-1] if getattr(model, "layers", None) else None
+    if last is None:
+        return None
+    if type(last).__name__ == "Softmax":
+        return True
+    activation = getattr(last, "activation", None)
+    name = getattr(activation, "__name__", None)
+    if name is None:
+        return None
+    return name in ("softmax", "sigmoid")
 
 
 def import_tensorflow() -> Any:
@@ -133,6 +150,7 @@ def load_application(name: str, weights: str) -> Classifier:
         class_names=imagenet_class_names(),
         image_size=application.image_size,
         preprocess=preprocessing_function(application.preprocessing),
+        outputs_probabilities=True,  # keras.applications end in a softmax
     )
 
 
@@ -183,4 +201,5 @@ def load_saved_classifier(
         class_names=class_names,
         image_size=(int(input_shape[1]), int(input_shape[2])),
         preprocess=preprocessing_function(preprocessing),
+        outputs_probabilities=ends_in_probabilities(model),
     )
