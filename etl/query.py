@@ -72,6 +72,10 @@ def _printable(result: duckdb.DuckDBPyRelation, output_format: str,
         type_id = kind.id
         if type_id in AS_TEXT:
             expression = f"{quoted}::VARCHAR"
+        elif type_id in NESTED and output_format == "json" and "HUGEINT" in str(kind).upper():
+            # a sum inside a list or struct: DuckDB's JSON keeps every digit; parsed back below
+            expression = f"to_json({quoted})::VARCHAR"
+            wide_integers.append(name)
         elif type_id in NESTED and (output_format == "csv" or _holds_text_only_types(str(kind))):
             expression = f"to_json({quoted})::VARCHAR"
         elif type_id in FLOATING and output_format == "json":
@@ -92,10 +96,11 @@ def _printable(result: duckdb.DuckDBPyRelation, output_format: str,
 
 
 def _json_integers(rows: list[dict], columns: list[str]) -> list[dict]:
+    """Columns sent as text to keep HUGEINT digits, back as JSON values (Python ints are exact)."""
     for row in rows:
         for column in columns:
             if row[column] is not None:
-                row[column] = int(row[column])
+                row[column] = json.loads(row[column])
     return rows
 
 

@@ -106,14 +106,14 @@ def test_sql_json_gives_sums_as_exact_numbers(demo_run):
     rows = json.loads(CliRunner().invoke(cli, [
         "--warehouse", str(out / "crowdaudit.duckdb"), "sql",
         ("SELECT sum(n_yes) AS yes, count(*) AS n, 170141183460469231731687303715884105727::HUGEINT AS biggest, "
-         "NULL::HUGEINT AS nothing FROM vote_counts"), "--format", "json"]).output)
+         "NULL::HUGEINT AS nothing, [sum(n_yes)] AS listed FROM vote_counts"), "--format", "json"]).output)
     counted = duckdb.connect(str(out / "crowdaudit.duckdb"), read_only=True)
     try:
         yes = counted.execute("SELECT sum(n_yes)::BIGINT FROM vote_counts").fetchall()[0][0]
     finally:
         counted.close()
     assert rows == [{"yes": yes, "n": rows[0]["n"], "biggest": 170141183460469231731687303715884105727,
-                     "nothing": None}]
+                     "nothing": None, "listed": [yes]}]
     assert isinstance(rows[0]["yes"], int)
 
 
