@@ -14,15 +14,12 @@
 -- Gold alone is too little when it is sparse: 36 gold votes, a third of them from spammers who
 -- never tick, once put the crowd's sensitivity at 0.6 and (Rogan-Gladen) the prior at 0.97,
 -- and three unanimous "no"s were labelled "yes".
-WITH RECURSIVE per_image AS (
-    SELECT v.image_id, count(*) AS n_votes, count(*) FILTER (WHERE v.selected) AS n_yes
-    FROM main.votes AS v
+WITH RECURSIVE vote_patterns AS MATERIALIZED (
+    -- computed once: without MATERIALIZED DuckDB re-reads the counts at each EM step
+    SELECT c.n_votes, c.n_yes, count(*) AS images
+    FROM main.vote_counts AS c
     ANTI JOIN staging.stg_gold AS g USING (image_id)
-    GROUP BY v.image_id
-),
-vote_patterns AS MATERIALIZED (
-    -- computed once: without MATERIALIZED DuckDB re-reads every vote at each EM step
-    SELECT n_votes, n_yes, count(*) AS images FROM per_image GROUP BY n_votes, n_yes
+    GROUP BY c.n_votes, c.n_yes
 ),
 em (step, se, sp, prior, moved) AS (
     SELECT 0, sensitivity::DOUBLE, specificity::DOUBLE, least(greatest(prior_yes, 0.05), 0.95)::DOUBLE, 1.0::DOUBLE
