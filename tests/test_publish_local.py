@@ -377,3 +377,15 @@ def test_a_masters_batch_extension_is_priced_with_the_masters_fee(warehouse, ser
         plan = plan_extension(con, planned.batch_id, extra=1, from_needs_more_votes=False)
     # 4 HITs x 1 assignment x ($0.01 + $0.01 minimum fee + 5% Masters of $0.01)
     assert plan.masters and plan.exact_price == Decimal(4) * Decimal("0.0205")
+
+
+def test_a_sandbox_batchs_answers_are_not_ingested_unless_asked(run_cli, warehouse, planned):
+    # Refused before any call: the sandbox cannot be reached from the tests, and need not be.
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("UPDATE raw.hits SET status = 'published'")
+        con.execute("INSERT INTO raw.publish_log SELECT hit_id, hit_id, batch_id, 't', 'sandbox', 'tok', "
+                    "'created', 0.06, now()::TIMESTAMP FROM raw.hits")
+    before = table_fingerprints(warehouse)
+    result = run_cli("hits", "results", "--ingest", expect=1)
+    assert "is on the MTurk sandbox" in result.output and "--allow-sandbox" in result.output
+    assert table_fingerprints(warehouse) == before

@@ -280,13 +280,16 @@ def expire_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Results file to write. [default: Batch_<batch>_results.csv]")
 @click.option("--ingest", "then_ingest", is_flag=True, help="Ingest the file into the warehouse too.")
+@click.option("--allow-sandbox", is_flag=True,
+              help="With --ingest: ingest a sandbox batch's answers too (they count as votes in every mart).")
 @pass_settings
 def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str | None, batch_id: str | None,
-                    output: Path | None, then_ingest: bool) -> None:
+                    output: Path | None, then_ingest: bool, allow_sandbox: bool) -> None:
     """Fetch a published batch's assignments (ListAssignmentsForHIT) into a results file.
 
     The file has the requester web site's batch-results format, so `crowdaudit ingest` reads the
-    API's answers and the site's downloads the same way.
+    API's answers and the site's downloads the same way. A sandbox batch's answers come from test
+    workers (often the requester): --ingest refuses them unless --allow-sandbox.
 
     \b
     Example:
@@ -298,6 +301,11 @@ def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
                         must_exist=True) as con:
         batch_id = _batch(con, batch_id)
         platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
+        if then_ingest and platform.target.name == "sandbox" and not allow_sandbox:
+            raise CrowdauditError(
+                f"batch {batch_id} is on the MTurk sandbox, whose workers are testers: its answers would count as "
+                "votes in every mart. Leave out --ingest to look at them, or pass --allow-sandbox to ingest them"
+            )
         path = write_batch_results(con, platform, batch_id, output or Path(f"Batch_{batch_id}_results.csv"))
         click.echo(f"{batch_id}: answers written to {path}")
         if then_ingest:
