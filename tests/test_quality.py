@@ -56,6 +56,15 @@ def test_validate_passes_on_the_demo_warehouse_and_records_dq_results(demo_copy,
     assert rows[0][0] > 40 and rows[0][1] is True and rows[0][2] == 1
 
 
+def test_validate_says_when_loads_since_the_last_build_are_not_in_the_marts(demo_copy, run_cli, tmp_path):
+    assert "not in the marts" not in run_cli("validate").output
+    image = query(demo_copy, "SELECT min(image_id) FROM raw.images ANTI JOIN raw.gold USING (image_id)")[0][0]
+    gold = tmp_path / "more_gold.csv"
+    gold.write_text(f"url,truth\n{image},true\n")
+    run_cli("load", "gold", str(gold))
+    assert "1 load(s) since the last build are in the raw tables but not in the marts" in run_cli("validate").output
+
+
 def test_validate_fails_naming_the_expectation_and_the_row_after_one_row_is_corrupted(demo_copy, run_cli):
     con = duckdb.connect(str(demo_copy))
     bad_id = con.execute("SELECT min(assignment_id) FROM raw.assignments").fetchall()[0][0]

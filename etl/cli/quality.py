@@ -23,11 +23,13 @@ def validate(settings: Settings) -> None:
       crowdaudit validate
     """
     from etl.quality.results import record_results, validate_warehouse
+    from etl.report import loads_since_build
 
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds,
                         must_exist=True) as con:
         outcomes, skipped = validate_warehouse(con)
         run_id = record_results(con, outcomes)
+        unbuilt_loads = loads_since_build(con)
     suites = dict.fromkeys(o.suite for o in outcomes)
     for suite in suites:
         mine = [o for o in outcomes if o.suite == suite]
@@ -37,6 +39,9 @@ def validate(settings: Settings) -> None:
             click.echo(f"  {outcome.sentence()}")
     if skipped:
         click.echo(f"not built yet, skipped: {', '.join(skipped)} (run crowdaudit build)")
+    if unbuilt_loads:
+        click.echo(f"note: {unbuilt_loads} load(s) since the last build are in the raw tables but not in the marts "
+                   "checked here (run crowdaudit build, then validate)")
     errors = [o for o in outcomes if o.is_error]
     click.echo(f"validation run {run_id}: {len(outcomes)} expectations, {len(errors)} failed, "
                f"{sum(o.is_warning for o in outcomes)} warning(s)")
