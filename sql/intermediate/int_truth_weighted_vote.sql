@@ -26,30 +26,33 @@ em (step, se, sp, prior, moved) AS (
     FROM intermediate.int_truth_gold_rates
     UNION ALL
     SELECT
-        step + 1,
-        -- gold votes count as votes of known truth; Beta(3, 1) as in int_truth_gold_rates
-        (sum(images * post * n_yes) + any_value(r.gold_pos_yes) + 3)
-            / (sum(images * post * n_votes) + any_value(r.gold_pos_votes) + 4),
-        (sum(images * (1 - post) * (n_votes - n_yes)) + any_value(r.gold_neg_no) + 3)
-            / (sum(images * (1 - post) * n_votes) + any_value(r.gold_neg_votes) + 4),
-        least(greatest(sum(images * post) / sum(images), 0.01), 0.99),
+        step + 1, se, sp, prior,
         -- how far this step moved se, sp and the prior (the loop stops under 1e-7)
-        greatest(
-            abs((sum(images * post * n_yes) + any_value(r.gold_pos_yes) + 3)
-                / (sum(images * post * n_votes) + any_value(r.gold_pos_votes) + 4) - any_value(se)),
-            abs((sum(images * (1 - post) * (n_votes - n_yes)) + any_value(r.gold_neg_no) + 3)
-                / (sum(images * (1 - post) * n_votes) + any_value(r.gold_neg_votes) + 4) - any_value(sp)),
-            abs(least(greatest(sum(images * post) / sum(images), 0.01), 0.99) - any_value(prior)))
+        greatest(abs(se - was_se), abs(sp - was_sp), abs(prior - was_prior))
     FROM (
         SELECT
-            e.step, e.se, e.sp, e.prior, p.images, p.n_votes, p.n_yes,
-            1 / (1 + exp(-(ln(e.prior / (1 - e.prior))
-                           + p.n_yes * ln(e.se / (1 - e.sp)) + (p.n_votes - p.n_yes) * ln((1 - e.se) / e.sp)))) AS post
-        FROM em AS e CROSS JOIN vote_patterns AS p
-        WHERE e.step < 200 AND e.moved >= 1e-7
-    ) AS expected
-    CROSS JOIN intermediate.int_truth_gold_rates AS r
-    GROUP BY step
+            step,
+            any_value(was_se) AS was_se,
+            any_value(was_sp) AS was_sp,
+            any_value(was_prior) AS was_prior,
+            -- gold votes count as votes of known truth; Beta(3, 1) as in int_truth_gold_rates
+            (sum(images * post * n_yes) + any_value(r.gold_pos_yes) + 3)
+                / (sum(images * post * n_votes) + any_value(r.gold_pos_votes) + 4) AS se,
+            (sum(images * (1 - post) * (n_votes - n_yes)) + any_value(r.gold_neg_no) + 3)
+                / (sum(images * (1 - post) * n_votes) + any_value(r.gold_neg_votes) + 4) AS sp,
+            least(greatest(sum(images * post) / sum(images), 0.01), 0.99) AS prior
+        FROM (
+            SELECT
+                e.step, e.se AS was_se, e.sp AS was_sp, e.prior AS was_prior, p.images, p.n_votes, p.n_yes,
+                1 / (1 + exp(-(ln(e.prior / (1 - e.prior))
+                               + p.n_yes * ln(e.se / (1 - e.sp))
+                               + (p.n_votes - p.n_yes) * ln((1 - e.se) / e.sp)))) AS post
+            FROM em AS e CROSS JOIN vote_patterns AS p
+            WHERE e.step < 200 AND e.moved >= 1e-7
+        ) AS expected
+        CROSS JOIN intermediate.int_truth_gold_rates AS r
+        GROUP BY step
+    ) AS maximised
 ),
 crowd_rates AS (
     -- A fit where a yes vote is no evidence of a yes image (se + sp <= 1) is no fit: fall back to the
