@@ -24,7 +24,7 @@ import duckdb
 from etl.errors import CrowdauditError
 from etl.hits.pricing import fee_macro_sql
 from etl.paths import SQL_DIR
-from etl.warehouse import rollback_if_open
+from etl.warehouse import transaction
 
 LAYER_SCHEMAS = {"staging": "staging", "intermediate": "intermediate", "marts": "main"}
 MATERIALIZATION = {"staging": "VIEW", "intermediate": "VIEW", "marts": "TABLE"}
@@ -188,8 +188,7 @@ def build(
 
     order = build_order(discover(con, sql_dir), sql_dir)
     built = []
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(fee_macro_sql())
         for model in order:
             started = time.perf_counter()
@@ -203,8 +202,4 @@ def build(
             if on_model:
                 on_model(model.name, seconds)
         tests_run = run_sql_tests(con, sql_dir)
-        con.execute("COMMIT")
-    except BaseException:
-        rollback_if_open(con)
-        raise
     return BuildReport(built=built, tests_run=tests_run)

@@ -76,18 +76,13 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     for version, name, sql in migrations():
         if version in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(sql)
             if version == 1:
                 seed_language_regions(con)
             con.execute(
                 "INSERT INTO meta.schema_version VALUES (?, ?, now()::TIMESTAMP)", [version, name]
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         applied.append(version)
     return applied
 
@@ -163,6 +158,18 @@ def open_warehouse(
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The block's writes all together or not at all (rolled back on any error, Ctrl-C included)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        rollback_if_open(con)
+        raise
 
 
 def rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:

@@ -24,6 +24,7 @@ from etl.classify.model import Classifier
 from etl.classify.pipeline import image_batches
 from etl.errors import CrowdauditError
 from etl.quality.gate import check_batch
+from etl.warehouse import transaction
 
 
 @dataclass(frozen=True)
@@ -227,15 +228,10 @@ def classify_images(
         # The quality gate, as on every load: a refused batch stops the run before it is written;
         # the batches committed before it stay (a re-run resumes after them).
         check_batch("classify", Path(paths[readable[positions[0]]]), {"labels": labels})
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             if result.run_id is None:
                 _insert_run(con, run_id, classifier, settings, started_at)
             _write_batch(con, run_id, labels, settings.target)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         result.run_id = run_id
         result.classified += len(batch_ids)
         seen.update(int(p) for p in positions)

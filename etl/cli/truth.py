@@ -12,7 +12,7 @@ from etl.cli.models import model_progress
 from etl.load.votes import load_votes
 from etl.models import build as build_models
 from etl.truth.settings import METHODS, labels_summary, update_truth_settings
-from etl.warehouse import open_warehouse
+from etl.warehouse import open_warehouse, transaction
 
 
 @load.command("votes")
@@ -72,9 +72,8 @@ def labels(settings: Settings, method: str | None, target: float | None) -> None
                         must_exist=True) as con:
         before = con.execute("SELECT method, target_posterior FROM raw.truth_settings").fetchall()[0]
         if method is not None or target is not None:
-            con.execute("BEGIN TRANSACTION")
-            update_truth_settings(con, method=method, target_posterior=target)
-            con.execute("COMMIT")
+            with transaction(con):
+                update_truth_settings(con, method=method, target_posterior=target)
         try:
             build_models(con, on_model=model_progress(settings))
         except BaseException:

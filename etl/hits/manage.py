@@ -19,6 +19,7 @@ import duckdb
 from etl.crowd.platform import MASTERS, CrowdPlatform, PlatformError
 from etl.errors import CrowdauditError
 from etl.hits.pricing import price_hits, round_up_to_cent
+from etl.warehouse import transaction
 
 
 @dataclass(frozen=True)
@@ -204,16 +205,11 @@ def _write_plan(con: duckdb.DuckDBPyConnection, plan: ExtensionPlan, target: str
 def _mark_done(con: duckdb.DuckDBPyConnection, hit_id: str, extra: int, token: str) -> None:
     """The HIT's new max_assignments and its extension's done_at, together or not at all."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("UPDATE raw.hits SET max_assignments = max_assignments + ? WHERE hit_id = ?",
                     [extra, hit_id]).fetchall()
         con.execute("UPDATE raw.hit_extensions SET done_at = ?, outcome = 'added' WHERE unique_request_token = ?",
                     [now, token]).fetchall()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _abandon(con: duckdb.DuckDBPyConnection, token: str, why: str) -> None:

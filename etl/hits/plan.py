@@ -25,6 +25,8 @@ from etl.errors import CrowdauditError
 from etl.hits.pricing import CENT, Price, price_hits
 from etl.hits.template import DEFAULT_DESCRIPTION, DEFAULT_KEYWORDS, DEFAULT_TITLE, slot_name
 from etl.load.loadlog import next_load_id, record_load
+from etl.load.transaction import staged
+from etl.warehouse import transaction
 
 DEFAULT_LIFETIME = 7 * 24 * 3600
 DEFAULT_ASSIGNMENT_DURATION = 3600
@@ -187,8 +189,8 @@ def build_hits(
         # before a crash by this annotation, and another warehouse's crowdaudit-1 must not match.
         (pl.lit("crowdaudit:") + pl.col("hit_id") + pl.lit(":" + secrets.token_hex(6))).alias("requester_annotation"),
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with staged(con, planned_hits=hits, planned_items=items.select("hit_id", "slot", "image_id", "is_gold")), \
+            transaction(con):
         load_id = next_load_id(con)
         con.execute(
             "INSERT INTO raw.hit_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -196,7 +198,6 @@ def build_hits(
              n_hits, len(fresh), design.title, design.description, design.keywords, design.lifetime_in_seconds,
              design.assignment_duration_in_seconds, design.auto_approval_delay_in_seconds],
         )
-        con.register("planned_hits", hits)
         con.execute(
             """
             INSERT INTO raw.hits BY NAME
@@ -210,20 +211,12 @@ def build_hits(
              design.assignment_duration_in_seconds, design.auto_approval_delay_in_seconds,
              design.lifetime_in_seconds, design.per_hit, load_id],
         ).fetchall()
-        con.register("planned_items", items.select("hit_id", "slot", "image_id", "is_gold"))
         con.execute("INSERT INTO raw.hit_items SELECT hit_id, slot, image_id, is_gold FROM planned_items").fetchall()
         record_load(
             con, load_id=load_id, kind="hit_plan", source_file=variables_csv or Path(f"{batch_id}.variables.csv"),
             sha256=hashlib.sha256(variables_text.encode()).hexdigest(), rows_in_file=n_hits,
             rows_inserted=n_hits, rows_updated=0, started_at=started_at,
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        for name in ("planned_hits", "planned_items"):
-            con.unregister(name)
     if variables_csv is not None:
         variables_csv = Path(variables_csv)
         variables_csv.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from etl.errors import CrowdauditError
 from etl.hits.plan import PLANNED, PUBLISHED
 from etl.hits.pricing import Price, price_hits
 from etl.hits.template import question_xml, slot_images
+from etl.warehouse import transaction
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,7 @@ def _record(con: duckdb.DuckDBPyConnection, hit: PlannedHit, *, hit_id: str, hit
             expiration: datetime | None) -> None:
     """Swap the local id for the platform's in one transaction, with the publish log row."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             "UPDATE raw.hits SET hit_id = ?, hit_type_id = ?, status = ?, creation_time = coalesce(?, ?), "
             "expiration = ? WHERE hit_id = ?",
@@ -135,10 +135,6 @@ def _record(con: duckdb.DuckDBPyConnection, hit: PlannedHit, *, hit_id: str, hit
             "INSERT INTO raw.publish_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [hit.local_hit_id, hit_id, design.batch_id, hit_type_id, target, token, outcome, price, now],
         ).fetchall()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _shows(question: str, urls: Sequence[str]) -> bool:

@@ -18,7 +18,7 @@ import polars as pl
 
 from etl.load.listing import files_below
 from etl.load.loadlog import already_loaded, file_sha256, next_load_id, record_load, size_seen_before
-from etl.warehouse import rollback_if_open
+from etl.warehouse import transaction
 
 
 @dataclass
@@ -75,26 +75,22 @@ def load_file(
     # Row order inside a raw table means nothing (source_row keeps the file's order), and not
     # preserving it lets DuckDB write large batches in parallel.
     con.execute("SET preserve_insertion_order = false")
-    con.execute("BEGIN TRANSACTION")
     try:
-        counts = write(con, load_id)
-        if counts.inserted or counts.updated:
-            record_load(
-                con,
-                load_id=load_id,
-                kind=kind,
-                source_file=path,
-                sha256=sha256,
-                rows_in_file=counts.rows_in_file,
-                rows_inserted=counts.inserted,
-                rows_updated=counts.updated,
-                started_at=started_at,
-                size_bytes=path.stat().st_size if path.is_file() else None,
-            )
-        con.execute("COMMIT")
-    except BaseException:
-        rollback_if_open(con)
-        raise
+        with transaction(con):
+            counts = write(con, load_id)
+            if counts.inserted or counts.updated:
+                record_load(
+                    con,
+                    load_id=load_id,
+                    kind=kind,
+                    source_file=path,
+                    sha256=sha256,
+                    rows_in_file=counts.rows_in_file,
+                    rows_inserted=counts.inserted,
+                    rows_updated=counts.updated,
+                    started_at=started_at,
+                    size_bytes=path.stat().st_size if path.is_file() else None,
+                )
     finally:
         con.execute("RESET preserve_insertion_order")
     return LoadResult(kind, path, sha256, already_loaded=False, counts=counts, load_id=load_id)
