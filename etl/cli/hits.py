@@ -11,7 +11,7 @@ import click
 
 from etl.cli.base import Settings, cli, pass_settings
 from etl.errors import CrowdauditError
-from etl.hits.pricing import CENT
+from etl.hits.pricing import is_whole_cents
 from etl.warehouse import open_warehouse
 
 ENDPOINT_ENV = "CROWDAUDIT_MTURK_ENDPOINT"
@@ -43,7 +43,7 @@ class Money(click.ParamType):
             self.fail("cannot be negative", param, ctx)
         if amount > self.LARGEST:
             self.fail(f"${amount:f} is more than ${self.LARGEST:,}", param, ctx)
-        if self.whole_cents and amount != amount.quantize(CENT):
+        if self.whole_cents and not is_whole_cents(amount):
             self.fail(f"${amount:f} is not a whole number of cents (MTurk pays whole cents)", param, ctx)
         return amount
 

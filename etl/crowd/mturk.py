@@ -23,7 +23,7 @@ from etl.crowd.platform import (
     Qualification,
 )
 from etl.errors import CrowdauditError
-from etl.hits.pricing import MTURK_FEES
+from etl.hits.pricing import MTURK_FEES, is_whole_cents
 
 REGION = "us-east-1"
 SANDBOX_ENDPOINT = "https://mturk-requester-sandbox.us-east-1.amazonaws.com"
@@ -84,7 +84,7 @@ def qualification_from_payload(payload: dict) -> Qualification:
 def hit_type_payload(spec: HitTypeSpec) -> dict:
     # A batch planned before rewards had to be whole cents could hold $0.015: sending "0.02"
     # would pay more than was priced.
-    if spec.reward != spec.reward.quantize(Decimal("0.01")):
+    if not is_whole_cents(spec.reward):
         raise CrowdauditError(f"the batch's reward ${spec.reward} is not a whole number of cents: MTurk would "
                               "round it; plan the batch again with `crowdaudit hits build --reward`")
     return {

@@ -76,12 +76,17 @@ def _refusing_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
     return dict(pairs)
 
 
+def _is_flags(value: object) -> bool:
+    """A crowd-checkbox's output: an object of true/false (or missing) flags."""
+    return isinstance(value, dict) and all(isinstance(v, bool) or v is None for v in value.values())
+
+
 def _ticked_in_selected(value: object) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
         return [t.strip() for t in value.split("|") if t.strip()]
-    if isinstance(value, dict) and all(isinstance(v, bool) or v is None for v in value.values()):
+    if _is_flags(value):
         return [name for name, ticked in value.items() if ticked]
     raise AnswerError(f"taskAnswers 'selected' is {json.dumps(value)}: expected 'image2|image7' or "
                       '{"image2": true, ...}')
@@ -92,7 +97,7 @@ def _is_ticked(name: str, value: object) -> bool:
         return bool(value)
     if isinstance(value, str):
         return value.strip().lower() in TRUTHY
-    if isinstance(value, dict) and all(isinstance(v, bool) or v is None for v in value.values()):
+    if _is_flags(value):
         return any(value.values())
     raise AnswerError(f"taskAnswers '{name}' is {json.dumps(value)}: expected a checkbox's "
                       '{"on": true} or true/false')

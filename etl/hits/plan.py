@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from etl.errors import CrowdauditError
-from etl.hits.pricing import CENT, Price, price_hits
+from etl.hits.pricing import Price, is_whole_cents, price_hits
 from etl.hits.template import DEFAULT_DESCRIPTION, DEFAULT_KEYWORDS, DEFAULT_TITLE, slot_name
 from etl.load.loadlog import next_load_id, record_load
 from etl.load.transaction import staged
@@ -87,7 +87,7 @@ def validate_design(design: HitDesign) -> None:
         raise CrowdauditError("--assignments must be at least 1")
     if design.reward < Decimal("0.01"):
         raise CrowdauditError("--reward must be at least $0.01 (MTurk's minimum)")
-    if design.reward != design.reward.quantize(CENT):
+    if not is_whole_cents(design.reward):
         raise CrowdauditError(f"--reward ${design.reward} is not a whole number of cents (MTurk pays whole cents)")
     if design.gold_rate is not None and not 0 <= design.gold_rate < 1:
         raise CrowdauditError("--gold-rate must be in [0, 1)")

@@ -77,6 +77,11 @@ class Price:
         return self.reward + self.bonus + self.fee_per_assignment
 
 
+def is_whole_cents(amount: Decimal) -> bool:
+    """MTurk pays rewards and bonuses in whole cents (and would round anything else)."""
+    return amount == amount.quantize(CENT)
+
+
 def round_up_to_cent(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_UP)
 

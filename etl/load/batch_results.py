@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.hits.answers import AnswerError, task_answer_tokens
+from etl.hits.answers import SLOT, AnswerError, task_answer_tokens
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
 from etl.load.images import register_images_seen
 from etl.load.mturk_format import (
@@ -119,13 +119,18 @@ def answer_column_name(frame: pl.DataFrame) -> str:
     return next((c for c in (SELECTED, TASK_ANSWERS) if c in frame.columns), "Answer.image<N>")
 
 
+def _is_flags(dtype: pl.DataType) -> bool:
+    """A decoded crowd-checkbox output: a struct of booleans (or all-null fields)."""
+    return isinstance(dtype, pl.Struct) and all(f.dtype in (pl.Boolean, pl.Null) for f in dtype.fields)
+
+
 def _checkbox_tokens(name: str, value: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
     """`name` if a decoded taskAnswers field `image<N>` is ticked; None for any other shape than a
     crowd-checkbox's (booleans), which the reference parser then reads: polars turns numbers into
     strings when a string shares the field, so only it can tell `1` from `"1"`."""
     if dtype == pl.Boolean:
         ticked = value
-    elif isinstance(dtype, pl.Struct) and all(f.dtype in (pl.Boolean, pl.Null) for f in dtype.fields):
+    elif _is_flags(dtype):
         ticked = pl.any_horizontal([value.struct.field(f.name) for f in dtype.fields] or [pl.lit(False)])
     elif dtype == pl.Null:
         return pl.lit(None, pl.String)
@@ -136,7 +141,7 @@ def _checkbox_tokens(name: str, value: pl.Expr, dtype: pl.DataType) -> pl.Expr |
 
 def _selected_field_tokens(value: pl.Expr, dtype: pl.DataType) -> list[pl.Expr] | None:
     """The names a decoded taskAnswers `selected` field ticks (see _checkbox_tokens)."""
-    if isinstance(dtype, pl.Struct) and all(f.dtype in (pl.Boolean, pl.Null) for f in dtype.fields):
+    if _is_flags(dtype):
         return [pl.when(value.struct.field(f.name).fill_null(False)).then(pl.lit(f.name)) for f in dtype.fields]
     if dtype == pl.Null:
         return []
@@ -152,12 +157,14 @@ def _decoded_task_answer_tokens(texts: pl.Series) -> pl.Series | None:
         decoded = pl.select(blank_to_null(pl.lit(texts))).to_series().str.json_decode(infer_schema_length=None)
     except pl.exceptions.PolarsError:
         return None
-    objects = pl.DataFrame({"__answer": pl.int_range(len(texts), eager=True), "__json": decoded})
+    answers = pl.DataFrame({"__answer": pl.int_range(len(texts), eager=True)})
+    none_ticked = pl.Series([[]] * len(texts), dtype=pl.List(pl.String))
+    objects = answers.with_columns(decoded.alias("__json"))
     if isinstance(decoded.dtype, pl.List):
         objects = objects.explode("__json")
     shape = objects.schema["__json"]
     if shape == pl.Null:
-        return pl.Series([[]] * len(texts), dtype=pl.List(pl.String))
+        return none_ticked
     if not isinstance(shape, pl.Struct):
         return None
     parts: list[pl.Expr] = []
@@ -165,7 +172,7 @@ def _decoded_task_answer_tokens(texts: pl.Series) -> pl.Series | None:
         value = pl.col("__json").struct.field(field.name)
         if field.name == "selected":
             tokens = _selected_field_tokens(value, field.dtype)
-        elif re.match(r"^image\d+$", field.name):
+        elif SLOT.match(field.name):
             token = _checkbox_tokens(field.name, value, field.dtype)
             tokens = None if token is None else [token]
         else:
@@ -174,15 +181,14 @@ def _decoded_task_answer_tokens(texts: pl.Series) -> pl.Series | None:
             return None
         parts += tokens
     if not parts:
-        return pl.Series([[]] * len(texts), dtype=pl.List(pl.String))
+        return none_ticked
     per_object = objects.select("__answer", (
         pl.concat_list(parts).list.drop_nulls().list.eval(pl.element().str.strip_chars())
         .list.eval(pl.element().filter(pl.element() != ""))
     ).alias("__tokens"))
     per_answer = per_object.group_by("__answer").agg(pl.col("__tokens").list.explode(keep_nulls=False, empty_as_null=False))
     return (
-        pl.DataFrame({"__answer": pl.int_range(len(texts), eager=True)})
-        .join(per_answer, on="__answer", how="left").sort("__answer")["__tokens"]
+        answers.join(per_answer, on="__answer", how="left").sort("__answer")["__tokens"]
         .fill_null(pl.lit([], pl.List(pl.String)))
     )
 
