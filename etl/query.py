@@ -34,8 +34,10 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, output_format: str = "
         if len(statements) > 1:
             raise CrowdauditError(f"the query holds {len(statements)} statements; give one at a time")
         result = con.sql(query)
-        wide_integers: list[str] = []
-        frame = _printable(result, output_format, wide_integers).pl() if result is not None else pl.DataFrame()
+        frame, json_text = pl.DataFrame(), []
+        if result is not None:
+            printable, json_text = _printable(result, output_format)
+            frame = printable.pl()
     except duckdb.CatalogException as error:
         raise CrowdauditError(f"query failed: {error}{_build_hint(con)}") from None
     except duckdb.Error as error:
@@ -43,7 +45,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, output_format: str = "
     if output_format == "csv":
         return frame.write_csv()
     if output_format == "json":
-        rows = _json_integers(frame.to_dicts(), wide_integers)
+        rows = _parse_json_text(frame.to_dicts(), json_text)
         try:
             return json.dumps(rows, default=str, indent=2, allow_nan=False) + "\n"
         except ValueError:  # a NaN inside a list or struct: null, as for a NaN column
@@ -57,15 +59,15 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, output_format: str = "
     return buffer.getvalue()
 
 
-def _printable(result: duckdb.DuckDBPyRelation, output_format: str,
-               wide_integers: list[str] | None = None) -> duckdb.DuckDBPyRelation:
+def _printable(result: duckdb.DuckDBPyRelation, output_format: str) -> tuple[duckdb.DuckDBPyRelation, list[str]]:
     """The result with each column polars or the format cannot carry turned into text (or, in
-    JSON, a non-finite number into null). Unchanged when every column is fine or when names
-    repeat (a projection could not tell them apart)."""
+    JSON, a non-finite number into null), and the columns sent as JSON text for the JSON output to
+    parse back. Unchanged when every column is fine or when names repeat (a projection could not
+    tell them apart)."""
     columns = result.columns
     if len(set(columns)) < len(columns):
-        return result
-    wide_integers = [] if wide_integers is None else wide_integers
+        return result, []
+    json_text: list[str] = []
     expressions, changed = [], False
     for name, kind in zip(columns, result.types, strict=True):
         quoted = '"' + name.replace('"', '""') + '"'
@@ -75,7 +77,7 @@ def _printable(result: duckdb.DuckDBPyRelation, output_format: str,
         elif type_id in NESTED and output_format == "json" and "HUGEINT" in str(kind).upper():
             # a sum inside a list or struct: DuckDB's JSON keeps every digit; parsed back below
             expression = f"to_json({quoted})::VARCHAR"
-            wide_integers.append(name)
+            json_text.append(name)
         elif type_id in NESTED and (output_format == "csv" or _holds_text_only_types(str(kind))):
             expression = f"to_json({quoted})::VARCHAR"
         elif type_id in FLOATING and output_format == "json":
@@ -84,18 +86,18 @@ def _printable(result: duckdb.DuckDBPyRelation, output_format: str,
             expression = f"{quoted}::DOUBLE"
         elif type_id in WIDE_INTEGERS and output_format == "json":
             # sum() of integers is a HUGEINT, which reaches Python as a Decimal (a string in JSON,
-            # digits lost past 38): as text here, a JSON integer in _json_integers.
+            # digits lost past 38): as text here, a JSON integer in _parse_json_text.
             expression = f"{quoted}::VARCHAR"
-            wide_integers.append(name)
+            json_text.append(name)
         else:
             expressions.append(quoted)
             continue
         expressions.append(f"{expression} AS {quoted}")
         changed = True
-    return result.project(", ".join(expressions)) if changed else result
+    return (result.project(", ".join(expressions)) if changed else result), json_text
 
 
-def _json_integers(rows: list[dict], columns: list[str]) -> list[dict]:
+def _parse_json_text(rows: list[dict], columns: list[str]) -> list[dict]:
     """Columns sent as text to keep HUGEINT digits, back as JSON values (Python ints are exact)."""
     for row in rows:
         for column in columns:
