@@ -108,7 +108,6 @@ class ExtensionPlan:
     capped: dict[str, str] = field(default_factory=dict)
     resumed_from: datetime | None = None
     abandoned: list[str] = field(default_factory=list)  # resumed HITs that expired or are gone
-
     masters: bool = False  # the batch's HIT type asks for Masters (+5% of the reward)
 
     @property
@@ -147,6 +146,7 @@ def unfinished_extension(con: duckdb.DuckDBPyConnection, batch_id: str) -> Exten
     return ExtensionPlan(
         batch_id, extra={h: n for h, n, *_ in rows}, from_assignments={h: f for h, _, f, *_ in rows},
         reward={h: r for h, _, _, r, _ in rows}, resumed_from=min(r[4] for r in rows),
+        masters=asks_masters(con, batch_id),
     )
 
 
@@ -159,7 +159,6 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
     of a new plan, so "add 2 to every HIT" re-run after a crash adds 2, not 4, to the HITs it reached."""
     resumed = unfinished_extension(con, batch_id)
     if resumed is not None:
-        resumed.masters = asks_masters(con, batch_id)
         return resumed
     hits = dict(published_hit_ids(con, batch_id))
     if from_needs_more_votes:
