@@ -389,3 +389,24 @@ def test_a_sandbox_batchs_answers_are_not_ingested_unless_asked(run_cli, warehou
     result = run_cli("hits", "results", "--ingest", expect=1)
     assert "is on the MTurk sandbox" in result.output and "--allow-sandbox" in result.output
     assert table_fingerprints(warehouse) == before
+
+
+def test_the_endpoint_answers_bad_paging_and_its_own_faults_with_errors_boto3_reads(warehouse, server, planned):
+    from botocore.exceptions import ClientError
+
+    from etl.crowd.mturk import mturk_client
+
+    publish(warehouse, server, planned.batch_id)
+    client = mturk_client(target_for(endpoint_url=server.url))
+    hit_id = next(iter(server.turk.hits))
+    # botocore checks only minimums client-side; MTurk refuses the rest.
+    for bad, code in [({"NextToken": "not-a-token"}, "RequestError"), ({"MaxResults": 101}, "ValidationException"),
+                      ({"AssignmentStatuses": ["Approve"]}, "ValidationException")]:
+        with pytest.raises(ClientError) as refused:
+            client.list_assignments_for_hit(HITId=hit_id, **bad)
+        assert refused.value.response["Error"]["Code"] == code, bad
+    server.turk.op_GetAccountBalance = lambda params: 1 / 0
+    with pytest.raises(ClientError) as fault:
+        client.get_account_balance()
+    assert fault.value.response["Error"]["Code"] == "ServiceFault"
+    assert "ZeroDivisionError" in fault.value.response["Error"]["Message"]

@@ -102,6 +102,9 @@ class LocalTurk:
         report = ParamValidator().validate(params, op_model.input_shape)
         if report.has_errors():
             raise LocalRequestError(report.generate_report(), code="ValidationException")
+        beyond = _beyond_model(params, op_model.input_shape)
+        if beyond:
+            raise LocalRequestError(beyond, code="ValidationException")
         method = getattr(self, "op_" + operation, None)
         if method is None:
             raise LocalRequestError(f"mturk-local does not implement {operation}", code="ServiceFault", status=500)
@@ -176,7 +179,10 @@ class LocalTurk:
 
     @staticmethod
     def _page(items: list, params: dict, key: str) -> dict:
-        start = int(params.get("NextToken") or 0)
+        token = params.get("NextToken") or "0"
+        if not token.isdigit():
+            raise LocalRequestError(f"The pagination token {token!r} is not valid. ({_stamp()})")
+        start = int(token)
         size = params.get("MaxResults", 10)
         page = items[start:start + size]
         result: dict[str, Any] = {key: page, "NumResults": len(page)}
@@ -301,6 +307,30 @@ class LocalTurk:
         return {"NotifyWorkersFailureStatuses": []}
 
 
+def _beyond_model(value: Any, shape: Any, name: str = "") -> str | None:
+    """What botocore's client-side validator leaves to the service: maximum lengths and values,
+    and enums. The first parameter outside them, described, or None."""
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for key, member in value.items():
+            if key in shape.members:
+                problem = _beyond_model(member, shape.members[key], f"{name}.{key}" if name else key)
+                if problem:
+                    return problem
+        return None
+    if shape.type_name == "list" and isinstance(value, list):
+        return next((p for i, item in enumerate(value) if (p := _beyond_model(item, shape.member, f"{name}[{i}]"))),
+                    None)
+    limit = shape.metadata.get("max")
+    if isinstance(value, str):
+        if getattr(shape, "enum", None) and value not in shape.enum:
+            return f"Invalid value {value!r} for {name}: one of {', '.join(shape.enum)}"
+        if limit is not None and len(value) > limit:
+            return f"Invalid length for {name}: {len(value)}, at most {limit}"
+    elif isinstance(value, int) and not isinstance(value, bool) and limit is not None and value > limit:
+        return f"Invalid value for {name}: {value}, at most {limit}"
+    return None
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
@@ -343,6 +373,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(error.status, body)
         except json.JSONDecodeError as error:
             self._reply(400, {"__type": "SerializationException", "Message": str(error)})
+        except Exception as error:  # noqa: BLE001 - as MTurk: a fault boto3 reads, never a dropped connection
+            self._reply(500, {"__type": "ServiceFault", "Message": f"{type(error).__name__}: {error} ({_stamp()})"})
 
 
 class LocalTurkServer(ThreadingHTTPServer):
