@@ -156,6 +156,23 @@ def test_an_api_answer_that_cannot_be_read_names_its_hit_and_assignment(stubbed,
             results_from_platform(con, platform, planned.batch_id)
 
 
+@pytest.mark.parametrize("answer", ["", "<QuestionFormAnswers><Answer>", "not xml"])
+def test_an_api_answer_that_is_not_xml_names_its_hit_and_assignment(stubbed, planned, warehouse, answer):
+    platform, stubber = stubbed
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("UPDATE raw.hits SET status = 'published'")
+        first_hit = con.execute("SELECT min(hit_id) FROM raw.hits").fetchall()[0][0]
+        stubber.add_response("get_hit", {"HIT": hit_response(1, annotation="a") | {"HITId": first_hit}},
+                             {"HITId": first_hit})
+        stubber.add_response("list_assignments_for_hit", {"Assignments": [{
+            "AssignmentId": "3BROKEN", "WorkerId": "AWORKER", "HITId": first_hit, "AssignmentStatus": "Submitted",
+            "Answer": answer,
+        }], "NumResults": 1}, {"HITId": first_hit, "MaxResults": 100})
+        with pytest.raises(CrowdauditError, match=f"HIT {first_hit}, assignment 3BROKEN: the answer is not "
+                                                  "QuestionFormAnswers XML"):
+            results_from_platform(con, platform, planned.batch_id)
+
+
 def test_review_and_worker_operations_send_valid_requests(stubbed):
     platform, stubber = stubbed
     stubber.add_response("approve_assignment", {}, {"AssignmentId": "3A", "RequesterFeedback": "thanks"})

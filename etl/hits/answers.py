@@ -29,7 +29,10 @@ class AnswerError(ValueError):
 
 def answer_fields(xml: str) -> list[tuple[str, str]]:
     """(QuestionIdentifier, FreeText) pairs of a QuestionFormAnswers document, in order."""
-    root = ElementTree.fromstring(xml)
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError as error:
+        raise AnswerError(f"the answer is not QuestionFormAnswers XML ({error})") from None
     pairs = []
     for answer in root.iter():
         if answer.tag.rsplit("}", 1)[-1] != "Answer":
