@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import re
+from xml.etree import ElementTree
 
 import pytest
 
 from etl.errors import CrowdauditError
-from etl.hits.answers import AnswerError, answer_xml, parse_answer_xml, selected_slots, selected_text
+from etl.hits.answers import (
+    AnswerError,
+    answer_fields,
+    answer_xml,
+    parse_answer_xml,
+    selected_slots,
+    selected_text,
+)
 from etl.hits.template import MAX_QUESTION_BYTES, layout_html, question_xml, slot_images
 
 SUBMIT = "https://workersandbox.mturk.com/mturk/externalSubmit"
@@ -79,3 +87,11 @@ def test_none_of_the_above_is_an_empty_answer():
 def test_an_answer_naming_no_slot_is_refused():
     with pytest.raises(AnswerError):
         selected_slots([("selected", "image2|cat")])
+
+
+def test_an_api_answer_with_odd_characters_is_ascii_as_it_says_and_reads_back_the_same():
+    comment = 'café & <b>"नमस्ते"</b> ]]> image1|image2'
+    xml = answer_xml([("selected", "image2|image7"), ("comment", comment)])
+    assert xml.isascii()
+    ElementTree.fromstring(xml.encode("ascii"))  # as a client reading the bytes by their declaration does
+    assert answer_fields(xml) == [("selected", "image2|image7"), ("comment", comment)]

@@ -142,4 +142,5 @@ def answer_xml(fields: Iterable[tuple[str, str]]) -> str:
         answer = ElementTree.SubElement(root, "Answer")
         ElementTree.SubElement(answer, "QuestionIdentifier").text = name
         ElementTree.SubElement(answer, "FreeText").text = value
-    return '<?xml version="1.0" encoding="ASCII"?>' + ElementTree.tostring(root, encoding="unicode")
+    # The document says it is ASCII, as MTurk's do: anything else goes as a character reference.
+    return '<?xml version="1.0" encoding="ASCII"?>' + ElementTree.tostring(root, encoding="us-ascii").decode("ascii")
