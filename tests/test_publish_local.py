@@ -170,6 +170,17 @@ def test_results_fetches_the_batch_and_ingests_it_once(run_cli, warehouse, serve
     assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(12,)]
 
 
+def test_results_before_any_worker_answered_ingests_nothing_and_quarantines_nothing(run_cli, warehouse, truth, planned,
+                                                                                   tmp_path):
+    with LocalTurkServer(local_turk(truth, auto_answer=False)) as quiet:
+        run_cli("hits", "publish", "--endpoint-url", quiet.url, "--budget", "1")
+        before = table_fingerprints(warehouse)
+        output = run_cli("hits", "results", "--output", str(tmp_path / "answers.csv"), "--ingest").output
+    assert "no assignment submitted yet; nothing to ingest" in output
+    assert table_fingerprints(warehouse) == before
+    assert not (warehouse.parent / "quarantine").exists() and not (tmp_path / "quarantine").exists()
+
+
 def test_extend_never_takes_a_hit_across_ten_assignments(run_cli, warehouse, server, planned):
     run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
     output = run_cli("hits", "extend", "--assignments", "8", "--budget", "5").output

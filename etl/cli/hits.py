@@ -295,7 +295,8 @@ def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
     Example:
       crowdaudit hits results --ingest
     """
-    from etl.hits.results import write_batch_results
+    from etl.hits.results import results_from_platform
+    from etl.simulate import write_results_csv
 
     with open_warehouse(settings.warehouse, read_only=not then_ingest, wait_seconds=settings.wait_seconds,
                         must_exist=True) as con:
@@ -306,9 +307,12 @@ def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
                 f"batch {batch_id} is on the MTurk sandbox, whose workers are testers: its answers would count as "
                 "votes in every mart. Leave out --ingest to look at them, or pass --allow-sandbox to ingest them"
             )
-        path = write_batch_results(con, platform, batch_id, output or Path(f"Batch_{batch_id}_results.csv"))
+        results = results_from_platform(con, platform, batch_id)
+        path = write_results_csv(results, output or Path(f"Batch_{batch_id}_results.csv"))
         click.echo(f"{batch_id}: answers written to {path}")
-        if then_ingest:
+        if then_ingest and results.is_empty():
+            click.echo(f"{batch_id}: no assignment submitted yet; nothing to ingest")
+        elif then_ingest:
             from etl.load.batch_results import ingest_results
 
             click.echo(ingest_results(con, path).summary())
