@@ -156,6 +156,20 @@ def test_an_api_answer_that_cannot_be_read_names_its_hit_and_assignment(stubbed,
             results_from_platform(con, platform, planned.batch_id)
 
 
+def test_a_connection_lost_while_creating_a_hit_is_an_error_naming_it_not_a_traceback():
+    from botocore.config import Config
+
+    from etl.crowd.platform import PlatformError
+
+    target = target_for(endpoint_url="http://127.0.0.1:9")  # nothing listens on the discard port
+    client = boto3.client("mturk", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x",
+                          endpoint_url=target.endpoint_url, config=Config(retries={"max_attempts": 0}))
+    with pytest.raises(PlatformError, match="crowdaudit:batch-1:hit-1.*run the same publish again"):
+        MTurkPlatform(target, client=client).create_hit(
+            hit_type_id=TYPE_ID, question="<HTMLQuestion/>", max_assignments=3, lifetime_in_seconds=3600,
+            requester_annotation="crowdaudit:batch-1:hit-1", unique_request_token="ca-1")
+
+
 @pytest.mark.parametrize("answer", ["", "<QuestionFormAnswers><Answer>", "not xml"])
 def test_an_api_answer_that_is_not_xml_names_its_hit_and_assignment(stubbed, planned, warehouse, answer):
     platform, stubber = stubbed

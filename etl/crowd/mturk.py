@@ -170,7 +170,7 @@ class MTurkPlatform:
         requester_annotation: str, unique_request_token: str,
     ) -> CreatedHit:
         """Create one HIT; a token MTurk has seen answers with the existing HIT, never a second one."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             hit = self.client.create_hit_with_hit_type(
@@ -189,6 +189,11 @@ class MTurkPlatform:
                         f"{self.target.name}: {info.get('Code')} from CreateHITWithHITType: {info.get('Message')}"
                     ) from error
             return CreatedHit(hit_id, hit_type_id, already_existed=True)
+        except BotoCoreError as error:
+            # Whether MTurk created it is unknown: a re-run sends the same token and finds out.
+            raise PlatformError(f"{self.target.name}: {error} (CreateHITWithHITType, {requester_annotation}); "
+                                "run the same publish again: this HIT's request token stops it being created twice"
+                                ) from error
         return CreatedHit(hit["HITId"], hit["HITTypeId"], already_existed=False,
                           creation_time=_utc(hit.get("CreationTime")), expiration=_utc(hit.get("Expiration")))
 
