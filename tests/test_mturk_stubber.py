@@ -156,6 +156,18 @@ def test_an_api_answer_that_cannot_be_read_names_its_hit_and_assignment(stubbed,
             results_from_platform(con, platform, planned.batch_id)
 
 
+def test_a_platform_error_while_fetching_answers_names_the_hit(stubbed, planned, warehouse):
+    platform, stubber = stubbed
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("UPDATE raw.hits SET status = 'published'")
+        first_hit = con.execute("SELECT min(hit_id) FROM raw.hits").fetchall()[0][0]
+        stubber.add_response("get_hit", {"HIT": hit_response(1, annotation="a") | {"HITId": first_hit}},
+                             {"HITId": first_hit})
+        stubber.add_client_error("list_assignments_for_hit", "ServiceFault", "Rate exceeded", http_status_code=503)
+        with pytest.raises(CrowdauditError, match=f"HIT {first_hit}: .*Rate exceeded.*no results file was written"):
+            results_from_platform(con, platform, planned.batch_id)
+
+
 def test_a_connection_lost_while_creating_a_hit_is_an_error_naming_it_not_a_traceback():
     from botocore.config import Config
 

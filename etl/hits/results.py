@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 
-from etl.crowd.platform import CrowdPlatform
+from etl.crowd.platform import CrowdPlatform, PlatformError
 from etl.errors import CrowdauditError
 from etl.hits.answers import AnswerError, parse_answer_xml, selected_text
 from etl.simulate import RESULT_HEADER, write_results_csv
@@ -52,8 +52,13 @@ def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatfor
     hits = published_hits(con, batch_id)
     n_slots = max((n for _, n, _ in hits), default=0)
     for hit_id, _, urls in hits:
-        hit = platform.get_hit(hit_id)
-        for a in platform.list_assignments(hit_id):
+        try:
+            hit = platform.get_hit(hit_id)
+            assignments = list(platform.list_assignments(hit_id))
+        except PlatformError as error:
+            raise CrowdauditError(f"HIT {hit_id}: {error} (no results file was written for batch {batch_id})"
+                                  ) from None
+        for a in assignments:
             row = dict.fromkeys(RESULT_HEADER, "")
             row.update({
                 "HITId": hit.hit_id, "HITTypeId": hit.hit_type_id, "Title": hit.title,
