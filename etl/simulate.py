@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from etl.atomic_file import write_text_atomically
+
 ALPHANUM = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
 RESULT_HEADER = [
     "HITId", "HITTypeId", "Title", "Description", "Keywords", "Reward", "CreationTime", "MaxAssignments",
@@ -281,8 +283,7 @@ def write_results_csv(results: pl.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     header = ",".join(f'"{name}"' for name in [*results.columns, "Approve", "Reject"])
     body = results.write_csv(include_header=False, quote_style="always", line_terminator="\r\n")
-    path.write_text(header + "\r\n" + body, encoding="utf-8", newline="")
-    return path
+    return write_text_atomically(path, header + "\r\n" + body)
 
 
 def simulate_batch(

@@ -27,3 +27,27 @@ def test_more_gold_per_hit_than_gold_images_is_refused(tmp_path, run_cli):
     result = run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--gold", str(tmp_path / "gold.csv"),
                      "--gold-per-hit", "2", "-o", str(tmp_path / "r.csv"), expect=2)
     assert "has only 1 images" in result.output
+
+
+def test_a_results_file_that_fails_halfway_leaves_the_earlier_file_whole(tmp_path, monkeypatch):
+    """A reader must never find a cut-off results file: it would load as a smaller batch."""
+    import errno
+    import os
+
+    import pytest
+
+    from etl.simulate import write_results_csv
+
+    target = tmp_path / "Batch_1_batch_results.csv"
+    write_results_csv(pl.DataFrame({"HITId": ["H1"], "Input.image1": ["https://x/1.jpg"]}), target)
+    before = target.read_bytes()
+
+    def disk_full(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    rows = pl.DataFrame({"HITId": [f"H{i}" for i in range(5000)], "Input.image1": ["https://x/2.jpg"] * 5000})
+    with pytest.raises(OSError, match="No space"):
+        write_results_csv(rows, target)
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
