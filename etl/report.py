@@ -94,10 +94,19 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
                avg(posterior) AS mean_posterior
         FROM main.label_confidence WHERE label IS NOT NULL
     """)[0]
+    # One extra assignment on a HIT votes on all its images: the bill is per HIT (votes loaded
+    # without a HIT are their own), as needs_more_votes' hit_extra_assignments and hit_cost say.
     more_votes = _rows(con, """
-        SELECT count(*) AS images, coalesce(sum(extra_assignments), 0) AS extra_assignments,
-               (SELECT sum(hit_cost) FROM (SELECT DISTINCT hit_id, hit_cost FROM main.needs_more_votes)) AS cost
-        FROM main.needs_more_votes
+        WITH per_hit AS (
+            SELECT coalesce(hit_id, image_id) AS hit, count(*) AS images,
+                   any_value(hit_extra_assignments) AS extra_assignments, any_value(hit_cost) AS cost
+            FROM main.needs_more_votes
+            GROUP BY hit
+        )
+        SELECT coalesce(sum(images), 0) AS images, count(*) AS hits,
+               coalesce(sum(extra_assignments), 0) AS extra_assignments,
+               CASE WHEN count(cost) = count(*) THEN coalesce(sum(cost), 0) END AS cost
+        FROM per_hit
     """)[0]
     wrong = _rows(con, f"""
         SELECT l.image_id, i.path, i.language, i.region, c.n_yes, l.n_votes, l.label, l.p_yes,

@@ -1,0 +1,51 @@
+"""`crowdaudit report` on small warehouses built for one question each: its figures are the marts',
+its sentences stay honest when a kind of data is missing, and hostile values stay text."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from conftest import query
+
+URLS = [f"https://x.example/{k}.jpg" for k in range(1, 5)]
+
+
+def text_of(page: str, section: str) -> str:
+    """The visible text of one <section id=...> of the report, whitespace collapsed."""
+    found = re.search(rf'<section id="{section}">(.*?)</section>', page, re.S)
+    assert found, f"no section {section}"
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", found.group(1)))).strip()
+
+
+@pytest.fixture
+def split_votes(run_cli, write_results):
+    """One HIT of four images whose three workers disagree: every label is unsure."""
+    batch = write_results("Batch_1_batch_results.csv", {"H1": URLS}, [
+        {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": "image1|image2"},
+        {"AssignmentId": "A2", "HITId": "H1", "WorkerId": "W2", "selected": "image2|image3"},
+        {"AssignmentId": "A3", "HITId": "H1", "WorkerId": "W3", "selected": "image4"},
+    ])
+    run_cli("ingest", str(batch))
+    run_cli("build")
+
+
+def report_of(run_cli, tmp_path: Path) -> str:
+    output = tmp_path / "report.html"
+    run_cli("report", "-o", str(output))
+    return output.read_text(encoding="utf-8")
+
+
+def test_extra_assignments_are_counted_per_hit_as_they_are_bought(split_votes, run_cli, warehouse, tmp_path):
+    per_image, per_hit, cost = query(warehouse, """
+        SELECT sum(extra_assignments),
+               (SELECT sum(hit_extra_assignments) FROM (SELECT DISTINCT hit_id, hit_extra_assignments
+                                                        FROM needs_more_votes)),
+               (SELECT sum(hit_cost) FROM (SELECT DISTINCT hit_id, hit_cost FROM needs_more_votes))
+        FROM needs_more_votes""")[0]
+    assert per_image > per_hit  # four images of one HIT: the per-image sum counts the same assignments 4 times
+    shown = text_of(report_of(run_cli, tmp_path), "labels")
+    assert f"4 images need more votes: {per_hit} extra assignments on 1 HIT(s)" in shown
+    assert f"about ${cost:.2f} with fees" in shown
