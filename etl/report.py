@@ -88,11 +88,14 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     """)
     labels_choice = _rows(con, "SELECT method, reason FROM intermediate.int_truth_choice")
     agreement = _rows(con, "SELECT * FROM main.agreement ORDER BY grouping, grp")
+    # The same target and the same images (gold excluded) as needs_more_votes.
     confidence = _rows(con, """
         SELECT count(*) AS labelled,
-               count(*) FILTER (WHERE posterior < 0.8) AS unsure,
-               avg(posterior) AS mean_posterior
-        FROM main.label_confidence WHERE label IS NOT NULL
+               count(*) FILTER (WHERE c.posterior < s.target_posterior AND NOT c.is_gold) AS unsure,
+               avg(c.posterior) AS mean_posterior,
+               any_value(s.target_posterior) AS target_posterior
+        FROM main.label_confidence AS c CROSS JOIN raw.truth_settings AS s
+        WHERE c.label IS NOT NULL
     """)[0]
     # One extra assignment on a HIT votes on all its images: the bill is per HIT (votes loaded
     # without a HIT are their own), as needs_more_votes' hit_extra_assignments and hit_cost say.

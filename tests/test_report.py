@@ -49,3 +49,14 @@ def test_extra_assignments_are_counted_per_hit_as_they_are_bought(split_votes, r
     shown = text_of(report_of(run_cli, tmp_path), "labels")
     assert f"4 images need more votes: {per_hit} extra assignments on 1 HIT(s)" in shown
     assert f"about ${cost:.2f} with fees" in shown
+
+
+def test_unsure_labels_are_counted_against_the_target_that_needs_more_votes_uses(split_votes, run_cli, warehouse,
+                                                                                   tmp_path):
+    run_cli("labels", "--target", "0.6")  # every posterior is 2/3: none is unsure now
+    unsure, needing = query(warehouse, """
+        SELECT count(*) FILTER (WHERE posterior < 0.6 AND NOT is_gold),
+               (SELECT count(*) FROM needs_more_votes) FROM label_confidence WHERE label IS NOT NULL""")[0]
+    shown = text_of(report_of(run_cli, tmp_path), "labels")
+    assert f"{unsure} outside gold below the target posterior of 60.0%" in shown
+    assert unsure == needing == 0 and "0 images need more votes" in shown
