@@ -111,6 +111,14 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
                CASE WHEN count(cost) = count(*) THEN coalesce(sum(cost), 0) END AS cost
         FROM per_hit
     """)[0]
+    compared = _rows(con, """
+        SELECT (SELECT count(DISTINCT image_id) FROM main.predictions) AS predicted,
+               count(*) AS compared, count(*) FILTER (WHERE l.label <> p.target_in_top_k) AS wrong
+        FROM main.labels AS l
+        JOIN (SELECT DISTINCT image_id, target_in_top_k FROM main.predictions) AS p USING (image_id)
+        WHERE l.label IS NOT NULL
+    """)[0]
+    # Taken in turn from each language, so a long list is not all of the alphabet's first languages.
     wrong = _rows(con, f"""
         SELECT l.image_id, i.path, i.language, i.region, c.n_yes, l.n_votes, l.label, l.p_yes,
                p.target_in_top_k AS predicted,
@@ -121,7 +129,8 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         LEFT JOIN main.vote_counts AS c USING (image_id)
         LEFT JOIN main.images AS i USING (image_id)
         WHERE l.label IS NOT NULL AND l.label <> p.target_in_top_k
-        ORDER BY i.region DESC, i.language, l.image_id
+        ORDER BY row_number() OVER (PARTITION BY i.language ORDER BY l.image_id), i.region DESC NULLS LAST,
+                 i.language NULLS LAST, l.image_id
         LIMIT {MAX_WRONG_IMAGES}
     """)
     for image in wrong:
@@ -145,6 +154,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         "agreement": agreement,
         "confidence": confidence,
         "more_votes": more_votes,
+        "compared": compared,
         "wrong_images": wrong,
         "workers": workers,
         "data_quality": latest_results(con).to_dicts(),

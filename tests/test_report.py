@@ -15,7 +15,7 @@ URLS = [f"https://x.example/{k}.jpg" for k in range(1, 5)]
 
 def text_of(page: str, section: str) -> str:
     """The visible text of one <section id=...> of the report, whitespace collapsed."""
-    found = re.search(rf'<section id="{section}">(.*?)</section>', page, re.S)
+    found = re.search(rf'<section id="{section}">(.*?)</section>', page, re.DOTALL)
     assert found, f"no section {section}"
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", found.group(1)))).strip()
 
@@ -60,3 +60,30 @@ def test_unsure_labels_are_counted_against_the_target_that_needs_more_votes_uses
     shown = text_of(report_of(run_cli, tmp_path), "labels")
     assert f"{unsure} outside gold below the target posterior of 60.0%" in shown
     assert unsure == needing == 0 and "0 images need more votes" in shown
+
+
+def test_without_predictions_the_wrong_images_section_says_it_measured_nothing(split_votes, run_cli, tmp_path):
+    shown = text_of(report_of(run_cli, tmp_path), "wrong")
+    assert "Not measured: no predictions are loaded" in shown and "None" not in shown
+
+
+def test_a_wrong_image_without_a_local_file_is_named_by_its_url_as_text(split_votes, run_cli, tmp_path):
+    predictions = tmp_path / "predictions.csv"
+    predictions.write_text("path,predictions,predictions_include_groom_or_bridegroom\n"
+                           f"{URLS[1]},\"['groom', 'a', 'b']\",False\n", encoding="utf-8")
+    run_cli("load", "predictions", str(predictions))
+    run_cli("build")
+    shown = text_of(report_of(run_cli, tmp_path), "wrong")
+    assert "1 of 1 images with both a prediction and a label" in shown
+    assert f"no local file {URLS[1]}" in shown and "its URL is given instead, as text" in shown
+
+
+def test_the_wrong_images_count_is_the_metrics_errors_and_the_sample_spans_languages(demo_warehouse_template):
+    page = (demo_warehouse_template.parent / "files" / "report.html").read_text(encoding="utf-8")
+    errors, compared = query(demo_warehouse_template, "SELECT fp + fn, n FROM classifier_metrics "
+                                                      "WHERE truth_source = 'labels' AND grouping = 'all'")[0]
+    shown = text_of(page, "wrong")
+    assert f"{errors} of {compared} images with both a prediction and a label" in shown
+    languages = set(re.findall(r"<figcaption>\s*([a-z]+) ·", page))
+    n_languages = query(demo_warehouse_template, "SELECT count(DISTINCT language) FROM images")[0][0]
+    assert len(languages) == n_languages
