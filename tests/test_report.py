@@ -87,3 +87,15 @@ def test_the_wrong_images_count_is_the_metrics_errors_and_the_sample_spans_langu
     languages = set(re.findall(r"<figcaption>\s*([a-z]+) ·", page))
     n_languages = query(demo_warehouse_template, "SELECT count(DISTINCT language) FROM images")[0][0]
     assert len(languages) == n_languages
+
+
+def test_a_long_group_name_is_cut_in_the_chart_so_it_stays_clear_of_the_bars(demo_warehouse_template):
+    from etl.report import gather, render
+    from etl.warehouse import open_warehouse
+
+    with open_warehouse(demo_warehouse_template, read_only=True) as con:
+        context = gather(con)
+    long_name = "Western Europe and the Americas"
+    next(m for m in context["region_metrics"] if m["grp"] == "Western")["grp"] = long_name
+    chart = re.search(r'<section id="by-region">.*?</svg>', render(context), re.DOTALL).group(0)
+    assert f"<title>{long_name}</title>Western Europe …</text>" in chart

@@ -50,3 +50,29 @@ def test_the_region_table_shows_the_warehouse_figures(demo_warehouse_template, r
         ".map(tr => Array.from(tr.cells).map(c => c.textContent.trim()))")
     shown = sorted((cells[1], cells[2].replace(",", ""), cells[3]) for cells in rows if cells[0] == "region")
     assert shown == [(grp, str(n), str(tp)) for grp, n, tp in expected]
+
+
+def _layout_at(page, width: int) -> dict:
+    page.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1,
+                                                     "mobile": False})
+    return json.loads(page.evaluate("""JSON.stringify({
+        page: document.documentElement.scrollWidth, window: innerWidth,
+        overflowing: Array.from(document.querySelectorAll('table, svg'))
+            .filter(e => e.getBoundingClientRect().width > e.parentElement.clientWidth + 1)
+            .filter(e => getComputedStyle(e.parentElement).overflowX !== 'auto').length,
+        scrolled: Array.from(document.querySelectorAll('.scroll')).filter(d => d.scrollWidth > d.clientWidth).length,
+        wrapped: Array.from(document.querySelectorAll('td')).filter(td => {
+            const text = Array.from(td.childNodes).find(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+            if (!text) return false;
+            const range = document.createRange(); range.selectNodeContents(text);
+            return range.getClientRects().length > 1; }).map(td => td.textContent.trim())})"""))
+
+
+def test_the_report_reads_on_a_wide_screen_and_on_a_400_pixel_phone(report_page):
+    wide = _layout_at(report_page, 1280)
+    assert wide["page"] <= wide["window"] and wide["scrolled"] == 0  # every column in sight
+    assert wide["wrapped"] == []  # no figure or interval broken over two lines
+    narrow = _layout_at(report_page, 400)
+    # the page itself never scrolls sideways: wide tables and the chart scroll in their own box
+    assert narrow["page"] <= narrow["window"] and narrow["overflowing"] == 0
+    assert narrow["wrapped"] == []
