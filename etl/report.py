@@ -180,7 +180,13 @@ def write_report(con: duckdb.DuckDBPyConnection, output: Path) -> Path:
 
 
 def save_report(html: str, output: Path) -> Path:
+    """Write the report; a folder that is not there is refused, not made (a mistyped -o would
+    otherwise leave the report somewhere nobody looks)."""
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    if not output.parent.is_dir():
+        from etl.errors import CrowdauditError
+
+        what = "is not a folder" if output.parent.exists() else "does not exist"
+        raise CrowdauditError(f"cannot write {output}: {output.parent} {what}")
     output.write_text(html, encoding="utf-8")
     return output

@@ -99,3 +99,13 @@ def test_a_long_group_name_is_cut_in_the_chart_so_it_stays_clear_of_the_bars(dem
     next(m for m in context["region_metrics"] if m["grp"] == "Western")["grp"] = long_name
     chart = re.search(r'<section id="by-region">.*?</svg>', render(context), re.DOTALL).group(0)
     assert f"<title>{long_name}</title>Western Europe …</text>" in chart
+
+
+@pytest.mark.parametrize("where", ["missing/report.html", "a-file/report.html"])
+def test_a_report_into_a_folder_that_is_not_there_is_refused_in_one_line(split_votes, run_cli, tmp_path, where):
+    (tmp_path / "a-file").write_text("not a folder")
+    result = run_cli("report", "-o", str(tmp_path / where), expect=1)
+    folder = where.split("/")[0]
+    reason = "does not exist" if folder == "missing" else "is not a folder"
+    assert result.output.strip() == f"Error: cannot write {tmp_path / where}: {tmp_path / folder} {reason}"
+    assert not (tmp_path / "missing").exists()

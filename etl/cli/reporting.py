@@ -14,7 +14,7 @@ from etl.warehouse import open_warehouse
 
 @cli.command("report")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
-              show_default=True, help="Where to write the HTML file; - for standard output.")
+              show_default=True, help="Where to write the HTML file (its folder must exist); - for standard output.")
 @pass_settings
 def report(settings: Settings, output: Path) -> None:
     """Write a self-contained HTML report (metrics by region and language, wrong images, workers)."""
