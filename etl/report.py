@@ -79,7 +79,13 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
             (SELECT count(*) FROM main.majority_labels WHERE NOT majority) AS labelled_no,
             (SELECT count(*) FROM main.majority_labels WHERE majority IS NULL) AS ties,
             (SELECT coalesce(sum(h.reward), 0) FROM raw.assignments AS a JOIN raw.hits AS h USING (hit_id)
-             WHERE a.assignment_status <> 'Rejected') AS reward_paid
+             WHERE a.assignment_status <> 'Rejected') AS reward_paid,
+            (SELECT coalesce(sum(h.reward), 0) FROM raw.assignments AS a JOIN raw.hits AS h USING (hit_id)
+             WHERE a.assignment_status = 'Submitted') AS reward_pending,
+            -- MTurk's commission by the rule `crowdaudit cost` uses (the macro `build` writes)
+            (SELECT coalesce(sum(h.reward + mturk_fee_per_assignment(h.reward, coalesce(h.max_assignments, 0))), 0)
+             FROM raw.assignments AS a JOIN raw.hits AS h USING (hit_id)
+             WHERE a.assignment_status <> 'Rejected') AS cost_with_fees
     """)[0]
     metrics = _rows(con, """
         SELECT * FROM main.classifier_metrics

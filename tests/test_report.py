@@ -109,3 +109,21 @@ def test_a_report_into_a_folder_that_is_not_there_is_refused_in_one_line(split_v
     reason = "does not exist" if folder == "missing" else "is not a folder"
     assert result.output.strip() == f"Error: cannot write {tmp_path / where}: {tmp_path / folder} {reason}"
     assert not (tmp_path / "missing").exists()
+
+
+def test_the_cost_card_separates_rewards_awaiting_approval_and_adds_the_fees(demo_warehouse_template, tmp_path):
+    from etl.report import write_report
+    from etl.warehouse import open_warehouse
+
+    with open_warehouse(demo_warehouse_template, read_only=True) as con:
+        page = write_report(con, tmp_path / "report.html").read_text(encoding="utf-8")
+        rewards, pending, approved = con.execute("""
+            SELECT sum(h.reward) FILTER (WHERE a.assignment_status <> 'Rejected'),
+                   sum(h.reward) FILTER (WHERE a.assignment_status = 'Submitted'),
+                   count(*) FILTER (WHERE a.assignment_status = 'Approved')
+            FROM raw.assignments AS a JOIN raw.hits AS h USING (hit_id)""").fetchall()[0]
+    assert 0 < pending < rewards and approved > 0  # the demo has both: the archive approved, the new batch not yet
+    card = re.sub(r"<[^>]+>", " ", re.search(r'<div class="card" id="cost">(.*?)</div>', page).group(1))
+    # every demo HIT pays $0.01 an assignment, and MTurk's fee is then its $0.01 minimum
+    assert " ".join(card.split()) == (f"${rewards:.2f} rewards before fees, ${pending:.2f} of them awaiting approval "
+                                      f"(rejected: unpaid); ${2 * rewards:.2f} with MTurk's fees")
