@@ -16,6 +16,7 @@ import duckdb
 import jinja2
 
 from etl import __version__
+from etl.atomic_file import write_text_atomically
 from etl.paths import TEMPLATES_DIR
 from etl.quality.results import latest_results
 
@@ -194,5 +195,4 @@ def save_report(html: str, output: Path) -> Path:
 
         what = "is not a folder" if output.parent.exists() else "does not exist"
         raise CrowdauditError(f"cannot write {output}: {output.parent} {what}")
-    output.write_text(html, encoding="utf-8")
-    return output
+    return write_text_atomically(output, html)

@@ -127,3 +127,23 @@ def test_the_cost_card_separates_rewards_awaiting_approval_and_adds_the_fees(dem
     # every demo HIT pays $0.01 an assignment, and MTurk's fee is then its $0.01 minimum
     assert " ".join(card.split()) == (f"${rewards:.2f} rewards before fees, ${pending:.2f} of them awaiting approval "
                                       f"(rejected: unpaid); ${2 * rewards:.2f} with MTurk's fees")
+
+
+def test_a_report_that_fails_while_written_leaves_the_previous_report_whole(split_votes, run_cli, tmp_path,
+                                                                            monkeypatch):
+    import errno
+    import os
+
+    output = tmp_path / "report.html"
+    run_cli("report", "-o", str(output))
+    before = output.read_bytes()
+
+    def disk_full(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        from etl.report import save_report
+        save_report("<html>half</html>", output)
+    assert output.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("report")) == ["report.html"]
