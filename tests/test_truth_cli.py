@@ -39,12 +39,19 @@ def test_votes_load_with_custom_columns_and_positive_label(run_cli, warehouse, t
     ]
 
 
+def test_a_votes_file_of_only_noes_loads_them_as_no(run_cli, warehouse, tmp_path):
+    votes = write(tmp_path / "v.csv", "task,worker,label\na,w1,0\nb,w1,0\n")
+    run_cli("load", "votes", str(votes))
+    assert rows(warehouse, "SELECT DISTINCT selected FROM raw.external_votes") == [(False,)]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("task,worker,label\na,w1,1\na,w2,0\na,w3,2\n", "3 different values"),
         ("task,worker,label\na,w1,1\na,w1,0\n", "twice with different labels"),
         ("task,worker,label\na,w1,yes\na,w2,no\n", "--positive '1' is not one of the labels"),
+        ("task,worker,label\na,w1,yes\nb,w1,Yes\n", "column label: label holds only 'yes', not --positive '1'"),
         ("task,worker,label\na,,1\n", "row 2, column worker: worker is empty"),
         ("task,label\na,1\n", "missing required column(s) worker"),
     ],

@@ -16,6 +16,7 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
+from etl.load.gold import FALSE_WORDS, TRUE_WORDS
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
@@ -49,6 +50,16 @@ def votes_frame(
         raise InputFileError(
             str(path),
             f"--positive {positive!r} is not one of the labels in {label_col} ({', '.join(map(repr, values))})",
+            column=label_col,
+        )
+    # One value cannot show which spelling means yes. When --positive is a usual yes, a lone value
+    # that is not a usual no is most likely a yes spelled otherwise ('yes' under the default '1').
+    if len(values) == 1 and values[0] != positive and positive in TRUE_WORDS and values[0] not in FALSE_WORDS:
+        raise InputFileError(
+            str(path),
+            f"{label_col} holds only {values[0]!r}, not --positive {positive!r}: every vote would load as no; "
+            f"pass --positive {values[0]!r} if it means yes",
+            row=frame[ROW_COLUMN][0],
             column=label_col,
         )
     frame = frame.with_columns((pl.col("label") == positive).alias("selected"))
