@@ -49,7 +49,8 @@ def test_a_votes_file_of_only_noes_loads_them_as_no(run_cli, warehouse, tmp_path
     ("text", "message"),
     [
         ("task,worker,label\na,w1,1\na,w2,0\na,w3,2\n", "3 different values"),
-        ("task,worker,label\na,w1,1\na,w1,0\n", "twice with different labels"),
+        ("task,worker,label\na,w1,1\nb,w1,0\na,w1,0\n",
+         "row 4, column label: worker w1 votes on a twice with different labels (first at row 2)"),
         ("task,worker,label\na,w1,yes\na,w2,no\n", "--positive '1' is not one of the labels"),
         ("task,worker,label\na,w1,yes\nb,w1,Yes\n", "column label: label holds only 'yes', not --positive '1'"),
         ("task,worker,label\na,,1\n", "row 2, column worker: worker is empty"),

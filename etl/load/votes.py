@@ -63,11 +63,16 @@ def votes_frame(
             column=label_col,
         )
     frame = frame.with_columns((pl.col("label") == positive).alias("selected"))
-    conflict = first_bad_row(frame, pl.col("selected").n_unique().over("image_id", "worker_id") > 1)
+    vote = ("image_id", "worker_id")  # the row to fix is the later one; the first is what it contradicts
+    conflict = first_bad_row(
+        frame.with_columns(pl.col(ROW_COLUMN).first().over(vote).alias("first_row")),
+        pl.col("selected") != pl.col("selected").first().over(vote),
+    )
     if conflict:
         raise InputFileError(
             str(path),
-            f"worker {conflict['worker_id']} votes on {conflict['image_id']} twice with different labels",
+            f"worker {conflict['worker_id']} votes on {conflict['image_id']} twice with different labels "
+            f"(first at row {conflict['first_row']})",
             row=conflict[ROW_COLUMN],
             column=label_col,
         )
