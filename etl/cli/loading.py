@@ -21,7 +21,7 @@ existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @cli.group("load")
 def load() -> None:
-    """Load images, predictions, gold answers or the language -> region table into the warehouse.
+    """Load images, predictions, gold answers, long-format votes or the language -> region table.
 
     Each file loads in one transaction: all of it or nothing. Loading the same file again
     changes nothing.
