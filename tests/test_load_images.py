@@ -103,6 +103,14 @@ def test_gold_coded_with_other_values_loads_with_positive(tmp_path, run_cli, war
     assert "found ['1', '2', '3']" in run_cli("load", "gold", str(three), "--positive", "2", expect=1).output
 
 
+def test_a_blank_truth_under_positive_is_refused_at_its_row_not_counted_as_a_third_value(tmp_path, run_cli,
+                                                                                         warehouse):
+    gold = tmp_path / "truth.csv"
+    gold.write_text('task,truth\nt1,2\nt2," "\nt3,1\n')
+    result = run_cli("load", "gold", str(gold), "--positive", "2", expect=1)
+    assert "row 3, column truth: truth is empty" in result.output
+
+
 def test_positive_matches_truth_values_in_any_case(tmp_path, run_cli, warehouse):
     gold = tmp_path / "truth.csv"
     gold.write_text("task,truth\nt1,Wedding\nt2,other\nt3,WEDDING \n")

@@ -32,6 +32,7 @@ def gold_frame(path: Path, *, positive: str | None = None) -> pl.DataFrame:
         raise InputFileError(str(path), "needs columns url,truth (or task,truth)", row=1)
     if positive is not None:  # compared in any case: --positive yes for a file of Yes/No
         label = pl.col("truth").str.strip_chars().str.to_lowercase()
+        label = pl.when(label != "").then(label)  # a blank cell is refused at its row below, not as a value
         values = raw.select(label.drop_nulls().unique().sort())["truth"].to_list()
         positive_label = positive.strip().lower()
         if positive_label not in values or len(values) > 2:
