@@ -48,7 +48,7 @@ def test_a_votes_file_of_only_noes_loads_them_as_no(run_cli, warehouse, tmp_path
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("task,worker,label\na,w1,1\na,w2,0\na,w3,2\n", "3 different values"),
+        ("task,worker,label\na,w1,1\na,w2,0\na,w3,2\n", "row 4, column label: label holds 3 different values"),
         ("task,worker,label\na,w1,1\nb,w1,0\na,w1,0\n",
          "row 4, column label: worker w1 votes on a twice with different labels (first at row 2)"),
         ("task,worker,label\na,w1,yes\na,w2,no\n", "--positive '1' is not one of the labels"),

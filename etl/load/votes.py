@@ -39,10 +39,12 @@ def votes_frame(
             raise InputFileError(str(path), f"{column} is empty", row=bad[ROW_COLUMN], column=column)
     values = frame["label"].unique(maintain_order=True).to_list()
     if len(values) > 2:
+        third = first_bad_row(frame, pl.col("label") == values[2])  # where the file stops being yes/no
         raise InputFileError(
             str(path),
             f"{label_col} holds {len(values)} different values ({', '.join(map(repr, values[:5]))}...); "
             "only yes/no votes can be loaded",
+            row=third[ROW_COLUMN],
             column=label_col,
         )
     positive = positive.strip().lower()
