@@ -184,3 +184,15 @@ def test_a_true_flag_over_an_empty_list_is_refused(tmp_path, run_cli, warehouse)
                            "predictions_include_groom_or_bridegroom": True}])
     result = run_cli("load", "predictions", str(path), expect=1)
     assert "row 2, column predictions_include_groom_or_bridegroom" in result.output
+
+
+def test_a_false_flag_over_a_list_naming_groom_is_refused(tmp_path, run_cli, warehouse):
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [
+        {"path": "https://x.example/a.jpg", "predictions": ["suit"], "predictions_include_groom_or_bridegroom": False},
+        {"path": "https://x.example/b.jpg", "predictions": ["suit", "Bridegroom"],
+         "predictions_include_groom_or_bridegroom": False},
+    ])
+    result = run_cli("load", "predictions", str(path), expect=1)
+    assert "row 3, column predictions_include_groom_or_bridegroom: False, but the classes name 'Bridegroom'" \
+        in result.output

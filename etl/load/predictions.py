@@ -20,6 +20,7 @@ from etl.load.transaction import LoadCounts, LoadResult, load_file, staged
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
 FLAG = "predictions_include_groom_or_bridegroom"
+TARGET_CLASSES = ("groom", "bridegroom")
 QUOTED = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\""""
 LIST_LITERAL = rf"^\[\s*(?:(?:{QUOTED})\s*(?:,\s*(?:{QUOTED})\s*)*,?\s*)?\]$"
 
@@ -72,6 +73,13 @@ def predictions_frame(path: Path) -> pl.DataFrame:
                 raise InputFileError(str(path), f"class name {label!r} holds a broken escape ({error.reason})",
                                      row=bad[ROW_COLUMN], column="predictions") from None
         frame = frame.with_columns(pl.col("labels").list.eval(pl.element().replace(decoded)))
+    # The flag is what the metrics count; a list that names the target says it cannot be False.
+    named = pl.col("labels").list.eval(pl.element().filter(pl.element().str.to_lowercase().is_in(TARGET_CLASSES)))
+    bad = first_bad_row(frame.with_columns(named.list.first().alias("target_named")),
+                        pl.col("target_named").is_not_null() & ~pl.col("target_in_top_k"))
+    if bad:
+        raise InputFileError(str(path), f"False, but the classes name {bad['target_named']!r}",
+                             row=bad[ROW_COLUMN], column=FLAG)
     return frame
 
 
