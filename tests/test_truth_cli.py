@@ -45,6 +45,21 @@ def test_a_votes_file_of_only_noes_loads_them_as_no(run_cli, warehouse, tmp_path
     assert rows(warehouse, "SELECT DISTINCT selected FROM raw.external_votes") == [(False,)]
 
 
+def test_votes_on_tasks_that_are_not_loaded_images_load_with_a_note(run_cli, warehouse, tmp_path):
+    manifest = write(tmp_path / "m.csv", "url,language\nhttps://x.example/hindi/1/01.jpg,hindi\n")
+    run_cli("load", "images", str(manifest))
+    votes = write(tmp_path / "v.csv", "task,worker,label\nhttps://x.example/hindi/1/01.jpg,w1,1\n"
+                  "hindi/1/01.jpg,w1,0\nhindi/1/01.jpg,w2,1\n")
+    result = run_cli("load", "votes", str(votes))
+    assert "3 inserted" in result.output
+    assert "note: 1 of the file's 2 tasks are not loaded images (e.g. 'hindi/1/01.jpg')" in result.output
+
+
+def test_votes_in_a_warehouse_without_images_load_without_a_note(run_cli, warehouse, tmp_path):
+    votes = write(tmp_path / "v.csv", "task,worker,label\na,w1,1\nb,w1,0\n")
+    assert "note" not in run_cli("load", "votes", str(votes)).output
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -108,9 +108,26 @@ def load_votes(
                     con, table="raw.external_votes", staged="staged_votes", keys=("image_id", "worker_id"),
                     values=("selected",), load_id=load_id,
                 )
-            return LoadCounts(rows_in_file=staged_votes.height, inserted=inserted, updated=updated, notes=warnings)
+                notes = [*_tasks_that_are_not_images(con), *warnings]
+            return LoadCounts(rows_in_file=staged_votes.height, inserted=inserted, updated=updated, notes=notes)
 
         columns = (task_col, worker_col, label_col)
         options = {"columns": ",".join(columns) if columns != ("task", "worker", "label") else None,
                    "positive": positive if positive != "1" else None}  # defaults: the file's sha256 alone
         return load_file(con, "votes", Path(path), write, options=options)
+
+
+def _tasks_that_are_not_images(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """A note when the warehouse has images but the staged votes' tasks are not among them: tasks
+    named by path or file name instead of URL still get labels, but no region and no prediction,
+    so classifier_metrics would leave them out without a word. A votes-only warehouse gets none."""
+    missing, tasks, example = con.execute(
+        "SELECT count(DISTINCT image_id) FILTER (WHERE image_id NOT IN (SELECT image_id FROM raw.images)), "
+        "count(DISTINCT image_id), min(image_id) FILTER (WHERE image_id NOT IN (SELECT image_id FROM raw.images)) "
+        "FROM staged_votes WHERE EXISTS (SELECT 1 FROM raw.images)"
+    ).fetchone()
+    if not missing:
+        return []
+    note = (f"note: {missing} of the file's {tasks} tasks are not loaded images (e.g. {example!r}); their votes "
+            "count, but they get no region or prediction (a task id must be the image's URL)")
+    return [note]
