@@ -70,7 +70,7 @@ def test_without_predictions_the_wrong_images_section_says_it_measured_nothing(s
 def test_a_wrong_image_without_a_local_file_is_named_by_its_url_as_text(split_votes, run_cli, tmp_path):
     predictions = tmp_path / "predictions.csv"
     predictions.write_text("path,predictions,predictions_include_groom_or_bridegroom\n"
-                           f"{URLS[1]},\"['groom', 'a', 'b']\",False\n", encoding="utf-8")
+                           f"{URLS[1]},\"['suit', 'a', 'b']\",False\n", encoding="utf-8")
     run_cli("load", "predictions", str(predictions))
     run_cli("build")
     shown = text_of(report_of(run_cli, tmp_path), "wrong")

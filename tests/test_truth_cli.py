@@ -130,3 +130,43 @@ def test_a_labels_build_that_fails_keeps_the_method_the_marts_were_built_with(ru
     result = run_cli("labels", "--method", "weighted_vote", expect=1)
     assert "disk full" in result.output
     assert rows(warehouse, "SELECT method FROM raw.truth_settings") == [("majority",)]
+
+
+
+URLS_OF_H1 = ["https://x.example/1.jpg", "https://x.example/2.jpg"]
+REPEAT_NOTE = ("note: 4 of the file's votes (e.g. on 'https://x.example/1.jpg') are already in the warehouse "
+               "from results files, by the same worker on the same image; they count once, as the results files "
+               "have them; 1 of them answer otherwise there")
+
+
+@pytest.fixture
+def batch_and_its_export(tmp_path, write_results) -> tuple[Path, Path]:
+    """A results file, and the same batch exported in long format with W2 on image 2 answered
+    otherwise and one vote the batch does not hold."""
+    one, two = URLS_OF_H1
+    batch = write_results("Batch_1_batch_results.csv", {"H1": URLS_OF_H1}, [
+        {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": "image1"},
+        {"AssignmentId": "A2", "HITId": "H1", "WorkerId": "W2", "selected": "image1|image2"},
+    ])
+    export = write(tmp_path / "v.csv", f"task,worker,label\n{one},W1,1\n{two},W1,0\n{one},W2,1\n{two},W2,0\n"
+                                       f"{two},W3,1\n")
+    return batch, export
+
+
+@pytest.mark.parametrize("order", [("ingest", "votes"), ("votes", "ingest")])
+def test_a_batch_loaded_again_as_long_format_votes_counts_each_vote_once(run_cli, warehouse, batch_and_its_export,
+                                                                         order):
+    batch, export = batch_and_its_export
+    loads = {"ingest": ("ingest", str(batch)), "votes": ("load", "votes", str(export))}
+    for step in order:
+        run_cli(*loads[step])
+    run_cli("build")
+    assert rows(warehouse, "SELECT image_id, n_votes, n_yes FROM vote_counts ORDER BY 1") == [
+        (URLS_OF_H1[0], 2, 2), (URLS_OF_H1[1], 3, 2)  # W2's yes on image 2 is the results file's
+    ]
+
+
+def test_votes_that_repeat_an_ingested_batch_are_named_in_a_note(run_cli, batch_and_its_export):
+    batch, export = batch_and_its_export
+    run_cli("ingest", str(batch))
+    assert REPEAT_NOTE in run_cli("load", "votes", str(export)).output

@@ -108,7 +108,7 @@ def load_votes(
                     con, table="raw.external_votes", staged="staged_votes", keys=("image_id", "worker_id"),
                     values=("selected",), load_id=load_id,
                 )
-                notes = [*_tasks_that_are_not_images(con), *warnings]
+                notes = [*_tasks_that_are_not_images(con), *_votes_already_in_results_files(con), *warnings]
             return LoadCounts(rows_in_file=staged_votes.height, inserted=inserted, updated=updated, notes=notes)
 
         columns = (task_col, worker_col, label_col)
@@ -131,3 +131,24 @@ def _tasks_that_are_not_images(con: duckdb.DuckDBPyConnection) -> list[str]:
     note = (f"note: {missing} of the file's {tasks} tasks are not loaded images (e.g. {example!r}); their votes "
             "count, but they get no region or prediction (a task id must be the image's URL)")
     return [note]
+
+
+def _votes_already_in_results_files(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """A note when staged votes repeat what an ingested results file holds (the same worker on the
+    same image): a batch exported again in long format. int_votes counts such a vote once, as the
+    results file has it, so the user should know which of the two answers the marts show."""
+    repeated, differing, example = con.execute(
+        """
+        SELECT count(*), count(*) FILTER (WHERE s.selected <> list_contains(a.selected_slots, h.slot)),
+               min(s.image_id)
+        FROM staged_votes AS s
+        JOIN raw.assignments AS a USING (worker_id)
+        JOIN raw.hit_items AS h ON h.hit_id = a.hit_id AND h.image_id = s.image_id
+        """
+    ).fetchone()
+    if not repeated:
+        return []
+    differ = f"; {differing} of them answer otherwise there" if differing else ""
+    return [f"note: {repeated} of the file's votes (e.g. on {example!r}) are already in the warehouse from "
+            f"results files, by the same worker on the same image; they count once, as the results files "
+            f"have them{differ}"]
