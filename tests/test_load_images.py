@@ -223,3 +223,17 @@ def test_a_zero_width_space_is_refused_in_a_url_and_dropped_from_a_language(tmp_
     (tmp_path / "ok.csv").write_text("url,language\nhttps://x.example/c.jpg,hin\u200bdi\n")
     run_cli("load", "images", str(tmp_path / "ok.csv"))
     assert query(warehouse, "SELECT language FROM raw.images") == [("hindi",)]
+
+
+def test_gold_for_an_image_the_warehouse_does_not_hold_loads_with_a_note(tmp_path, run_cli, warehouse):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("url,language\nhttps://x.example/hindi/1/01.jpg,hindi\n", encoding="utf-8")
+    gold = tmp_path / "gold.csv"
+    gold.write_text("url,truth\nhttps://x.example/hindi/1/01.jpg,1\nhttps://x.exmaple/hindi/1/02.jpg,0\n",
+                    encoding="utf-8")
+    assert "note" not in run_cli("load", "gold", str(gold)).output  # before any image: nothing to compare
+    run_cli("load", "images", str(manifest))
+    gold.write_text(gold.read_text(encoding="utf-8") + "https://x.exmaple/hindi/1/03.jpg,1\n", encoding="utf-8")
+    result = run_cli("load", "gold", str(gold))
+    assert ("note: 2 of the file's 3 gold images (e.g. 'https://x.exmaple/hindi/1/02.jpg') are not in the "
+            "warehouse's images or votes") in result.output

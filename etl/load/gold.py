@@ -83,6 +83,24 @@ def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | Non
                 con, table="raw.gold", staged="staged_gold", keys=("image_id",), values=("truth",),
                 load_id=load_id,
             )
-        return LoadCounts(rows_in_file=staged_gold.height, inserted=inserted, updated=updated, notes=warnings)
+            notes = [*_gold_for_images_not_loaded(con), *warnings]
+        return LoadCounts(rows_in_file=staged_gold.height, inserted=inserted, updated=updated, notes=notes)
 
     return load_file(con, "gold", Path(path), write, options={"positive": positive})
+
+
+def _gold_for_images_not_loaded(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """A note when the warehouse has images or votes but some gold names neither: a mistyped URL
+    would otherwise be gold for nothing until `validate` is run. Gold loaded first gets none."""
+    missing, total, example = con.execute(
+        """
+        WITH known AS (SELECT image_id FROM raw.images UNION SELECT image_id FROM raw.external_votes)
+        SELECT count(*) FILTER (WHERE image_id NOT IN (SELECT image_id FROM known)), count(*),
+               min(image_id) FILTER (WHERE image_id NOT IN (SELECT image_id FROM known))
+        FROM staged_gold WHERE EXISTS (SELECT 1 FROM known)
+        """
+    ).fetchone()
+    if not missing:
+        return []
+    return [(f"note: {missing} of the file's {total} gold images (e.g. {example!r}) are not in the warehouse's "
+            "images or votes; they are loaded, and count once an image with that URL is")]

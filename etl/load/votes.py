@@ -149,6 +149,6 @@ def _votes_already_in_results_files(con: duckdb.DuckDBPyConnection) -> list[str]
     if not repeated:
         return []
     differ = f"; {differing} of them answer otherwise there" if differing else ""
-    return [f"note: {repeated} of the file's votes (e.g. on {example!r}) are already in the warehouse from "
+    return [(f"note: {repeated} of the file's votes (e.g. on {example!r}) are already in the warehouse from "
             f"results files, by the same worker on the same image; they count once, as the results files "
-            f"have them{differ}"]
+            f"have them{differ}")]
