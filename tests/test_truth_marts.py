@@ -62,6 +62,9 @@ def test_few_votes_per_worker_fall_back_to_gold_weighted_voting_and_say_so(tmp_p
     assert choice["median_votes_per_worker"][0] < 10
     assert choice["method"][0] == "weighted_vote"
     assert "fallback" in choice["reason"][0] and "gold-weighted" in choice["reason"][0]
+    median = choice["median_votes_per_worker"][0]
+    said = str(int(median)) if median == int(median) else str(round(median, 1))
+    assert f"median worker has only {said} votes (< 10)," in choice["reason"][0]  # counts as people write them
     labels = query(warehouse, "SELECT * FROM labels")
     assert labels["method"].unique().to_list() == ["weighted_vote"]
     assert labels.height == audit.truth.height
@@ -166,3 +169,9 @@ def test_weighted_voting_fits_the_crowds_rates_when_gold_is_sparse_and_spammers_
         assert abs(labels["prior_yes"][0] - scored["truth"].mean()) < 0.1, seed
         unanimous_no = scored.filter(pl.col("n_yes") == 0)
         assert unanimous_no["label"].mean() <= unanimous_no["truth"].mean(), seed
+
+
+def test_a_warehouse_without_votes_says_so_instead_of_a_median_of_zero(run_cli, warehouse):
+    run_cli("build")
+    choice = query(warehouse, "SELECT method, reason FROM intermediate.int_truth_choice")
+    assert choice.rows() == [("majority", "no votes yet: majority until there are some")]

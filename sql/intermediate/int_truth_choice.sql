@@ -14,9 +14,20 @@ facts AS (
         s.method AS requested,
         s.min_median_votes_per_worker
     FROM raw.truth_settings AS s
+),
+-- Counts as people write them: 12 and 4.5, not 12.0.
+said AS (
+    SELECT
+        *,
+        CASE WHEN median_votes_per_worker = round(median_votes_per_worker) THEN median_votes_per_worker::BIGINT::VARCHAR
+             ELSE round(median_votes_per_worker, 1)::VARCHAR END AS median_said,
+        CASE WHEN min_median_votes_per_worker = round(min_median_votes_per_worker)
+             THEN min_median_votes_per_worker::BIGINT::VARCHAR
+             ELSE round(min_median_votes_per_worker, 1)::VARCHAR END AS minimum_said
+    FROM facts
 )
 SELECT
-    *,
+    * EXCLUDE (median_said, minimum_said),
     CASE
         WHEN requested <> 'auto' THEN requested
         WHEN median_votes_per_worker >= min_median_votes_per_worker THEN 'dawid_skene'
@@ -25,13 +36,14 @@ SELECT
     END AS method,
     CASE
         WHEN requested <> 'auto' THEN 'chosen with crowdaudit labels --method ' || requested
+        WHEN n_workers = 0 THEN 'no votes yet: majority until there are some'
         WHEN median_votes_per_worker >= min_median_votes_per_worker THEN
-            'median worker has ' || median_votes_per_worker || ' votes (>= ' || min_median_votes_per_worker || ')'
+            'median worker has ' || median_said || ' votes (>= ' || minimum_said || ')'
         WHEN gold_votes > 0 THEN
-            'fallback: median worker has only ' || median_votes_per_worker || ' votes (< '
-            || min_median_votes_per_worker || '), too few for Dawid-Skene; using gold-weighted voting'
+            'fallback: median worker has only ' || median_said || ' votes (< '
+            || minimum_said || '), too few for Dawid-Skene; using gold-weighted voting'
         ELSE
-            'fallback: median worker has only ' || median_votes_per_worker || ' votes (< '
-            || min_median_votes_per_worker || ') and there is no gold to weigh workers by; using majority'
+            'fallback: median worker has only ' || median_said || ' votes (< '
+            || minimum_said || ') and there is no gold to weigh workers by; using majority'
     END AS reason
-FROM facts
+FROM said
