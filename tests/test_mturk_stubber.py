@@ -141,28 +141,38 @@ def test_status_expire_extend_and_results_send_valid_requests(stubbed, planned, 
         assert expire_batch(con, platform, planned.batch_id) == 2
 
 
-def test_an_api_answer_that_cannot_be_read_names_its_hit_and_assignment(stubbed, planned, warehouse):
+def first_hit_published(con, stubber) -> str:
+    """Mark the planned batch published and stub GetHIT for its first HIT; return that HIT's id."""
+    con.execute("UPDATE raw.hits SET status = 'published'")
+    first_hit = con.execute("SELECT min(hit_id) FROM raw.hits").fetchall()[0][0]
+    stubber.add_response("get_hit", {"HIT": hit_response(1, annotation="a") | {"HITId": first_hit}},
+                         {"HITId": first_hit})
+    return first_hit
+
+
+@pytest.mark.parametrize(("answer", "problem"), [
+    (answer_xml([("taskAnswers", '[{"image1": {"on": tru')]), "taskAnswers is not JSON"),
+    ("", "the answer is not QuestionFormAnswers XML"),
+    ("<QuestionFormAnswers><Answer>", "the answer is not QuestionFormAnswers XML"),
+    ("not xml", "the answer is not QuestionFormAnswers XML"),
+])
+def test_an_api_answer_that_cannot_be_read_names_its_hit_and_assignment(stubbed, planned, warehouse, answer,
+                                                                        problem):
     platform, stubber = stubbed
     with open_warehouse(warehouse, read_only=False) as con:
-        con.execute("UPDATE raw.hits SET status = 'published'")
-        first_hit = con.execute("SELECT min(hit_id) FROM raw.hits").fetchall()[0][0]
-        stubber.add_response("get_hit", {"HIT": hit_response(1, annotation="a") | {"HITId": first_hit}},
-                             {"HITId": first_hit})
+        first_hit = first_hit_published(con, stubber)
         stubber.add_response("list_assignments_for_hit", {"Assignments": [{
             "AssignmentId": "3BROKEN", "WorkerId": "AWORKER", "HITId": first_hit, "AssignmentStatus": "Submitted",
-            "Answer": answer_xml([("taskAnswers", '[{"image1": {"on": tru')]),
+            "Answer": answer,
         }], "NumResults": 1}, {"HITId": first_hit, "MaxResults": 100})
-        with pytest.raises(CrowdauditError, match=f"HIT {first_hit}, assignment 3BROKEN: taskAnswers is not JSON"):
+        with pytest.raises(CrowdauditError, match=f"HIT {first_hit}, assignment 3BROKEN: {problem}"):
             results_from_platform(con, platform, planned.batch_id)
 
 
 def test_a_platform_error_while_fetching_answers_names_the_hit(stubbed, planned, warehouse):
     platform, stubber = stubbed
     with open_warehouse(warehouse, read_only=False) as con:
-        con.execute("UPDATE raw.hits SET status = 'published'")
-        first_hit = con.execute("SELECT min(hit_id) FROM raw.hits").fetchall()[0][0]
-        stubber.add_response("get_hit", {"HIT": hit_response(1, annotation="a") | {"HITId": first_hit}},
-                             {"HITId": first_hit})
+        first_hit = first_hit_published(con, stubber)
         stubber.add_client_error("list_assignments_for_hit", "ServiceFault", "Rate exceeded", http_status_code=503)
         with pytest.raises(CrowdauditError, match=f"HIT {first_hit}: .*Rate exceeded.*no results file was written"):
             results_from_platform(con, platform, planned.batch_id)
@@ -180,23 +190,6 @@ def test_a_connection_lost_while_creating_a_hit_is_an_error_naming_it_not_a_trac
         MTurkPlatform(target, client=client).create_hit(
             hit_type_id=TYPE_ID, question="<HTMLQuestion/>", max_assignments=3, lifetime_in_seconds=3600,
             requester_annotation="crowdaudit:batch-1:hit-1", unique_request_token="ca-1")
-
-
-@pytest.mark.parametrize("answer", ["", "<QuestionFormAnswers><Answer>", "not xml"])
-def test_an_api_answer_that_is_not_xml_names_its_hit_and_assignment(stubbed, planned, warehouse, answer):
-    platform, stubber = stubbed
-    with open_warehouse(warehouse, read_only=False) as con:
-        con.execute("UPDATE raw.hits SET status = 'published'")
-        first_hit = con.execute("SELECT min(hit_id) FROM raw.hits").fetchall()[0][0]
-        stubber.add_response("get_hit", {"HIT": hit_response(1, annotation="a") | {"HITId": first_hit}},
-                             {"HITId": first_hit})
-        stubber.add_response("list_assignments_for_hit", {"Assignments": [{
-            "AssignmentId": "3BROKEN", "WorkerId": "AWORKER", "HITId": first_hit, "AssignmentStatus": "Submitted",
-            "Answer": answer,
-        }], "NumResults": 1}, {"HITId": first_hit, "MaxResults": 100})
-        with pytest.raises(CrowdauditError, match=f"HIT {first_hit}, assignment 3BROKEN: the answer is not "
-                                                  "QuestionFormAnswers XML"):
-            results_from_platform(con, platform, planned.batch_id)
 
 
 def test_review_and_worker_operations_send_valid_requests(stubbed):
