@@ -19,7 +19,8 @@ from etl.crowd.platform import seed_qualifications
 from etl.errors import CrowdauditError
 from etl.hits.plan import HitDesign, build_hits
 from etl.hits.publish import publish_batch
-from etl.hits.results import write_batch_results
+from etl.hits.results import results_from_platform
+from etl.simulate import write_results_csv
 from etl.warehouse import open_warehouse
 
 
@@ -72,8 +73,9 @@ def run_local_loop(
                                budget=budget if budget is not None else batch.price.total,
                                qualifications=seed_qualifications())
         say(report.summary())
-        write_batch_results(con, platform, batch.batch_id, results_csv)
-        n_assignments = pl.read_csv(results_csv, infer_schema=False).height
+        results = results_from_platform(con, platform, batch.batch_id)
+        write_results_csv(results, results_csv)
+        n_assignments = results.height
         say(f"{n_assignments} assignments fetched from {server.url} into {results_csv}")
         summary = None
         if ingest:

@@ -4,7 +4,6 @@ CSV, so `crowdaudit ingest` reads API-published work exactly like a downloaded b
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -13,7 +12,7 @@ import polars as pl
 from etl.crowd.platform import CrowdPlatform, PlatformError
 from etl.errors import CrowdauditError
 from etl.hits.answers import AnswerError, parse_answer_xml, selected_text
-from etl.simulate import RESULT_HEADER, write_results_csv
+from etl.simulate import RESULT_HEADER
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 # The API does not tell a requester a worker's approval rates; the site's "no history" value.
@@ -86,9 +85,4 @@ def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatfor
             rows.append(row)
     columns = [*RESULT_HEADER, *[f"Input.image{n}" for n in range(1, n_slots + 1)], "Answer.selected"]
     return pl.DataFrame(rows, schema={c: pl.String for c in columns})
-
-
-def write_batch_results(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str, path: Path) -> Path:
-    """The batch's results file as the web site writes it (see etl.simulate.write_results_csv)."""
-    return write_results_csv(results_from_platform(con, platform, batch_id), Path(path))
 
