@@ -79,14 +79,16 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
             (SELECT count(*) FROM main.majority_labels WHERE majority) AS labelled_yes,
             (SELECT count(*) FROM main.majority_labels WHERE NOT majority) AS labelled_no,
             (SELECT count(*) FROM main.majority_labels WHERE majority IS NULL) AS ties,
-            (SELECT coalesce(sum(h.reward), 0) FROM raw.assignments AS a JOIN raw.hits AS h USING (hit_id)
-             WHERE a.assignment_status <> 'Rejected') AS reward_paid,
-            (SELECT coalesce(sum(h.reward), 0) FROM raw.assignments AS a JOIN raw.hits AS h USING (hit_id)
-             WHERE a.assignment_status = 'Submitted') AS reward_pending,
-            -- MTurk's commission by the rule `crowdaudit cost` uses (the macro `build` writes)
-            (SELECT coalesce(sum(h.reward + mturk_fee_per_assignment(h.reward, coalesce(h.max_assignments, 0))), 0)
-             FROM raw.assignments AS a JOIN raw.hits AS h USING (hit_id)
-             WHERE a.assignment_status <> 'Rejected') AS cost_with_fees
+            rewards.*
+        FROM (
+            SELECT
+                coalesce(sum(h.reward) FILTER (WHERE a.assignment_status <> 'Rejected'), 0) AS reward_paid,
+                coalesce(sum(h.reward) FILTER (WHERE a.assignment_status = 'Submitted'), 0) AS reward_pending,
+                -- MTurk's commission by the rule `crowdaudit cost` uses (the macro `build` writes)
+                coalesce(sum(h.reward + mturk_fee_per_assignment(h.reward, coalesce(h.max_assignments, 0)))
+                         FILTER (WHERE a.assignment_status <> 'Rejected'), 0) AS cost_with_fees
+            FROM raw.assignments AS a JOIN raw.hits AS h USING (hit_id)
+        ) AS rewards
     """)[0]
     metrics = _rows(con, """
         SELECT * FROM main.classifier_metrics
