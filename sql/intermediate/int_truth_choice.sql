@@ -19,11 +19,8 @@ facts AS (
 said AS (
     SELECT
         *,
-        CASE WHEN median_votes_per_worker = round(median_votes_per_worker) THEN median_votes_per_worker::BIGINT::VARCHAR
-             ELSE round(median_votes_per_worker, 1)::VARCHAR END AS median_said,
-        CASE WHEN min_median_votes_per_worker = round(min_median_votes_per_worker)
-             THEN min_median_votes_per_worker::BIGINT::VARCHAR
-             ELSE round(min_median_votes_per_worker, 1)::VARCHAR END AS minimum_said
+        regexp_replace(round(median_votes_per_worker, 1)::VARCHAR, '\.0$', '') AS median_said,
+        regexp_replace(round(min_median_votes_per_worker, 1)::VARCHAR, '\.0$', '') AS minimum_said
     FROM facts
 )
 SELECT
