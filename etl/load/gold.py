@@ -9,7 +9,7 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
-from etl.load.images import HTTP_URL
+from etl.load.images import HTTP_URL, images_not_known
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
@@ -92,14 +92,8 @@ def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | Non
 def _gold_for_images_not_loaded(con: duckdb.DuckDBPyConnection) -> list[str]:
     """A note when the warehouse has images or votes but some gold names neither: a mistyped URL
     would otherwise be gold for nothing until `validate` is run. Gold loaded first gets none."""
-    missing, total, example = con.execute(
-        """
-        WITH known AS (SELECT image_id FROM raw.images UNION SELECT image_id FROM raw.external_votes)
-        SELECT count(*) FILTER (WHERE image_id NOT IN (SELECT image_id FROM known)), count(*),
-               min(image_id) FILTER (WHERE image_id NOT IN (SELECT image_id FROM known))
-        FROM staged_gold WHERE EXISTS (SELECT 1 FROM known)
-        """
-    ).fetchone()
+    missing, total, example = images_not_known(
+        con, "staged_gold", "SELECT image_id FROM raw.images UNION SELECT image_id FROM raw.external_votes")
     if not missing:
         return []
     return [(f"note: {missing} of the file's {total} gold images (e.g. {example!r}) are not in the warehouse's "

@@ -104,6 +104,21 @@ def register_images_seen(con: duckdb.DuckDBPyConnection, image_ids: str, load_id
     ).fetchall()[0][0]
 
 
+def images_not_known(con: duckdb.DuckDBPyConnection, staged: str, known: str) -> tuple[int, int, str | None]:
+    """(distinct image_ids of `staged` not in `known`, distinct image_ids of `staged`, the first
+    unknown one): for a loader's note on ids that name no image. All zero when `known` is empty:
+    a file loaded before any image has nothing to be compared with."""
+    return con.execute(
+        f"""
+        WITH known AS ({known})
+        SELECT count(DISTINCT image_id) FILTER (WHERE image_id NOT IN (SELECT image_id FROM known)),
+               count(DISTINCT image_id),
+               min(image_id) FILTER (WHERE image_id NOT IN (SELECT image_id FROM known))
+        FROM {staged} WHERE EXISTS (SELECT 1 FROM known)
+        """
+    ).fetchone()
+
+
 def _manifest_frame(path: Path) -> pl.DataFrame:
     raw = read_text_csv(path, required=("url", "language"), fold_case=True)
     optional = {name: pl.col(name) if name in raw.columns else pl.lit(None, pl.String)

@@ -17,6 +17,7 @@ import polars as pl
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
 from etl.load.gold import FALSE_WORDS, TRUE_WORDS
+from etl.load.images import images_not_known
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
@@ -121,11 +122,7 @@ def _tasks_that_are_not_images(con: duckdb.DuckDBPyConnection) -> list[str]:
     """A note when the warehouse has images but the staged votes' tasks are not among them: tasks
     named by path or file name instead of URL still get labels, but no region and no prediction,
     so classifier_metrics would leave them out without a word. A votes-only warehouse gets none."""
-    missing, tasks, example = con.execute(
-        "SELECT count(DISTINCT image_id) FILTER (WHERE image_id NOT IN (SELECT image_id FROM raw.images)), "
-        "count(DISTINCT image_id), min(image_id) FILTER (WHERE image_id NOT IN (SELECT image_id FROM raw.images)) "
-        "FROM staged_votes WHERE EXISTS (SELECT 1 FROM raw.images)"
-    ).fetchone()
+    missing, tasks, example = images_not_known(con, "staged_votes", "SELECT image_id FROM raw.images")
     if not missing:
         return []
     note = (f"note: {missing} of the file's {tasks} tasks are not loaded images (e.g. {example!r}); their votes "
