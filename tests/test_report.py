@@ -147,3 +147,44 @@ def test_a_report_that_fails_while_written_leaves_the_previous_report_whole(spli
         save_report("<html>half</html>", output)
     assert output.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("report")) == ["report.html"]
+
+
+def _region_chart(context: dict) -> str:
+    from etl.report import render
+
+    return re.search(r'<section id="by-region">.*?</svg>', render(context), re.DOTALL).group(0)
+
+
+def test_a_metric_with_no_denominator_draws_no_bar_and_says_why(demo_warehouse_template):
+    from etl.report import gather
+    from etl.warehouse import open_warehouse
+
+    with open_warehouse(demo_warehouse_template, read_only=True) as con:
+        context = gather(con)
+    row = next(m for m in context["region_metrics"] if m["grp"] == "Western")
+    # No image of the region predicted positive, and none truly positive: precision and recall are undefined.
+    row.update(tp=0, fp=0, fn=0, precision=None, recall=None, f1=None,
+               precision_lo=None, precision_hi=None, recall_lo=None, recall_hi=None)
+    chart = _region_chart(context)
+    group = re.search(r"<title>Western</title>.*?(?=<text x=\"0\"|</svg>)", chart, re.DOTALL).group(0)
+    assert "<rect" not in group
+    text = re.sub(r"<[^>]+>", " ", group)
+    assert "precision undefined: no image predicted positive" in text
+    assert "recall undefined: no image truly positive" in text
+
+
+def test_precision_and_recall_bars_carry_their_wilson_interval(demo_warehouse_template):
+    from etl.report import gather
+    from etl.warehouse import open_warehouse
+
+    with open_warehouse(demo_warehouse_template, read_only=True) as con:
+        context = gather(con)
+    chart = _region_chart(context)
+    intervals = re.findall(r'<line class="interval" x1="([\d.]+)"[^>]*x2="([\d.]+)"', chart)
+    drawn = [m for m in context["region_metrics"] if m["truth_source"] == context["truth_sources"][0]]
+    expected = [(row[f"{name}_lo"], row[f"{name}_hi"]) for row in drawn for name in ("precision", "recall")
+                if row[f"{name}_lo"] is not None]
+    assert len(intervals) == len(expected) > 0
+    for (x1, x2), (lo, hi) in zip(intervals, expected, strict=True):
+        assert float(x1) == pytest.approx(120 + lo * 440, abs=0.06)
+        assert float(x2) == pytest.approx(120 + hi * 440, abs=0.06)
