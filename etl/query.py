@@ -62,39 +62,56 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, output_format: str = "
 def _printable(result: duckdb.DuckDBPyRelation, output_format: str) -> tuple[duckdb.DuckDBPyRelation, list[str]]:
     """The result with each column polars or the format cannot carry turned into text (or, in
     JSON, a non-finite number into null), and the columns sent as JSON text for the JSON output to
-    parse back. Unchanged when every column is fine or when names repeat (a projection could not
-    tell them apart)."""
-    columns = result.columns
-    if len(set(columns)) < len(columns):
-        return result, []
+    parse back. Columns are taken by position, so a name a join repeats is converted like any
+    other; it comes out as name_2, name_3 (see `unique_names`)."""
+    names = unique_names(result.columns)
     json_text: list[str] = []
-    expressions, changed = [], False
-    for name, kind in zip(columns, result.types, strict=True):
+    expressions, changed = [], names != result.columns
+    for position, (name, kind) in enumerate(zip(names, result.types, strict=True), start=1):
+        column = f"#{position}"
         quoted = '"' + name.replace('"', '""') + '"'
         type_id = kind.id
         if type_id in AS_TEXT:
-            expression = f"{quoted}::VARCHAR"
+            expression = f"{column}::VARCHAR"
         elif type_id in NESTED and output_format == "json" and "HUGEINT" in str(kind).upper():
             # a sum inside a list or struct: DuckDB's JSON keeps every digit; parsed back below
-            expression = f"to_json({quoted})::VARCHAR"
+            expression = f"to_json({column})::VARCHAR"
             json_text.append(name)
         elif type_id in NESTED and (output_format == "csv" or _holds_text_only_types(str(kind))):
-            expression = f"to_json({quoted})::VARCHAR"
+            expression = f"to_json({column})::VARCHAR"
         elif type_id in FLOATING and output_format == "json":
-            expression = f"CASE WHEN isfinite({quoted}) THEN {quoted} END"
+            expression = f"CASE WHEN isfinite({column}) THEN {column} END"
         elif type_id == "decimal" and output_format == "json":
-            expression = f"{quoted}::DOUBLE"
+            expression = f"{column}::DOUBLE"
         elif type_id in WIDE_INTEGERS and output_format == "json":
             # sum() of integers is a HUGEINT, which reaches Python as a Decimal (a string in JSON,
             # digits lost past 38): as text here, a JSON integer in _parse_json_text.
-            expression = f"{quoted}::VARCHAR"
+            expression = f"{column}::VARCHAR"
             json_text.append(name)
         else:
-            expressions.append(quoted)
+            expressions.append(f"{column} AS {quoted}")
             continue
         expressions.append(f"{expression} AS {quoted}")
         changed = True
     return (result.project(", ".join(expressions)) if changed else result), json_text
+
+
+def unique_names(columns: list[str]) -> list[str]:
+    """Column names with each repeat of a name numbered from 2 (n, n -> n, n_2), skipping names
+    the query itself gives, so no column is renamed that was not repeated."""
+    taken = set(columns)
+    seen: set[str] = set()
+    names = []
+    for name in columns:
+        if name in seen:
+            number = 2
+            while f"{name}_{number}" in taken:
+                number += 1
+            name = f"{name}_{number}"
+            taken.add(name)
+        seen.add(name)
+        names.append(name)
+    return names
 
 
 def _parse_json_text(rows: list[dict], columns: list[str]) -> list[dict]:

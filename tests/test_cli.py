@@ -117,6 +117,21 @@ def test_sql_json_gives_sums_as_exact_numbers(demo_run):
     assert isinstance(rows[0]["yes"], int)
 
 
+
+def test_sql_json_keeps_every_repeated_column_and_its_type(demo_run):
+    # A join of two marts repeats column names; each must still come out typed (a sum as a number).
+    out, _ = demo_run
+    rows = json.loads(CliRunner().invoke(cli, [
+        "--warehouse", str(out / "crowdaudit.duckdb"), "sql",
+        "SELECT sum(n_yes) AS n, sum(n_votes) AS n, 'nan'::DOUBLE AS n_1, 1.25::DECIMAL(5,2) AS d FROM vote_counts",
+        "--format", "json"]).output)
+    counted = duckdb.connect(str(out / "crowdaudit.duckdb"), read_only=True)
+    try:
+        yes, votes = counted.execute("SELECT sum(n_yes)::BIGINT, sum(n_votes)::BIGINT FROM vote_counts").fetchall()[0]
+    finally:
+        counted.close()
+    assert rows == [{"n": yes, "n_2": votes, "n_1": None, "d": 1.25}]
+
 ODD_VALUES = ("SELECT INTERVAL 3 DAY AS span, 'infinity'::TIMESTAMP AS never, "
               "TIMESTAMP_NS '2020-01-01 00:00:00.123456789' AS ns, 'nan'::DOUBLE AS nan, 1/0 AS inf, "
               "[1.5, 'nan'::DOUBLE] AS list, {'a': 1} AS obj, union_value(k := 1) AS u, '\\xFF'::BLOB AS b, "
