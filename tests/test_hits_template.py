@@ -84,6 +84,20 @@ def test_none_of_the_above_is_an_empty_answer():
     assert selected_text([]) == ""
 
 
+def test_an_api_answer_ticking_nothing_in_a_field_we_read_is_a_no_on_every_image():
+    # What our HIT posts when nothing is ticked (the chromium tests pin it), and per-slot flags all off.
+    assert parse_answer_xml(answer_xml([("selected", "none_of_the_above"), ("comment", "no weddings")])) == []
+    assert parse_answer_xml(answer_xml([("selected", "")])) == []
+    assert parse_answer_xml(answer_xml([("image1.on", "false"), ("image2.on", "false")])) == []
+
+
+def test_an_api_answer_holding_only_fields_we_do_not_read_is_refused_naming_them():
+    with pytest.raises(AnswerError, match="no field crowdaudit reads .*: it holds answer, comment$"):
+        parse_answer_xml(answer_xml([("answer", "image2"), ("comment", "ok")]))
+    with pytest.raises(AnswerError, match="no field crowdaudit reads .*: it holds none$"):
+        parse_answer_xml(answer_xml([]))
+
+
 def test_an_answer_naming_no_slot_is_refused():
     with pytest.raises(AnswerError):
         selected_slots([("selected", "image2|cat")])

@@ -347,6 +347,15 @@ def test_a_crowd_forms_task_answers_json_is_read_as_the_slots_it_ticks(tmp_path,
     assert "column Answer.taskAnswers" in result.output and "with a different answer" in result.output
 
 
+def test_a_results_file_whose_answer_columns_are_all_foreign_is_refused_naming_them(tmp_path, run_cli, warehouse):
+    frame = results_rows({"H1": URLS[:3]}, [
+        {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": ""},
+    ]).drop("Answer.selected").with_columns(pl.Series("Answer.choice", ["image2"]), pl.Series("Answer.comment", ["ok"]))
+    result = run_cli("ingest", str(write_results_csv(frame, tmp_path / "other_form.csv")), expect=1)
+    assert "no answer column" in result.output and "it has Answer.choice, Answer.comment" in result.output
+    assert not warehouse.exists() or query(warehouse, "SELECT count(*) FROM raw.assignments") == [(0,)]
+
+
 def test_a_task_answers_cell_that_is_not_json_is_refused_with_row_and_column(tmp_path, run_cli, warehouse):
     frame = results_rows({"H1": URLS[:3]}, [
         {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": ""},

@@ -155,6 +155,11 @@ def first_hit_published(con, stubber) -> str:
     ("", "the answer is not QuestionFormAnswers XML"),
     ("<QuestionFormAnswers><Answer>", "the answer is not QuestionFormAnswers XML"),
     ("not xml", "the answer is not QuestionFormAnswers XML"),
+    # Another form's fields: reading them as nothing ticked would invent a "no" on every image.
+    (answer_xml([("answer", "yes")]), r"the answer holds no field crowdaudit reads .*: it holds answer \("),
+    (answer_xml([("choice", "image2"), ("comment", "ok"), ("choice", "image5")]),
+     r"the answer holds no field crowdaudit reads .*: it holds choice, comment \("),
+    (answer_xml([]), r"the answer holds no field crowdaudit reads .*: it holds none \("),
 ])
 def test_an_api_answer_that_cannot_be_read_names_its_hit_and_assignment(stubbed, planned, warehouse, answer,
                                                                         problem):

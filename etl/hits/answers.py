@@ -4,7 +4,8 @@ The web site joins repeated `selected` values with "|" ("image2|image7"); the AP
 QuestionFormAnswers XML where `selected` may be one "|"-joined value or repeated; Crowd HTML
 checkboxes come back per slot (`image3` or `image3.on` = true), or, from a `<crowd-form>`, as one
 `taskAnswers` JSON document (see `task_answer_tokens`). "none_of_the_above" (or nothing ticked) is
-an empty answer: a vote of "no" on every image of the HIT.
+an empty answer: a vote of "no" on every image of the HIT. An API answer holding none of these
+fields is refused (see `parse_answer_xml`).
 """
 
 from __future__ import annotations
@@ -125,9 +126,24 @@ def selected_slots(fields: Iterable[tuple[str, str]] | Mapping[str, str]) -> lis
     return sorted(slots)
 
 
+def is_answer_field(name: str) -> bool:
+    """A field `selected_slots` reads: selected, taskAnswers, image<N> or image<N>.on."""
+    return name in (SELECTED, TASK_ANSWERS) or PER_SLOT.match(name) is not None
+
+
 def parse_answer_xml(xml: str) -> list[int]:
-    """Slots ticked in an MTurk API answer (QuestionFormAnswers XML)."""
-    return selected_slots(answer_fields(xml))
+    """Slots ticked in an MTurk API answer (QuestionFormAnswers XML).
+
+    Our HIT posts `selected` even when nothing is ticked (as none_of_the_above; it will not submit
+    an empty answer), so an answer holding no field we read came from another form, or from none:
+    reading it as nothing ticked would invent a "no" on every image, so it is refused, naming the
+    fields it does hold."""
+    fields = answer_fields(xml)
+    if not any(is_answer_field(name) for name, _ in fields):
+        held = ", ".join(dict.fromkeys(name for name, _ in fields)) or "none"
+        raise AnswerError("the answer holds no field crowdaudit reads (selected, taskAnswers or image<N>): "
+                          f"it holds {held}")
+    return selected_slots(fields)
 
 
 def selected_text(slots: Iterable[int]) -> str:

@@ -105,10 +105,11 @@ def _answer_columns(frame: pl.DataFrame, path: Path) -> list[str]:
             return [column]
     per_slot = [c for c in frame.columns if SLOT_ANSWER_COLUMN.match(c)]
     if not per_slot:
+        held = ", ".join(c for c in frame.columns if c.startswith("Answer.")) or "none"
         raise InputFileError(
             str(path),
             f"no answer column: expected {SELECTED} (slot names joined by '|'), {TASK_ANSWERS} "
-            "(a crowd-form's JSON) or Answer.image<N> columns",
+            f"(a crowd-form's JSON) or Answer.image<N> columns; it has {held}",
             row=1,
         )
     return per_slot
