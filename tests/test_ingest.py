@@ -368,6 +368,44 @@ def test_a_task_answers_cell_that_is_not_json_is_refused_with_row_and_column(tmp
     assert not warehouse.exists() or query(warehouse, "SELECT count(*) FROM raw.assignments") == [(0,)]
 
 
+@pytest.mark.parametrize(("repeated", "name"), [
+    ('[{"image3":{"on":true},"image3":{"on":false}}]', "image3"),
+    ('[{"image3":{"on":false},"image3":{"on":true}}]', "image3"),
+    ('[{"image3":{"on":true,"on":false}}]', "on"),
+    ('[{"image3":null,"image2":{"on":true},"image3":{"on":true}}]', "image3"),
+    ('[{"image3":{"on":true},"image\\u0033":{"on":false}}]', "image3"),
+    ('[{"comments":"a","image3":{"on":true},"comments":"b"}]', "comments"),
+])
+def test_a_task_answers_text_naming_a_key_twice_is_refused_as_the_api_parser_refuses_it(repeated, name, tmp_path,
+                                                                                       run_cli, warehouse):
+    # The other rows share one JSON shape, so the file is read by polars' decoder, which keeps one
+    # of the two values where the API's parser refuses the answer.
+    frame = results_rows({"H1": URLS[:3]}, [
+        {"AssignmentId": f"A{k}", "HITId": "H1", "WorkerId": f"W{k}", "selected": ""} for k in range(3)
+    ]).drop("Answer.selected").with_columns(pl.Series("Answer.taskAnswers", [
+        '[{"image1":{"on":true},"image2":{"on":false},"image3":{"on":false}}]', repeated,
+        '[{"image1":{"on":false},"image2":{"on":true},"image3":{"on":true}}]',
+    ]))
+    result = run_cli("ingest", str(write_results_csv(frame, tmp_path / "twice.csv")), expect=1)
+    assert "row 3, column Answer.taskAnswers" in result.output and f"names '{name}' twice" in result.output
+    assert not warehouse.exists() or query(warehouse, "SELECT count(*) FROM raw.assignments") == [(0,)]
+
+
+def test_task_answers_texts_polars_may_read_otherwise_are_read_as_the_api_parser_reads_them():
+    # A key in two objects of the list, an explicit null, an escaped name: beside texts of one shape.
+    from etl.hits.answers import answer_xml, parse_answer_xml
+    from etl.load.batch_results import parse_answers
+
+    texts = ['[{"image1":{"on":true},"image2":{"on":false}}]', '[{"image1":{"on":true}},{"image1":{"on":false}}]',
+             '[{"image1":null,"image2":{"on":true}}]', '[{"image\\u0032":{"on":true},"image1":{"on":false}}]',
+             '[{"image1":{"on":false},"image2":{"on":false},"comments":null}]']
+    frame = pl.DataFrame({"source_row": range(2, len(texts) + 2), "Input.image1": ["u"] * len(texts),
+                          "Input.image2": ["u"] * len(texts), "Answer.taskAnswers": texts})
+    parsed = parse_answers(frame, {1: "Input.image1", 2: "Input.image2"}, Path("x.csv"))
+    assert parsed["selected_slots"].to_list() == [parse_answer_xml(answer_xml([("taskAnswers", t)])) for t in texts]
+    assert parsed["selected_slots"].to_list() == [[1], [1], [2], [2], []]
+
+
 def test_a_task_answers_checkbox_for_a_slot_without_an_image_is_refused(tmp_path, run_cli, warehouse):
     frame = results_rows({"H1": URLS[:3]}, [
         {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": ""},
