@@ -3,6 +3,7 @@ service model (request parameters by the client's validator, responses by the St
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -18,6 +19,8 @@ from etl.hits.manage import batch_progress, expire_batch, extend_batch, plan_ext
 from etl.hits.plan import HitDesign, build_hits
 from etl.hits.publish import publish_batch
 from etl.hits.results import results_from_platform
+from etl.load.batch_results import ingest_results
+from etl.simulate import write_results_csv
 from etl.warehouse import open_warehouse
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -172,6 +175,30 @@ def test_an_api_answer_that_cannot_be_read_names_its_hit_and_assignment(stubbed,
         }], "NumResults": 1}, {"HITId": first_hit, "MaxResults": 100})
         with pytest.raises(CrowdauditError, match=f"HIT {first_hit}, assignment 3BROKEN: {problem}"):
             results_from_platform(con, platform, planned.batch_id)
+
+
+def test_api_answers_keep_their_other_fields_where_ingest_keeps_a_site_files(stubbed, planned, warehouse, tmp_path):
+    # A site file's Answer.* columns that are not Answer.selected land in raw.assignments.extra;
+    # so must the same fields of an API answer (a crowd-form's document, per-slot flags, a comment).
+    platform, stubber = stubbed
+    task_answers = '[{"comments":"blurry","image1":{"on":true},"image2":{"on":false},"image3":{"on":true}}]'
+    answers = [answer_xml([("taskAnswers", task_answers)]),
+               answer_xml([("image2.on", "true"), ("image3.on", "false"), ("comment", "two is a wedding")])]
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("UPDATE raw.hits SET status = 'published'")
+        hit_ids = [r[0] for r in con.execute("SELECT hit_id FROM raw.hits ORDER BY hit_id").fetchall()]
+        for n, (hid, answer) in enumerate(zip(hit_ids, answers, strict=True)):
+            stubber.add_response("get_hit", {"HIT": hit_response(1, annotation="a") | {"HITId": hid}}, {"HITId": hid})
+            stubber.add_response("list_assignments_for_hit", {"Assignments": [{
+                "AssignmentId": f"3A{n}", "WorkerId": f"AW{n}", "HITId": hid, "AssignmentStatus": "Submitted",
+                "AcceptTime": NOW, "SubmitTime": NOW + timedelta(seconds=40), "Answer": answer,
+            }], "NumResults": 1}, {"HITId": hid, "MaxResults": 100})
+        results = results_from_platform(con, platform, planned.batch_id)
+        assert results["Answer.selected"].to_list() == ["image1|image3", "image2"]
+        ingest_results(con, write_results_csv(results, tmp_path / "from_api.csv"))
+        extra = {a: json.loads(e) for a, e in con.execute("SELECT assignment_id, extra FROM raw.assignments").fetchall()}
+    assert extra["3A0"]["Answer.taskAnswers"] == task_answers
+    assert (extra["3A1"]["Answer.image2.on"], extra["3A1"]["Answer.comment"]) == ("true", "two is a wedding")
 
 
 def test_a_platform_error_while_fetching_answers_names_the_hit(stubbed, planned, warehouse):

@@ -132,13 +132,17 @@ def is_answer_field(name: str) -> bool:
 
 
 def parse_answer_xml(xml: str) -> list[int]:
-    """Slots ticked in an MTurk API answer (QuestionFormAnswers XML).
+    """Slots ticked in an MTurk API answer (QuestionFormAnswers XML)."""
+    return api_answer_slots(answer_fields(xml))
+
+
+def api_answer_slots(fields: list[tuple[str, str]]) -> list[int]:
+    """Slots ticked in an API answer's (name, value) fields.
 
     Our HIT posts `selected` even when nothing is ticked (as none_of_the_above; it will not submit
     an empty answer), so an answer holding no field we read came from another form, or from none:
     reading it as nothing ticked would invent a "no" on every image, so it is refused, naming the
     fields it does hold."""
-    fields = answer_fields(xml)
     if not any(is_answer_field(name) for name, _ in fields):
         held = ", ".join(dict.fromkeys(name for name, _ in fields)) or "none"
         raise AnswerError("the answer holds no field crowdaudit reads (selected, taskAnswers or image<N>): "

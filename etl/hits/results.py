@@ -1,5 +1,7 @@
 """Published HITs' assignments, fetched from the platform, written as the web site's batch results
-CSV, so `crowdaudit ingest` reads API-published work exactly like a downloaded batch file."""
+CSV, so `crowdaudit ingest` reads API-published work exactly like a downloaded batch file: the
+ticked slots as Answer.selected, and every other field the form posted as its own Answer.<name>
+column, which ingest keeps in raw.assignments.extra as it does a site file's."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import polars as pl
 
 from etl.crowd.platform import CrowdPlatform, PlatformError
 from etl.errors import CrowdauditError
-from etl.hits.answers import AnswerError, parse_answer_xml, selected_text
+from etl.hits.answers import SELECTED, AnswerError, answer_fields, api_answer_slots, selected_text
 from etl.simulate import RESULT_HEADER
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -25,6 +27,16 @@ def site_time(value: datetime | None) -> str:
         return ""
     local = value.replace(tzinfo=UTC).astimezone(PACIFIC)
     return local.strftime("%a %b %d %H:%M:%S ") + local.tzname() + local.strftime(" %Y")
+
+
+def site_answer_columns(fields: list[tuple[str, str]]) -> dict[str, str]:
+    """An answer's fields other than `selected` as the site writes them: Answer.<name>, the values
+    of a name posted more than once joined with '|'."""
+    values: dict[str, list[str]] = {}
+    for name, value in fields:
+        if name != SELECTED:
+            values.setdefault(f"Answer.{name}", []).append(value)
+    return {column: "|".join(joined) for column, joined in values.items()}
 
 
 def published_hits(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[tuple[str, int, list[str]]]:
@@ -48,6 +60,7 @@ def published_hits(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[tuple[
 def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str) -> pl.DataFrame:
     """One row per assignment (ListAssignmentsForHIT), in the site's columns and formats."""
     rows = []
+    other_columns: dict[str, None] = {}  # in the order first seen
     hits = published_hits(con, batch_id)
     n_slots = max((n for _, n, _ in hits), default=0)
     for hit_id, _, urls in hits:
@@ -78,11 +91,16 @@ def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatfor
             for n in range(1, n_slots + 1):
                 row[f"Input.image{n}"] = urls[n - 1] if n <= len(urls) else ""
             try:
-                row["Answer.selected"] = selected_text(parse_answer_xml(a.answer))
+                fields = answer_fields(a.answer)
+                row["Answer.selected"] = selected_text(api_answer_slots(fields))
             except AnswerError as error:
                 raise CrowdauditError(f"HIT {hit_id}, assignment {a.assignment_id}: {error} (no results file "
                                       f"was written for batch {batch_id})") from None
+            other_answers = site_answer_columns(fields)
+            row.update(other_answers)
+            other_columns.update(dict.fromkeys(other_answers))
             rows.append(row)
-    columns = [*RESULT_HEADER, *[f"Input.image{n}" for n in range(1, n_slots + 1)], "Answer.selected"]
-    return pl.DataFrame(rows, schema={c: pl.String for c in columns})
+    columns = [*RESULT_HEADER, *[f"Input.image{n}" for n in range(1, n_slots + 1)], "Answer.selected", *other_columns]
+    # As on the site, a field an assignment did not post is an empty cell.
+    return pl.DataFrame(rows, schema={c: pl.String for c in columns}).fill_null("")
 
