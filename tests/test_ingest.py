@@ -123,6 +123,15 @@ def test_a_file_of_a_size_loaded_before_is_skipped_without_being_parsed(hand_bat
     assert "already loaded" in run_cli("ingest", str(hand_batch)).output
 
 
+def test_rows_read_counts_every_row_of_a_results_file_and_a_note_names_the_repeats(write_results, run_cli,
+                                                                                  warehouse):
+    batch = write_results("Batch_7_batch_results.csv", HIT, [ANSWERS[0], ANSWERS[0], ANSWERS[1]])
+    result = run_cli("ingest", str(batch))
+    assert "3 rows read, 2 inserted" in result.output
+    assert "note: 1 of the 3 rows read repeat an earlier row of the file; they count once" in result.output
+    assert query(warehouse, "SELECT rows_in_file, rows_inserted FROM raw.load_log WHERE kind = 'results'") == [(3, 2)]
+
+
 def test_the_load_log_keeps_each_file_size_and_sha256(hand_batch, warehouse):
     import hashlib
 

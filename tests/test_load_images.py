@@ -237,3 +237,23 @@ def test_gold_for_an_image_the_warehouse_does_not_hold_loads_with_a_note(tmp_pat
     result = run_cli("load", "gold", str(gold))
     assert ("note: 2 of the file's 3 gold images (e.g. 'https://x.exmaple/hindi/1/02.jpg') are not in the "
             "warehouse's images or votes") in result.output
+
+
+def test_rows_read_counts_every_row_of_a_gold_file_and_a_note_names_the_repeats(tmp_path, run_cli, warehouse):
+    gold = tmp_path / "gold.csv"
+    gold.write_text("url,truth\nhttps://x.example/1.jpg,1\nhttps://x.example/1.jpg,yes\nhttps://x.example/2.jpg,0\n",
+                    encoding="utf-8")
+    result = run_cli("load", "gold", str(gold))
+    assert "3 rows read, 2 inserted" in result.output
+    assert "note: 1 of the 3 rows read repeat an earlier row of the file; they count once" in result.output
+    assert query(warehouse, "SELECT rows_in_file, rows_inserted FROM raw.load_log") == [(3, 2)]
+
+
+def test_rows_read_counts_every_row_of_a_manifest_and_a_note_names_the_repeats(tmp_path, run_cli, warehouse):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("url,language\nhttps://x.example/1.jpg,hindi\nhttps://x.example/1.jpg,Hindi\n"
+                        "https://x.example/2.jpg,hindi\n", encoding="utf-8")
+    result = run_cli("load", "images", str(manifest))
+    assert "3 rows read, 2 inserted" in result.output
+    assert "note: 1 of the 3 rows read repeat an earlier row of the file; they count once" in result.output
+    assert query(warehouse, "SELECT rows_in_file, rows_inserted FROM raw.load_log") == [(3, 2)]

@@ -143,8 +143,13 @@ def test_load_votes_is_gated_too_a_reader_slip_is_refused_and_quarantined(tmp_pa
     source = tmp_path / "votes.csv"
     source.write_text("task,worker,label\nt1,w1,1\nt2,w1,0\n", encoding="utf-8")
     read = votes.votes_frame
-    # As if the reader let a repeated (task, worker) through: the gate must still stop it.
-    monkeypatch.setattr(votes, "votes_frame", lambda *a, **k: pl.concat([read(*a, **k)] * 2))
+
+    def read_with_a_slip(*args, **kwargs):
+        # As if the reader let a repeated (task, worker) through: the gate must still stop it.
+        staged_votes, repeats = read(*args, **kwargs)
+        return pl.concat([staged_votes] * 2), repeats
+
+    monkeypatch.setattr(votes, "votes_frame", read_with_a_slip)
     result = run_cli("load", "votes", str(source), expect=1)
     assert "(image_id, worker_id) is unique" in result.output
     assert any(p.name.endswith("votes.csv") for p in quarantined(warehouse))

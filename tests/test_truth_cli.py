@@ -30,6 +30,14 @@ def test_loading_the_same_votes_file_twice_changes_nothing(run_cli, warehouse, t
     assert rows(warehouse, "SELECT kind, rows_inserted FROM raw.load_log") == [("votes", 3)]
 
 
+def test_rows_read_counts_every_row_of_the_votes_file_and_a_note_names_the_repeats(run_cli, warehouse, tmp_path):
+    votes = write(tmp_path / "v.csv", "task,worker,label\na,w1,1\na,w1,1\nb,w1,0\n b ,w1,0\nb,w2,1\n")
+    result = run_cli("load", "votes", str(votes))
+    assert "5 rows read, 3 inserted" in result.output
+    assert "note: 2 of the 5 rows read repeat an earlier row of the file; they count once" in result.output
+    assert rows(warehouse, "SELECT rows_in_file, rows_inserted FROM raw.load_log") == [(5, 3)]
+
+
 def test_votes_load_with_custom_columns_and_positive_label(run_cli, warehouse, tmp_path):
     votes = write(tmp_path / "v.csv", "item,annotator,answer\nx,u1,Yes\nx,u2,no\nx,u3,yes\n")
     run_cli("load", "votes", str(votes), "--task-col", "item", "--worker-col", "annotator",

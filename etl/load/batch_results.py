@@ -21,7 +21,7 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.hits.answers import SLOT, AnswerError, task_answer_tokens
-from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
+from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv, without_repeats
 from etl.load.images import register_images_seen
 from etl.load.mturk_format import (
     blank_to_null,
@@ -542,8 +542,9 @@ def batch_id_from_name(path: Path) -> str:
     return f"Batch_{match.group(1)}" if match else path.stem
 
 
-def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Read and validate a results file; return (hits, hit_items, assignments) frames."""
+def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, int]:
+    """Read and validate a results file; return (hits, hit_items, assignments) frames and how many
+    rows repeated an earlier assignment exactly and were dropped."""
     path = Path(path)
     frame = read_text_csv(path, required=REQUIRED, rows_may_omit=UPLOAD_COLUMNS)
     slots = image_slots(frame.columns)
@@ -558,8 +559,9 @@ def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
     has_repeats = _check_repeated_assignments(frame, path)
     hits = parse_hit_columns(distinct_hits(frame, slots, path))
     validate(hits, hit_checks(slots), path)
-    if has_repeats:
-        frame = frame.unique("AssignmentId", keep="first", maintain_order=True)
+    repeats = 0
+    if has_repeats:  # unique() copies every column of a million-row file: only when there are some
+        frame, repeats = without_repeats(frame, "AssignmentId")
 
     hit_rows = hits.select(
         pl.col("HITId").str.strip_chars().alias("hit_id"),
@@ -604,7 +606,7 @@ def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
         extra.alias("extra"),
         pl.col(ROW_COLUMN),
     )
-    return hit_rows, hit_items, assignments
+    return hit_rows, hit_items, assignments, repeats
 
 
 def _raise_on_conflicts(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -685,7 +687,7 @@ def ingest_results(con: duckdb.DuckDBPyConnection, path: Path, *, allow_warnings
 
 def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: Future[str], *, allow_warnings: bool
                    ) -> LoadResult:
-    hits, hit_items, assignments = staged_frames(path)
+    hits, hit_items, assignments, repeats = staged_frames(path)
     warnings = check_batch("results", path, {"hits": hits, "hit_items": hit_items, "assignments": assignments},
                            allow_warnings=allow_warnings)
 
@@ -711,6 +713,7 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: F
                 "FROM staged_assignments ANTI JOIN raw.assignments USING (assignment_id)",
                 [load_id],
             ).fetchall()[0][0]
-        return LoadCounts(rows_in_file=assignments.height, inserted=inserted, updated=updated, notes=warnings)
+        return LoadCounts(rows_in_file=assignments.height + repeats, inserted=inserted, updated=updated,
+                          notes=warnings, repeats=repeats)
 
     return load_file(con, "results", path, write, sha256=pending_sha256.result())

@@ -226,6 +226,14 @@ def first_bad_row(frame: pl.DataFrame, bad: pl.Expr) -> dict | None:
     return hits.to_dicts()[0] if hits.height else None
 
 
+def without_repeats(frame: pl.DataFrame, key: str | list[str]) -> tuple[pl.DataFrame, int]:
+    """(the first row of each `key`, how many later rows were dropped). Callers refuse rows that
+    contradict an earlier one first, so a dropped row only repeats it; the count is returned so that
+    "rows read" stays the file's rows and the summary can say how many repeats counted once."""
+    kept = frame.unique(key, keep="first", maintain_order=True)
+    return kept, frame.height - kept.height
+
+
 def first_contradiction(frame: pl.DataFrame, key: str, columns: tuple[str, ...] | list[str]
                         ) -> tuple[dict, dict, str] | None:
     """(the first row that differs from the first row with the same `key`, that first row, the

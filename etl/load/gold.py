@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
+from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv, without_repeats
 from etl.load.images import HTTP_URL, images_not_known
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
 from etl.quality.gate import check_batch, quarantine_on_refusal
@@ -23,9 +23,10 @@ def parse_truth(column: str) -> pl.Expr:
     return pl.when(word.is_in(TRUE_WORDS)).then(True).when(word.is_in(FALSE_WORDS)).then(False)
 
 
-def gold_frame(path: Path, *, positive: str | None = None) -> pl.DataFrame:
-    """Known answers as (image_id, truth). With `positive`, truth is `value == positive` (for files
-    coded 1/2 or by class name) and the file must hold exactly two values."""
+def gold_frame(path: Path, *, positive: str | None = None) -> tuple[pl.DataFrame, int]:
+    """(known answers as image_id, truth; how many rows repeated an earlier one and were dropped).
+    With `positive`, truth is `value == positive` (for files coded 1/2 or by class name) and the
+    file must hold exactly two values."""
     raw = read_text_csv(path, required=("truth",), fold_case=True)
     key = next((c for c in ("url", "task", "image_id") if c in raw.columns), None)
     if key is None or "truth" not in raw.columns:
@@ -67,14 +68,15 @@ def gold_frame(path: Path, *, positive: str | None = None) -> pl.DataFrame:
         bad, first, _ = contradiction
         raise InputFileError(str(path), f"{bad['image_id']} is given both true and false "
                              f"(first at row {first[ROW_COLUMN]})", row=bad[ROW_COLUMN], column="truth")
-    return frame.unique("image_id", keep="first", maintain_order=True).select("image_id", "truth")
+    gold, repeats = without_repeats(frame, "image_id")
+    return gold.select("image_id", "truth"), repeats
 
 
 def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | None = None,
               allow_warnings: bool = False) -> LoadResult:
     """Insert new gold answers and correct changed ones (the newest file wins)."""
     with quarantine_on_refusal(con, Path(path)):
-        staged_gold = gold_frame(Path(path), positive=positive)
+        staged_gold, repeats = gold_frame(Path(path), positive=positive)
         warnings = check_batch("gold", Path(path), {"gold": staged_gold}, allow_warnings=allow_warnings)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
@@ -84,7 +86,8 @@ def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | Non
                 load_id=load_id,
             )
             notes = [*_gold_for_images_not_loaded(con), *warnings]
-        return LoadCounts(rows_in_file=staged_gold.height, inserted=inserted, updated=updated, notes=notes)
+        return LoadCounts(rows_in_file=staged_gold.height + repeats, inserted=inserted, updated=updated, notes=notes,
+                          repeats=repeats)
 
     return load_file(con, "gold", Path(path), write, options={"positive": positive})
 

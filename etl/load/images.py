@@ -14,7 +14,14 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.load.csvfile import ROW_COLUMN, encodes_as_utf8, first_bad_row, first_contradiction, read_text_csv
+from etl.load.csvfile import (
+    ROW_COLUMN,
+    encodes_as_utf8,
+    first_bad_row,
+    first_contradiction,
+    read_text_csv,
+    without_repeats,
+)
 from etl.load.listing import files_below
 from etl.load.mturk_format import blank_to_null
 from etl.load.transaction import LoadCounts, LoadResult, directory_fingerprint, load_file
@@ -119,7 +126,8 @@ def images_not_known(con: duckdb.DuckDBPyConnection, staged: str, known: str) ->
     ).fetchone()
 
 
-def _manifest_frame(path: Path) -> pl.DataFrame:
+def _manifest_frame(path: Path) -> tuple[pl.DataFrame, int]:
+    """(one row per image of a manifest, how many rows repeated an earlier one and were dropped)."""
     raw = read_text_csv(path, required=("url", "language"), fold_case=True)
     optional = {name: pl.col(name) if name in raw.columns else pl.lit(None, pl.String)
                 for name in ("path", "word", "region")}
@@ -149,7 +157,7 @@ def _manifest_frame(path: Path) -> pl.DataFrame:
             row=clash[ROW_COLUMN],
             column=column,
         )
-    return frame.unique("image_id", keep="first", maintain_order=True)
+    return without_repeats(frame, "image_id")
 
 
 def region_key(region: pl.Expr) -> pl.Expr:
@@ -180,13 +188,14 @@ def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path, *, allo
                          ) -> LoadResult:
     """`crowdaudit load images MANIFEST.csv` (columns url,language; optional path, word, region)."""
     with quarantine_on_refusal(con, Path(manifest)):
-        frame, region_notes = canonical_regions(con, _manifest_frame(Path(manifest)))
+        images, repeats = _manifest_frame(Path(manifest))
+        frame, region_notes = canonical_regions(con, images)
         warnings = check_batch("images", Path(manifest), {"images": frame}, allow_warnings=allow_warnings)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         inserted, updated = upsert_images(con, frame, load_id)
-        return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated,
-                          notes=[*region_notes, *warnings])
+        return LoadCounts(rows_in_file=frame.height + repeats, inserted=inserted, updated=updated,
+                          notes=[*region_notes, *warnings], repeats=repeats)
 
     return load_file(con, "images", Path(manifest), write)
 

@@ -13,12 +13,13 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
+from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv, without_repeats
 from etl.load.images import canonical_regions, language_name, url_languages_sql
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
 
 
-def regions_frame(path: Path) -> pl.DataFrame:
+def regions_frame(path: Path) -> tuple[pl.DataFrame, int]:
+    """(one row per language, how many rows repeated an earlier one and were dropped)."""
     raw = read_text_csv(path, required=("language", "region"), fold_case=True)
     frame = raw.select(
         ROW_COLUMN,
@@ -35,13 +36,14 @@ def regions_frame(path: Path) -> pl.DataFrame:
         raise InputFileError(str(path), f"language {bad['language']!r} is given region {bad['region']!r} here "
                              f"and {first['region']!r} at row {first[ROW_COLUMN]}",
                              row=bad[ROW_COLUMN], column="region")
-    return frame.unique("language", keep="first", maintain_order=True)
+    return without_repeats(frame, "language")
 
 
 def load_regions(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
     """Insert new languages and move known ones to the region the file gives (the newest file wins)."""
     path = Path(path)
-    staged_regions, notes = canonical_regions(con, regions_frame(path))
+    languages, repeats = regions_frame(path)
+    staged_regions, notes = canonical_regions(con, languages)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         with staged(con, staged_regions=staged_regions):
@@ -52,7 +54,8 @@ def load_regions(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
             notes.append(f"note: {named} image(s) whose URL names a language new to the table now have it")
         if inserted or updated:
             notes.append("note: run `crowdaudit build` to re-label images by the new table")
-        return LoadCounts(rows_in_file=staged_regions.height, inserted=inserted, updated=updated, notes=notes)
+        return LoadCounts(rows_in_file=staged_regions.height + repeats, inserted=inserted, updated=updated,
+                          notes=notes, repeats=repeats)
 
     return load_file(con, "regions", path, write)
 

@@ -23,10 +23,14 @@ from etl.warehouse import transaction
 
 @dataclass
 class LoadCounts:
+    """What a load did. `rows_in_file` is every data row of the file, `repeats` those among them
+    that repeat an earlier row and so counted once (see csvfile.without_repeats)."""
+
     rows_in_file: int
     inserted: int
     updated: int = 0
     notes: list[str] = field(default_factory=list)
+    repeats: int = 0
 
 
 @dataclass
@@ -50,6 +54,9 @@ class LoadResult:
                 f"{self.source_file}: {counts.rows_in_file} rows read, {counts.inserted} inserted, "
                 f"{counts.updated} updated (load {self.load_id})"
             )
+        if counts.repeats:
+            text += (f"\nnote: {counts.repeats} of the {counts.rows_in_file} rows read repeat an earlier row of the "
+                     "file; they count once")
         return "\n".join([text, *counts.notes])
 
 

@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv
+from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv, without_repeats
 from etl.load.gold import FALSE_WORDS, TRUE_WORDS
 from etl.load.images import images_not_known
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
@@ -24,8 +24,9 @@ from etl.quality.gate import check_batch, quarantine_on_refusal
 
 def votes_frame(
     path: Path, *, task_col: str = "task", worker_col: str = "worker", label_col: str = "label", positive: str = "1"
-) -> pl.DataFrame:
-    """Read and check a long-format votes file; return image_id, worker_id, selected."""
+) -> tuple[pl.DataFrame, int]:
+    """Read and check a long-format votes file; return (image_id, worker_id, selected per vote,
+    how many rows repeated an earlier vote and were dropped)."""
     path = Path(path)
     raw = read_text_csv(path, required=(task_col, worker_col, label_col))
     frame = raw.select(
@@ -79,9 +80,8 @@ def votes_frame(
             row=conflict[ROW_COLUMN],
             column=label_col,
         )
-    return frame.unique(["image_id", "worker_id"], keep="first", maintain_order=True).select(
-        ROW_COLUMN, "image_id", "worker_id", "selected"
-    )
+    votes, repeats = without_repeats(frame, ["image_id", "worker_id"])
+    return votes.select(ROW_COLUMN, "image_id", "worker_id", "selected"), repeats
 
 
 def load_votes(
@@ -98,7 +98,7 @@ def load_votes(
 
     The staged votes pass the quality gate first; a refused file is quarantined."""
     with quarantine_on_refusal(con, Path(path)):
-        staged_votes = votes_frame(
+        staged_votes, repeats = votes_frame(
             Path(path), task_col=task_col, worker_col=worker_col, label_col=label_col, positive=positive
         )
         warnings = check_batch("votes", Path(path), {"votes": staged_votes}, allow_warnings=allow_warnings)
@@ -110,7 +110,8 @@ def load_votes(
                     values=("selected",), load_id=load_id,
                 )
                 notes = [*_tasks_that_are_not_images(con), *_votes_already_in_results_files(con), *warnings]
-            return LoadCounts(rows_in_file=staged_votes.height, inserted=inserted, updated=updated, notes=notes)
+            return LoadCounts(rows_in_file=staged_votes.height + repeats, inserted=inserted, updated=updated,
+                              notes=notes, repeats=repeats)
 
         columns = (task_col, worker_col, label_col)
         options = {"columns": ",".join(columns) if columns != ("task", "worker", "label") else None,
