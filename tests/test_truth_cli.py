@@ -77,6 +77,8 @@ def test_votes_in_a_warehouse_without_images_load_without_a_note(run_cli, wareho
         ("task,worker,label\na,w1,yes\na,w2,no\n", "--positive '1' is not one of the labels"),
         ("task,worker,label\na,w1,yes\nb,w1,Yes\n", "column label: label holds only 'yes', not --positive '1'"),
         ("task,worker,label\na,,1\n", "row 2, column worker: worker is empty"),
+        ('task,worker,label\na,w1,1\n"b\nc",w1,0\n', "row 3, column task: task 'b\\nc' holds a line break"),
+        ('task,worker,label\na,"w\r\n1",1\n', "row 2, column worker: worker 'w\\r\\n1' holds a line break"),
         ("task,label\na,1\n", "missing required column(s) worker"),
     ],
 )

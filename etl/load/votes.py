@@ -39,6 +39,13 @@ def votes_frame(
         bad = first_bad_row(frame, pl.col(name).fill_null("") == "")
         if bad:
             raise InputFileError(str(path), f"{column} is empty", row=bad[ROW_COLUMN], column=column)
+    # A quoted cell may hold a line break (or a tab): such an id names no image or worker anyone
+    # can type, and breaks every line-based listing of it.
+    for column, name in ((task_col, "image_id"), (worker_col, "worker_id")):
+        bad = first_bad_row(frame, pl.col(name).str.contains(r"\p{Cc}"))
+        if bad:
+            raise InputFileError(str(path), f"{column} {bad[name]!r} holds a line break or another control "
+                                 "character; an id is one line of text", row=bad[ROW_COLUMN], column=column)
     values = frame["label"].unique(maintain_order=True).to_list()
     if len(values) > 2:
         third = first_bad_row(frame, pl.col("label") == values[2])  # where the file stops being yes/no
