@@ -222,6 +222,13 @@ def test_a_results_file_with_5_images_per_row_ingests(write_results, run_cli, wa
     assert query(warehouse, "SELECT n_slots FROM raw.hits ORDER BY hit_id") == [(5,), (5,)]
 
 
+def test_image_urls_with_an_upper_case_scheme_ingest_as_written(write_results, run_cli, warehouse):
+    urls = ["HTTPS://img.example/a.jpg", "Http://img.example/b.jpg"]
+    answers = [{"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": "image2"}]
+    run_cli("ingest", str(write_results("upper.csv", {"H1": urls}, answers)))
+    assert query(warehouse, "SELECT image_id FROM raw.hit_items ORDER BY slot") == [(urls[0],), (urls[1],)]
+
+
 def test_a_results_file_with_20_images_per_row_ingests(write_results, run_cli, warehouse):
     urls = [f"https://img.example/weddings-indian-languages/tamil/50{k:02d}/01.jpg" for k in range(20)]
     answers = [{"AssignmentId": "A1", "HITId": "H20", "WorkerId": "W1", "selected": "image20|image11"}]

@@ -257,3 +257,22 @@ def test_rows_read_counts_every_row_of_a_manifest_and_a_note_names_the_repeats(t
     assert "3 rows read, 2 inserted" in result.output
     assert "note: 1 of the 3 rows read repeat an earlier row of the file; they count once" in result.output
     assert query(warehouse, "SELECT rows_in_file, rows_inserted FROM raw.load_log") == [(3, 2)]
+
+
+def test_a_url_scheme_in_upper_case_is_accepted_everywhere_and_the_url_kept_as_written(tmp_path, run_cli,
+                                                                                        warehouse):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("url,language\nHTTPS://x.example/hindi/1/01.jpg,hindi\n", encoding="utf-8")
+    run_cli("load", "images", str(manifest))
+    folder = tmp_path / "data" / "hindi" / "2"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(folder / "01.jpg")
+    run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "Http://cdn.example/mmid")
+    gold = tmp_path / "gold.csv"
+    gold.write_text("url,truth\nHTTPS://x.example/hindi/1/01.jpg,1\nHttp://cdn.example/mmid/hindi/2/01.jpg,0\n",
+                    encoding="utf-8")
+    assert "note" not in run_cli("load", "gold", str(gold)).output  # both name the images just loaded
+    assert query(warehouse, "SELECT image_id FROM raw.images ORDER BY 1") == [
+        ("HTTPS://x.example/hindi/1/01.jpg",), ("Http://cdn.example/mmid/hindi/2/01.jpg",)]
+    assert query(warehouse, "SELECT image_id, truth FROM raw.gold ORDER BY 1") == [
+        ("HTTPS://x.example/hindi/1/01.jpg", True), ("Http://cdn.example/mmid/hindi/2/01.jpg", False)]

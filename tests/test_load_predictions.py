@@ -196,3 +196,11 @@ def test_a_false_flag_over_a_list_naming_groom_is_refused(tmp_path, run_cli, war
     result = run_cli("load", "predictions", str(path), expect=1)
     assert "row 3, column predictions_include_groom_or_bridegroom: False, but the classes name 'Bridegroom'" \
         in result.output
+
+
+def test_a_path_that_is_a_url_with_an_upper_case_scheme_is_taken_as_that_url(tmp_path, run_cli, warehouse):
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [{"path": "HTTPS://x.example/w/hindi/1/01.jpg", "predictions": ["groom"],
+                           "predictions_include_groom_or_bridegroom": True}])
+    run_cli("load", "predictions", str(path))
+    assert query(warehouse, "SELECT image_id FROM raw.image_predictions") == [("HTTPS://x.example/w/hindi/1/01.jpg",)]

@@ -31,6 +31,7 @@ from etl.load.mturk_format import (
 )
 from etl.load.transaction import LoadCounts, LoadResult, fingerprint_soon, load_file, staged
 from etl.quality.gate import check_batch, quarantine_on_refusal
+from etl.quality.suites import URL_SCHEME
 
 REQUIRED = ("HITId", "AssignmentId", "WorkerId", "AssignmentStatus")
 STATUSES = ("Submitted", "Approved", "Rejected")
@@ -388,7 +389,7 @@ def hit_checks(slots: dict[int, str]) -> list[Check]:
     ))
     checks += [(
         c,
-        ~pl.col(c).fill_null("").str.contains(r"^\s*(?:https?://\S+)?\s*$"),
+        ~pl.col(c).fill_null("").str.contains(rf"^\s*(?:{URL_SCHEME}\S+)?\s*$"),
         lambda row, c=c: f"{row[c]!r} is not an http(s) URL",
     ) for c in slots.values()]
     return checks

@@ -26,11 +26,12 @@ from etl.load.listing import files_below
 from etl.load.mturk_format import blank_to_null
 from etl.load.transaction import LoadCounts, LoadResult, directory_fingerprint, load_file
 from etl.quality.gate import check_batch, quarantine_on_refusal
+from etl.quality.suites import URL_SCHEME
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
 URL_UNSAFE = ("%", *' "#<>?\\^`{|}\x7f', *map(chr, range(1, 32)))
 # No spaces, and no invisible format characters (a zero-width space pasted in makes another URL).
-HTTP_URL = r"^https?://[^\s\p{Cf}/$.?#][^\s\p{Cf}]*$"
+HTTP_URL = rf"^{URL_SCHEME}[^\s\p{{Cf}}/$.?#][^\s\p{{Cf}}]*$"
 # <language>/<word>/<file> at the end of a path or URL.
 LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
 

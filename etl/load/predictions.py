@@ -18,6 +18,7 @@ from etl.load.gold import parse_truth
 from etl.load.images import check_url_prefix, url_path
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged
 from etl.quality.gate import check_batch, quarantine_on_refusal
+from etl.quality.suites import URL_SCHEME
 
 FLAG = "predictions_include_groom_or_bridegroom"
 TARGET_CLASSES = ("groom", "bridegroom")
@@ -95,7 +96,7 @@ def _resolve_image_ids(
     image loaded with that local path; prefix + path (with --url-prefix); else the one image whose
     URL ends with /path. A path that ends more than one URL (`7899/01.jpg` in two languages) is
     refused: picking one would put a prediction on the wrong image."""
-    is_url = pl.col("path").str.contains(r"^https?://")
+    is_url = pl.col("path").str.contains(f"^{URL_SCHEME}")
     prefixed = pl.lit(None, pl.String)
     if url_prefix:
         check_url_prefix(url_prefix, str(path))

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 import polars as pl
 
 STATUSES = ("Submitted", "Approved", "Rejected")
-URL_PATTERN = r"^https?://\S+$"
+# A URL's scheme is case-insensitive (RFC 3986 section 3.1): HTTPS://host/a.jpg is a web URL too.
+# Every check of "an http(s) URL" builds on this one, and none rewrites the URL: an image_id is
+# the URL exactly as workers were shown it.
+URL_SCHEME = r"(?i:https?)://"
+URL_PATTERN = rf"^{URL_SCHEME}\S+$"
 # Under this many seconds for a whole HIT of images, nobody looked at them: a warning, not an error.
 FAST_WORK_SECONDS = 3
 
