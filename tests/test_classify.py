@@ -126,6 +126,28 @@ def test_other_top_k_is_a_new_job_and_the_mart_shows_the_newest_run(run_cli, war
     assert {(top, runs) for _, top, runs in ranks} == {(3, 1)}
 
 
+def test_a_manifests_relative_paths_name_files_beside_it_wherever_classify_runs(run_cli, warehouse, images_dir,
+                                                                                tiny_model, tmp_path, monkeypatch):
+    (images_dir / "manifest.csv").write_text(
+        "url,language,path\n"
+        f"{URL}/marathi/7000/01.png,marathi,marathi/7000/01.png\n"
+        f"{URL}/punjabi/7001/01.png,punjabi,./punjabi/7001/../../punjabi/7001/01.png\n")
+    monkeypatch.chdir(tmp_path)  # the manifest named relative to where it is loaded from
+    run_cli("load", "images", "weddings/manifest.csv")
+    assert query(warehouse, "SELECT path FROM raw.images ORDER BY 1") == [
+        (str(images_dir.resolve() / "marathi/7000/01.png"),), (str(images_dir.resolve() / "punjabi/7001/01.png"),)]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    model_path, labels_path = tiny_model
+    result = run_cli("classify", "--from-images", "--model-path", str(model_path), "--labels", str(labels_path),
+                     "--top-k", "2")
+    assert "2 images classified" in result.output and "skipped" not in result.output
+    want = expected_top(2)
+    assert query(warehouse, "SELECT image_id, label FROM raw.prediction_labels WHERE rank = 1 ORDER BY 1") == [
+        (url, want[url][0][0]) for url in sorted((f"{URL}/marathi/7000/01.png", f"{URL}/punjabi/7001/01.png"))]
+
+
 KILL_AFTER_FIRST_BATCH = """
 import sys, time
 from pathlib import Path

@@ -45,6 +45,16 @@ def test_paths_map_to_the_urls_of_loaded_images(tmp_path, run_cli, warehouse):
         ("https://x.example/weddings/hindi/1/01.jpg", True), ("https://x.example/weddings/tamil/2/01.jpg", False)]
 
 
+def test_a_relative_path_names_the_image_a_manifest_beside_it_gave_the_same_relative_path(tmp_path, run_cli,
+                                                                                         warehouse):
+    (tmp_path / "m.csv").write_text("url,language,path\nhttps://x.example/img/a1b2.jpg,hindi,pics/01.jpg\n")
+    run_cli("load", "images", str(tmp_path / "m.csv"))
+    write_seed_csv(tmp_path / "p.csv", [{"path": "pics/01.jpg", "predictions": ["groom"],
+                                         "predictions_include_groom_or_bridegroom": True}])
+    run_cli("load", "predictions", str(tmp_path / "p.csv"))
+    assert query(warehouse, "SELECT image_id FROM raw.image_predictions") == [("https://x.example/img/a1b2.jpg",)]
+
+
 def test_a_prediction_that_is_not_a_list_is_refused_and_nothing_loads(tmp_path, run_cli, warehouse):
     manifest = tmp_path / "m.csv"
     manifest.write_text("url,language\nhttps://x.example/a.jpg,hindi\n")

@@ -202,7 +202,8 @@ def classify_images(
     exists = [Path(path).is_file() for path in paths]
     result.skipped += [
         (path, "no such file" if Path(path).is_absolute() else
-         f"no such file in {Path.cwd()} (a manifest's relative paths are read from the current folder)")
+         f"no such file in {Path.cwd()} (a relative path, left by a load from before manifests' "
+         "paths were stored absolute, is read from the current folder)")
         for path, ok in zip(paths, exists, strict=True) if not ok
     ]
     too_large = {position: size for position, ok in enumerate(exists) if ok

@@ -37,9 +37,10 @@ def load() -> None:
 def load_images(settings: Settings, source: Path, url_prefix: str | None, allow_warnings: bool) -> None:
     """Register images from a manifest CSV or a directory.
 
-    SOURCE is either a CSV with columns url,language (optional path, word, region), or a
-    directory laid out like the MMID wedding sets (weddings-indian-languages/punjabi/7899/01.jpg),
-    where language and word come from the path; then --url-prefix is required.
+    SOURCE is either a CSV with columns url,language (optional path, word, region; a relative
+    path is taken from the CSV's folder and stored absolute), or a directory laid out like the
+    MMID wedding sets (weddings-indian-languages/punjabi/7899/01.jpg), where language and word
+    come from the path; then --url-prefix is required.
 
     \b
     Examples:

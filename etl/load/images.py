@@ -34,6 +34,8 @@ URL_UNSAFE = ("%", *' "#<>?\\^`{|}\x7f', *map(chr, range(1, 32)))
 HTTP_URL = rf"^{URL_SCHEME}[^\s\p{{Cf}}/$.?#][^\s\p{{Cf}}]*$"
 # <language>/<word>/<file> at the end of a path or URL.
 LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
+# A path segment followed by '..' (the segment neither '.' nor '..'), as os.path.normpath removes it.
+SEGMENT_THEN_PARENT = r"/(?:[^/.][^/]*|\.[^/.][^/]*|\.\.[^/]+)/\.\.(?:/|$)"
 
 
 def url_languages_sql(relation: str) -> str:
@@ -149,6 +151,7 @@ def _manifest_frame(path: Path) -> tuple[pl.DataFrame, int]:
     if bad:
         raise InputFileError(str(path), f"language is empty for {bad['image_id']}",
                              row=bad[ROW_COLUMN], column="language")
+    frame = absolute_paths(frame, "path", path.parent)
     contradiction = first_contradiction(frame, "image_id", ("path", "language", "word", "region"))
     if contradiction:
         clash, first, column = contradiction
@@ -159,6 +162,23 @@ def _manifest_frame(path: Path) -> tuple[pl.DataFrame, int]:
             column=column,
         )
     return without_repeats(frame, "image_id")
+
+
+def absolute_paths(frame: pl.DataFrame, column: str, base: Path) -> pl.DataFrame:
+    """`column`'s paths as absolute paths, a relative one taken as relative to `base` (a manifest's
+    folder: where its writer was looking), not to whichever folder `classify` later runs in. Then
+    normalised as os.path.normpath does ('./', 'a/../', '//'), so `classify DIR` finds the file
+    below DIR and a predictions file can name it by the same text. Nulls stay null."""
+    folder = str(Path(base).resolve()).rstrip("/") + "/"
+    path = pl.col(column)
+    path = pl.when(path.str.starts_with("/")).then(path).otherwise(pl.lit(folder) + path)
+    frame = frame.with_columns(path.str.replace_all(r"/(?:\.?/)+", "/").str.replace(r"/\.$", "/").alias(column))
+    # One pass takes away one 'segment/..' per run of them: as many passes as the deepest run.
+    while frame.select(pl.col(column).str.contains(SEGMENT_THEN_PARENT).any()).item():
+        frame = frame.with_columns(pl.col(column).str.replace_all(SEGMENT_THEN_PARENT, "/"))
+    # '..' above the root is the root; a trailing '/' is the folder itself.
+    return frame.with_columns(pl.col(column).str.replace(r"^(?:/\.\.)+(?:/|$)", "/")
+                              .str.replace(r"(.)/$", "${1}"))
 
 
 def region_key(region: pl.Expr) -> pl.Expr:

@@ -15,7 +15,7 @@ import polars as pl
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
 from etl.load.gold import parse_truth
-from etl.load.images import check_url_prefix, url_path
+from etl.load.images import absolute_paths, check_url_prefix, url_path
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged
 from etl.quality.gate import check_batch, quarantine_on_refusal
 from etl.quality.suites import URL_SCHEME
@@ -93,7 +93,8 @@ def _resolve_image_ids(
     con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, path: Path, url_prefix: str | None
 ) -> pl.DataFrame:
     """Map each row's path to the URL workers saw, first of: the path itself when it is a URL; the
-    image loaded with that local path; prefix + path (with --url-prefix); else the one image whose
+    image loaded with that local path (a relative one as written, or taken from this file's folder
+    as a manifest's is); prefix + path (with --url-prefix); else the one image whose
     URL ends with /path. A path that ends more than one URL (`7899/01.jpg` in two languages) is
     refused: picking one would put a prediction on the wrong image."""
     is_url = pl.col("path").str.contains(f"^{URL_SCHEME}")
@@ -102,15 +103,19 @@ def _resolve_image_ids(
         check_url_prefix(url_prefix, str(path))
         prefixed = pl.when(~is_url).then(pl.lit(url_prefix.rstrip("/") + "/")
                                          + url_path(pl.col("path").str.strip_prefix("/")))
-    staged = frame.with_columns(pl.when(is_url).then(pl.col("path")).alias("direct"),  # noqa: F841
-                                prefixed.alias("prefixed"))
+    staged = absolute_paths(frame.with_columns(pl.when(is_url).then(pl.col("path")).alias("direct"),  # noqa: F841
+                                               prefixed.alias("prefixed"), pl.col("path").alias("local")),
+                            "local", path.parent)
     resolved = con.sql(
         """
-        WITH by_path AS (
-            SELECT s.source_row, min(i.image_id) AS image_id, count(*) AS n
-            FROM staged AS s JOIN raw.images AS i ON i.path = s.path
-            WHERE s.direct IS NULL
-            GROUP BY s.source_row
+        WITH by_path AS (  -- two equality joins: one on an OR would compare every row with every image
+            SELECT source_row, min(image_id) AS image_id, count(DISTINCT image_id) AS n
+            FROM (SELECT s.source_row, i.image_id FROM staged AS s JOIN raw.images AS i ON i.path = s.path
+                  WHERE s.direct IS NULL
+                  UNION ALL
+                  SELECT s.source_row, i.image_id FROM staged AS s JOIN raw.images AS i ON i.path = s.local
+                  WHERE s.direct IS NULL AND s.local <> s.path)
+            GROUP BY source_row
         ),
         by_suffix AS (  -- ends_with compares text: no LIKE wildcards (_ and % are common in names)
             SELECT s.source_row, min(i.image_id) AS image_id, max(i.image_id) AS other, count(*) AS n
@@ -146,7 +151,7 @@ def _resolve_image_ids(
             "(crowdaudit load images) or pass --url-prefix",
             row=bad[ROW_COLUMN], column="path",
         )
-    return resolved.drop("direct", "prefixed", "ambiguous")
+    return resolved.drop("direct", "prefixed", "local", "ambiguous")
 
 
 def _refuse_contradicting_rows(frame: pl.DataFrame, path: Path) -> None:
