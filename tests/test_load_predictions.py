@@ -214,3 +214,18 @@ def test_a_path_that_is_a_url_with_an_upper_case_scheme_is_taken_as_that_url(tmp
                            "predictions_include_groom_or_bridegroom": True}])
     run_cli("load", "predictions", str(path))
     assert query(warehouse, "SELECT image_id FROM raw.image_predictions") == [("HTTPS://x.example/w/hindi/1/01.jpg",)]
+
+
+def test_predictions_for_urls_that_are_not_loaded_images_load_with_a_note(tmp_path, run_cli, warehouse):
+    known = "https://x.example/hindi/1/01.jpg"
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [{"path": url, "predictions": ["groom"], "predictions_include_groom_or_bridegroom": True}
+                          for url in (known, "https://x.exmaple/hindi/1/02.jpg", "https://x.exmaple/hindi/1/03.jpg")])
+    assert "note" not in run_cli("load", "predictions", str(path)).output  # before any image: nothing to compare
+    (tmp_path / "m.csv").write_text(f"url,language\n{known},hindi\n")
+    run_cli("load", "images", str(tmp_path / "m.csv"))
+    result = run_cli("load", "predictions", str(path), "--model", "again")
+    assert "3 rows read, 3 inserted" in result.output
+    assert ("note: 2 of the file's 3 predicted images (e.g. 'https://x.exmaple/hindi/1/02.jpg') are not in the "
+            "warehouse's images or votes") in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw.image_predictions") == [(6,)]

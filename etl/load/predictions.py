@@ -15,7 +15,7 @@ import polars as pl
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
 from etl.load.gold import parse_truth
-from etl.load.images import absolute_paths, check_url_prefix, url_path
+from etl.load.images import absolute_paths, check_url_prefix, images_not_known, url_path
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged
 from etl.quality.gate import check_batch, quarantine_on_refusal
 from etl.quality.suites import URL_SCHEME
@@ -196,6 +196,22 @@ def load_predictions(
                         "FROM staged_image_predictions", [run_id])
             con.execute("INSERT INTO raw.prediction_labels SELECT ?, image_id, rank, label, NULL "
                         "FROM staged_prediction_labels", [run_id])
-        return LoadCounts(rows_in_file=frame.height, inserted=per_image.height, notes=warnings)
+            notes = [*_predictions_for_images_not_loaded(con), *warnings]
+        return LoadCounts(rows_in_file=frame.height, inserted=per_image.height, notes=notes)
 
     return load_file(con, "predictions", path, write, options={"url_prefix": url_prefix, "model": model})
+
+
+def _predictions_for_images_not_loaded(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """A note when the warehouse has images or votes but some predicted URLs name neither: a
+    mistyped host or another URL form would otherwise load, then drop out of classifier_metrics
+    (which scores a prediction against the votes and gold of its URL) without a word. Predictions
+    loaded first get none, as gold does."""
+    missing, total, example = images_not_known(
+        con, "staged_image_predictions",
+        "SELECT image_id FROM raw.images UNION SELECT image_id FROM raw.external_votes")
+    if not missing:
+        return []
+    return [(f"note: {missing} of the file's {total} predicted images (e.g. {example!r}) are not in the warehouse's "
+             "images or votes; their predictions are loaded, but count in classifier_metrics only where votes "
+             "or gold name those URLs")]
