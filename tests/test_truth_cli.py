@@ -91,6 +91,29 @@ def test_a_bad_votes_file_is_refused_whole_with_the_reason(run_cli, warehouse, t
         assert con.sql("SELECT count(*) FROM raw.load_log").fetchall() == [(0,)]
 
 
+def test_load_votes_takes_allow_warnings_and_passes_it_to_the_gate(run_cli, warehouse, tmp_path, monkeypatch):
+    from etl.quality.suites import BATCH_SUITES, WARNING, Rule, Suite
+
+    # The votes suite has no warning today: give it one, as a later version might.
+    suite = BATCH_SUITES["votes"]["votes"]
+    only_yes = Rule("ExpectColumnValuesToBeInSet", {"column": "selected", "value_set": [True]}, severity=WARNING,
+                    description="every vote is a yes")
+    monkeypatch.setitem(BATCH_SUITES["votes"], "votes", Suite(suite.name, (*suite.rules, only_yes), suite.id_columns))
+    votes = write(tmp_path / "v.csv", "task,worker,label\na,w1,1\na,w2,0\n")
+    refused = run_cli("load", "votes", str(votes), expect=1)
+    assert "row 3" in refused.output and "pass --allow-warnings" in refused.output
+    result = run_cli("load", "votes", "--allow-warnings", str(votes))
+    assert "2 inserted" in result.output and "warning (allowed): votes: warning: expected every vote is a yes" in result.output
+
+
+@pytest.mark.parametrize("command", [("load", "images"), ("load", "gold"), ("load", "predictions"), ("load", "votes"),
+                                     ("ingest",)])
+def test_every_loader_has_allow_warnings_and_its_help_says_what_it_does(run_cli, command):
+    help_text = " ".join(run_cli(*command, "--help").output.split())
+    assert ("--allow-warnings Load the file even if quality-gate expectations of warning severity fail "
+            "(they are listed in the summary); a failed error expectation still refuses it.") in help_text
+
+
 def test_labels_method_chooses_what_the_labels_mart_holds(run_cli, warehouse, tmp_path):
     votes = write(tmp_path / "v.csv", "task,worker,label\na,w1,1\na,w2,0\nb,w1,1\nb,w2,1\nb,w3,1\n")
     run_cli("load", "votes", str(votes))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -13,10 +14,24 @@ from etl.load.gold import load_gold
 from etl.load.images import load_images_dir, load_images_manifest
 from etl.load.predictions import load_predictions
 from etl.load.regions import load_regions
+from etl.quality.suites import BATCH_SUITES, WARNING
 from etl.warehouse import open_warehouse
 
 existing_path = click.Path(exists=True, path_type=Path)
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def allow_warnings_option(kind: str) -> Callable:
+    """--allow-warnings, the same on every loader, its help naming the warnings the gate checks for
+    `kind` (a suite without any says so: the option is still there, so that a script can pass it to
+    every loader, and keeps working when a warning is added)."""
+    warnings = [rule.description for suite in BATCH_SUITES[kind].values() for rule in suite.rules
+                if rule.severity == WARNING]
+    which = (f"Warnings checked here: {'; '.join(warnings)}." if warnings
+             else "This file's quality suite has no warnings at present, so it changes nothing yet.")
+    return click.option("--allow-warnings", is_flag=True,
+                        help="Load the file even if quality-gate expectations of warning severity fail (they are "
+                        f"listed in the summary); a failed error expectation still refuses it. {which}")
 
 
 @cli.group("load")
@@ -31,8 +46,7 @@ def load() -> None:
 @load.command("images")
 @click.argument("source", type=existing_path)
 @click.option("--url-prefix", help="With a DIR: the URL the directory is served at (image URL = prefix + path).")
-@click.option("--allow-warnings", is_flag=True,
-              help="Load a batch whose only failed expectations are warnings (e.g. an unusually fast worker).")
+@allow_warnings_option("images")
 @pass_settings
 def load_images(settings: Settings, source: Path, url_prefix: str | None, allow_warnings: bool) -> None:
     """Register images from a manifest CSV or a directory.
@@ -63,8 +77,7 @@ def load_images(settings: Settings, source: Path, url_prefix: str | None, allow_
 @click.argument("csv_file", type=existing_file)
 @click.option("--model", help="Model name to record. [default: csv:<file name>]")
 @click.option("--url-prefix", help="Prefix that turns each row's path into the image URL.")
-@click.option("--allow-warnings", is_flag=True,
-              help="Load a batch whose only failed expectations are warnings (e.g. an unusually fast worker).")
+@allow_warnings_option("predictions")
 @pass_settings
 def load_predictions_command(settings: Settings, csv_file: Path, model: str | None, url_prefix: str | None,
                              allow_warnings: bool) -> None:
@@ -83,8 +96,7 @@ def load_predictions_command(settings: Settings, csv_file: Path, model: str | No
 @click.argument("csv_file", type=existing_file)
 @click.option("--positive", help="The truth value that means yes, for files not coded true/false, 1/0 or "
               "yes/no (e.g. --positive 2 for labels 1/2).")
-@click.option("--allow-warnings", is_flag=True,
-              help="Load a batch whose only failed expectations are warnings (e.g. an unusually fast worker).")
+@allow_warnings_option("gold")
 @pass_settings
 def load_gold_command(settings: Settings, csv_file: Path, positive: str | None, allow_warnings: bool) -> None:
     """Load known answers: columns url,truth (or task,truth); truth is true/false, 1/0 or yes/no.
@@ -123,8 +135,7 @@ def load_regions_command(settings: Settings, csv_file: Path) -> None:
 
 @cli.command("ingest")
 @click.argument("results_files", nargs=-1, required=True, type=click.Path(path_type=Path))  # checked per file
-@click.option("--allow-warnings", is_flag=True,
-              help="Load a batch whose only failed expectations are warnings (e.g. an unusually fast worker).")
+@allow_warnings_option("results")
 @pass_settings
 def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: bool) -> None:
     """Ingest MTurk batch results CSVs (as downloaded from the requester site).

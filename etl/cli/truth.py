@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from etl.cli.base import Settings, cli, pass_settings
-from etl.cli.loading import load
+from etl.cli.loading import allow_warnings_option, load
 from etl.cli.models import model_progress
 from etl.load.votes import load_votes
 from etl.models import build as build_models
@@ -21,9 +21,11 @@ from etl.warehouse import open_warehouse, transaction
 @click.option("--worker-col", default="worker", show_default=True, help="Column with the worker id.")
 @click.option("--label-col", default="label", show_default=True, help="Column with the vote.")
 @click.option("--positive", default="1", show_default=True, help="The label value that means yes.")
+@allow_warnings_option("votes")
 @pass_settings
 def load_votes_command(
-    settings: Settings, csv_file: Path, task_col: str, worker_col: str, label_col: str, positive: str
+    settings: Settings, csv_file: Path, task_col: str, worker_col: str, label_col: str, positive: str,
+    allow_warnings: bool,
 ) -> None:
     """Load yes/no votes in long format (one row per vote) from any source.
 
@@ -38,7 +40,8 @@ def load_votes_command(
     """
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
         result = load_votes(
-            con, csv_file, task_col=task_col, worker_col=worker_col, label_col=label_col, positive=positive
+            con, csv_file, task_col=task_col, worker_col=worker_col, label_col=label_col, positive=positive,
+            allow_warnings=allow_warnings,
         )
     click.echo(result.summary())
 
