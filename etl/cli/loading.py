@@ -12,6 +12,7 @@ from etl.errors import CrowdauditError
 from etl.load.batch_results import ingest_results
 from etl.load.gold import load_gold
 from etl.load.images import load_images_dir, load_images_manifest
+from etl.load.listing import RESULTS_SUFFIX, results_files_below
 from etl.load.predictions import load_predictions
 from etl.load.regions import load_regions
 from etl.quality.suites import BATCH_SUITES, WARNING
@@ -138,21 +139,27 @@ def load_regions_command(settings: Settings, csv_file: Path) -> None:
 @allow_warnings_option("results")
 @pass_settings
 def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: bool) -> None:
-    """Ingest MTurk batch results CSVs (as downloaded from the requester site).
+    """Ingest MTurk batch results CSVs (as downloaded from the requester site), or every one below a folder.
 
-    Each file is taken whole or not at all. The same file twice changes nothing; a
+    A folder stands for the files below it whose name ends in results.csv (the site's
+    Batch_<id>_batch_results.csv, and what `hits results` writes), in name order; others, such
+    as a batch's .variables.csv, and the warehouse's quarantine/ are left alone. Files loaded
+    before are recognised and skipped, so a nightly job can ingest its downloads folder every
+    night. Each file is taken whole or not at all. The same file twice changes nothing; a
     re-download where assignments were approved or rejected updates their status only.
     A bad file is reported with its row and column, and the other files still load. Each
     file passes the data-quality gate first; a refused file is copied to quarantine/ beside
     the warehouse with a summary of the failed expectations.
 
     \b
-    Example:
+    Examples:
       crowdaudit ingest Batch_3512345_batch_results.csv
+      crowdaudit ingest ~/mturk-downloads/          # nightly: only new files load
     """
-    failures = []
+    paths, failures = results_files_given(results_files, quarantine=settings.warehouse.parent / "quarantine")
+    given = len(paths) + len(failures)  # a folder holding no results file counts as one
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
-        for path in results_files:
+        for path in paths:
             try:
                 result = ingest_results(con, path, allow_warnings=allow_warnings)
             except CrowdauditError as error:
@@ -161,4 +168,23 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
                 continue
             click.echo(result.summary())
     if failures:
-        raise CrowdauditError(f"{len(failures)} of {len(results_files)} file(s) not loaded (see above)")
+        raise CrowdauditError(f"{len(failures)} of {given} file(s) not loaded (see above)")
+
+
+def results_files_given(given: tuple[Path, ...], *, quarantine: Path) -> tuple[list[Path], list[str]]:
+    """(the files to ingest, errors): a folder stands for the results files below it, and one
+    holding none is an error of its own (the other files still load)."""
+    paths: list[Path] = []
+    errors: list[str] = []
+    for path in given:
+        if not path.is_dir():
+            paths.append(path)
+            continue
+        below = results_files_below(path, skip=quarantine)
+        if not below:
+            errors.append(f"{path}: no results file (a name ending in {RESULTS_SUFFIX}) below this folder")
+            click.echo(f"Error: {errors[-1]}", err=True)
+            continue
+        click.echo(f"{path}: {len(below)} results file{'s' if len(below) != 1 else ''}")
+        paths += below
+    return paths, errors

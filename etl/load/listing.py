@@ -22,3 +22,25 @@ def files_below(directory: Path) -> Iterator[Path]:
         for name in files:
             if os.path.isfile(os.path.join(folder, name)):
                 yield relative / name
+
+
+RESULTS_SUFFIX = "results.csv"
+
+
+def results_files_below(directory: Path, *, skip: Path | None = None) -> list[Path]:
+    """The batch results files below `directory`, in name order: files whose name ends in
+    results.csv, as the site names downloads (Batch_<id>_batch_results.csv) and `hits results`
+    writes them; the batch's input (.variables.csv) and other files are left alone. `skip` is a
+    folder not to look in: the warehouse's quarantine/, whose copies of refused files would
+    otherwise come back as new batches every night."""
+    skipped = os.path.realpath(skip) if skip else None
+    found = [
+        directory / relative for relative in files_below(directory)
+        if relative.name.lower().endswith(RESULTS_SUFFIX)
+        and not (skipped and _is_within(os.path.realpath(directory / relative), skipped))
+    ]
+    return sorted(found, key=lambda path: (path.name, str(path)))
+
+
+def _is_within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

@@ -1,0 +1,54 @@
+"""`crowdaudit ingest FOLDER`: a nightly job points at the folder where batches are downloaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import query
+
+URLS = [f"https://img.example/weddings-european-language/spanish/10{k}/01.jpg" for k in range(1, 5)]
+
+
+def _answers(hit: str, prefix: str) -> list[dict]:
+    return [{"AssignmentId": f"{prefix}{w}", "HITId": hit, "WorkerId": f"W{w}", "selected": "image1"}
+            for w in range(1, 4)]
+
+
+def _move(path: Path, to: Path) -> Path:
+    to.parent.mkdir(parents=True, exist_ok=True)
+    return path.rename(to)
+
+
+def test_a_folder_ingests_every_results_file_below_it_in_name_order(tmp_path, write_results, run_cli, warehouse):
+    downloads = tmp_path / "downloads"
+    second = _move(write_results("b2.csv", {"H2": URLS}, _answers("H2", "B")),
+                   downloads / "2019-02" / "Batch_2_batch_results.csv")
+    first = _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "Batch_1_batch_results.csv")
+    (downloads / "Batch_1.variables.csv").write_text("image1\nhttps://img.example/x.jpg\n")  # not results: left alone
+    result = run_cli("ingest", str(downloads))
+    assert f"{downloads}: 2 results files" in result.output
+    logged = query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results' ORDER BY load_id")
+    assert logged == [(str(first),), (str(second),)]
+    again = run_cli("ingest", str(downloads))
+    assert again.output.count("already loaded") == 2
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(6,)]
+
+
+def test_a_folder_holding_the_warehouse_skips_its_quarantined_copies(tmp_path, write_results, run_cli, warehouse):
+    # The warehouse lives in the downloads folder; a refused file's copy in quarantine/ is not a new batch.
+    bad = write_results("elsewhere/Batch_9_batch_results.csv", {"H9": URLS},
+                        [{"AssignmentId": "C1", "HITId": "H9", "WorkerId": "W1", "selected": "image7"}])
+    run_cli("ingest", str(bad), expect=1)
+    assert list((warehouse.parent / "quarantine").glob("*Batch_9_batch_results.csv"))
+    good = _move(write_results("g.csv", {"H1": URLS}, _answers("H1", "A")), warehouse.parent / "Batch_1_batch_results.csv")
+    result = run_cli("ingest", str(warehouse.parent))
+    assert "Batch_9" not in result.output
+    assert query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results'") == [(str(good),)]
+
+
+def test_a_folder_without_results_files_is_an_error_naming_it(tmp_path, run_cli):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.csv").write_text("a\n1\n")
+    result = run_cli("ingest", str(empty), expect=1)
+    assert f"{empty}: no results file (a name ending in results.csv) below this folder" in result.output
