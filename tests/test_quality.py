@@ -136,6 +136,25 @@ def test_a_file_refused_by_the_reader_is_quarantined_with_its_row(tmp_path, run_
     assert any(p.name.endswith("Batch_5_batch_results.csv") for p in quarantined(warehouse))
 
 
+
+def test_a_file_refused_again_keeps_one_copy_in_quarantine_and_a_changed_one_gets_its_own(tmp_path, run_cli,
+                                                                                          warehouse):
+    # A nightly job retries a refused file every night: quarantine/ must not fill with copies of it.
+    bad = tmp_path / "Batch_5_batch_results.csv"
+    header = "HITId,AssignmentId,WorkerId,AssignmentStatus,Input.image1,Answer.selected\n"
+    bad.write_text(header + "H,A,W,Bogus,https://x.example/1.jpg,image1\n", encoding="utf-8")
+    first = run_cli("ingest", str(bad), expect=1)
+    again = run_cli("ingest", str(bad), expect=1)
+    copies = [p for p in quarantined(warehouse) if p.name.endswith(".csv")]
+    assert len(copies) == 1
+    assert "already kept" in again.output and copies[0].name in again.output
+    assert copies[0].name in first.output
+    bad.write_text(header + "H,A,W,Bogus2,https://x.example/1.jpg,image1\n", encoding="utf-8")
+    run_cli("ingest", str(bad), expect=1)
+    copies = [p for p in quarantined(warehouse) if p.name.endswith(".csv")]
+    assert len(copies) == 2
+    assert sorted(p.read_text(encoding="utf-8").split(",")[-3] for p in copies) == ["Bogus", "Bogus2"]
+
 def test_load_votes_is_gated_too_a_reader_slip_is_refused_and_quarantined(tmp_path, run_cli, warehouse,
                                                                            monkeypatch):
     from etl.load import votes

@@ -64,6 +64,8 @@ def quarantine_on_refusal(con: duckdb.DuckDBPyConnection, path: Path) -> Iterato
     except InputFileError as error:
         database = warehouse_file(con)
         if database is not None and Path(path).exists():
-            kept = quarantine(database.parent / "quarantine", Path(path), error)
-            error.args = (f"{error.args[0]}\n  (the file is kept in {kept.parent}, reasons in {kept.name}.txt)",)
+            kept, is_new = quarantine(database.parent / "quarantine", Path(path), error)
+            where = (f"the file is kept in {kept.parent}" if is_new
+                     else f"the same file is already kept in {kept.parent} as {kept.name}")
+            error.args = (f"{error.args[0]}\n  ({where}, reasons in {kept.name}.txt)",)
         raise
