@@ -111,6 +111,14 @@ def test_a_blank_truth_under_positive_is_refused_at_its_row_not_counted_as_a_thi
     assert "row 3, column truth: truth is empty" in result.output
 
 
+
+def test_a_gold_task_id_holding_a_line_break_is_refused_at_its_row(tmp_path, run_cli, warehouse):
+    # As load votes refuses it: an id nobody can type names no task of any votes file.
+    gold = tmp_path / "truth.csv"
+    gold.write_text('task,truth\nt1,1\n"t2\nx",0\n', encoding="utf-8")
+    result = run_cli("load", "gold", str(gold), expect=1)
+    assert "row 3, column task: task 't2\\nx' holds a line break or another control character" in result.output
+
 def test_positive_matches_truth_values_in_any_case(tmp_path, run_cli, warehouse):
     gold = tmp_path / "truth.csv"
     gold.write_text("task,truth\nt1,Wedding\nt2,other\nt3,WEDDING \n")

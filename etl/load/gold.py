@@ -8,7 +8,14 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv, without_repeats
+from etl.load.csvfile import (
+    ROW_COLUMN,
+    first_bad_row,
+    first_contradiction,
+    read_text_csv,
+    refuse_control_characters,
+    without_repeats,
+)
 from etl.load.images import HTTP_URL, images_not_known
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
 from etl.quality.gate import check_batch, quarantine_on_refusal
@@ -53,6 +60,7 @@ def gold_frame(path: Path, *, positive: str | None = None) -> tuple[pl.DataFrame
     bad = first_bad_row(frame, pl.col("image_id").fill_null("") == "")
     if bad:
         raise InputFileError(str(path), f"{key} is empty", row=bad[ROW_COLUMN], column=key)
+    refuse_control_characters(frame, path, {"image_id": key})
     if key == "url":  # a task id may be anything; a url column holds what workers were shown
         bad = first_bad_row(frame, ~pl.col("image_id").str.contains(HTTP_URL))
         if bad:

@@ -15,7 +15,13 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.load.csvfile import ROW_COLUMN, first_bad_row, read_text_csv, without_repeats
+from etl.load.csvfile import (
+    ROW_COLUMN,
+    first_bad_row,
+    read_text_csv,
+    refuse_control_characters,
+    without_repeats,
+)
 from etl.load.gold import FALSE_WORDS, TRUE_WORDS
 from etl.load.images import images_not_known
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
@@ -39,13 +45,7 @@ def votes_frame(
         bad = first_bad_row(frame, pl.col(name).fill_null("") == "")
         if bad:
             raise InputFileError(str(path), f"{column} is empty", row=bad[ROW_COLUMN], column=column)
-    # A quoted cell may hold a line break (or a tab): such an id names no image or worker anyone
-    # can type, and breaks every line-based listing of it.
-    for column, name in ((task_col, "image_id"), (worker_col, "worker_id")):
-        bad = first_bad_row(frame, pl.col(name).str.contains(r"\p{Cc}"))
-        if bad:
-            raise InputFileError(str(path), f"{column} {bad[name]!r} holds a line break or another control "
-                                 "character; an id is one line of text", row=bad[ROW_COLUMN], column=column)
+    refuse_control_characters(frame, path, {"image_id": task_col, "worker_id": worker_col})
     values = frame["label"].unique(maintain_order=True).to_list()
     if len(values) > 2:
         third = first_bad_row(frame, pl.col("label") == values[2])  # where the file stops being yes/no
