@@ -130,3 +130,32 @@ def test_whether_scores_are_logits_is_decided_by_the_models_last_layer_not_by_ea
     logits_in_range = np.array([[0.9, 0.1, 0.3]])
     assert np.allclose(as_probabilities(logits_in_range, False).sum(axis=1), 1)
     assert np.array_equal(as_probabilities(logits_in_range, True), logits_in_range)
+
+
+def test_a_labels_file_that_is_not_utf8_is_refused_naming_its_line(run_cli, tmp_path):
+    inputs = keras.Input((8, 8, 3))
+    keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(inputs))).save(tmp_path / "m.keras")
+    (tmp_path / "labels.txt").write_bytes("groom\ncaf\u00e9\nbride\n".encode("latin-1"))
+    result = run_cli("classify", "--from-images", "--model-path", str(tmp_path / "m.keras"),
+                     "--labels", str(tmp_path / "labels.txt"), expect=1)
+    assert f"{tmp_path / 'labels.txt'}, row 2: bytes that are not UTF-8" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_labels_file_saved_with_a_byte_order_mark_names_its_first_class_as_written(run_cli, warehouse, tmp_path):
+    # Windows Notepad's "UTF-8 with BOM": the BOM is not part of the first class's name.
+    from PIL import Image
+
+    inputs = keras.Input((8, 8, 3))
+    keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(inputs))).save(tmp_path / "m.keras")
+    (tmp_path / "labels.txt").write_bytes("groom\r\ncat\r\nbride\r\n".encode("utf-8-sig"))
+    folder = tmp_path / "weddings" / "punjabi" / "7899"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(folder / "01.png")
+    result = run_cli("classify", str(tmp_path / "weddings"), "--url-prefix", "https://example.org/w",
+                     "--model-path", str(tmp_path / "m.keras"), "--labels", str(tmp_path / "labels.txt"))
+    assert "1 images classified" in result.output
+    from conftest import query
+
+    assert {label for (label,) in query(warehouse, "SELECT label FROM raw.prediction_labels")} <= {
+        "groom", "cat", "bride"}

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from etl.errors import InputFileError
+from etl.load.csvfile import encodes_as_utf8
 
 
 def imagenet_class_names() -> list[str]:
@@ -22,9 +23,10 @@ def imagenet_class_names() -> list[str]:
 
 def read_labels(path: Path) -> list[str]:
     """A labels file: one class name per line, in the model's output order; blank lines are refused
-    because they would shift every later class by one."""
+    because they would shift every later class by one. A byte order mark (Notepad's "UTF-8 with
+    BOM") is not part of the first name."""
     path = Path(path)
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8-sig", errors="surrogateescape").splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
@@ -32,4 +34,7 @@ def read_labels(path: Path) -> list[str]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             raise InputFileError(str(path), "is blank; every line names one class", row=number)
+        if not encodes_as_utf8(line):
+            raw = line.encode("utf-8", "surrogateescape")
+            raise InputFileError(str(path), f"bytes that are not UTF-8 ({raw!r}); save the file as UTF-8", row=number)
     return [line.strip() for line in lines]
