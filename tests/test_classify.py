@@ -294,6 +294,50 @@ def test_a_misspelt_target_is_refused_with_a_suggestion_before_anything_is_writt
     assert not warehouse.exists()
 
 
+def test_a_photo_is_classified_the_way_up_its_exif_orientation_shows_it(run_cli, warehouse, tmp_path):
+    # Cameras store a portrait photo sideways with an EXIF orientation; browsers (and so the crowd)
+    # show it upright. A model that sees where colours are must get the same scores for every way
+    # the same picture is stored.
+    from PIL import ImageOps
+
+    inputs = keras.Input((2, 2, 3))
+    outputs = keras.layers.Dense(len(LABELS), activation="softmax", name="scores")(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, outputs)
+    weights = np.random.default_rng(3).normal(0, 3, size=(12, len(LABELS))).astype(np.float32)
+    model.get_layer("scores").set_weights([weights, np.zeros(len(LABELS), dtype=np.float32)])
+    model_path, labels_path = tmp_path / "where.keras", tmp_path / "labels.txt"
+    model.save(model_path)
+    labels_path.write_text("\n".join(LABELS) + "\n")
+
+    upright = Image.new("RGB", (96, 64), (255, 255, 255))  # quadrants: red, green / blue, white
+    upright.paste((255, 0, 0), (0, 0, 48, 32))
+    upright.paste((0, 255, 0), (48, 0, 96, 32))
+    upright.paste((0, 0, 255), (0, 32, 48, 64))
+    # How each orientation is stored: the inverse of what undoing it does.
+    stored = {1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90,
+              7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_270}
+    folder = tmp_path / "photos" / "punjabi" / "7899"
+    folder.mkdir(parents=True)
+    for orientation, transpose in stored.items():
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        image = upright if transpose is None else upright.transpose(transpose)
+        image.save(folder / f"{orientation}.jpg", quality=95, subsampling=0, exif=exif)
+        with Image.open(folder / f"{orientation}.jpg") as saved:  # as a browser shows it
+            shown = np.asarray(ImageOps.exif_transpose(saved), dtype=int)
+            assert np.abs(shown - np.asarray(upright, dtype=int)).max() <= 8
+
+    result = run_cli("classify", str(tmp_path / "photos"), "--url-prefix", URL, "--model-path", str(model_path),
+                     "--labels", str(labels_path), "--top-k", "4")
+    assert "8 images classified" in result.output
+    scores = {}
+    for image_id, label, score in query(warehouse, "SELECT image_id, label, score FROM raw.prediction_labels"):
+        scores.setdefault(image_id.rsplit("/", 1)[1], {})[label] = score
+    for name, by_label in scores.items():
+        assert by_label == pytest.approx(scores["1.jpg"], abs=0.01), name
+
+
 def test_a_decompression_bomb_is_skipped_and_named_without_being_decoded(run_cli, warehouse, images_dir,
                                                                         tiny_model):
     # 250 KB on disk, 16,000 x 16,000 pixels: 768 MB decoded. Pillow's own guard refuses to open

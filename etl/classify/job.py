@@ -146,11 +146,12 @@ def _write_batch(con: duckdb.DuckDBPyConnection, run_id: str, labels: pl.DataFra
 # A decoded image takes 3 bytes a pixel, and two decode at once: 100 megapixels is 600 MB, while a
 # small, highly compressed PNG can claim 16,000 x 16,000 (a "decompression bomb").
 MAX_PIXELS = 100_000_000
+EXIF_ORIENTATION = 0x0112
 
 
-def _pixels(path: str) -> int:
-    """Width x height from the file's header (nothing decoded); 0 when Pillow cannot tell (the
-    decoder then decides whether it is an image)."""
+def _header(path: str) -> tuple[int, int]:
+    """(width x height, EXIF orientation) from the file's header, nothing decoded; (0, 1) when
+    Pillow cannot tell (the decoder then decides whether it is an image)."""
     import warnings
 
     from PIL import Image
@@ -163,11 +164,12 @@ def _pixels(path: str) -> int:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 width, height = image.size
+                orientation = image.getexif().get(EXIF_ORIENTATION, 1)
     except Exception:  # noqa: BLE001 - any unreadable header is the decoder's to judge
-        return 0
+        return 0, 1
     finally:
         Image.MAX_IMAGE_PIXELS = guard
-    return width * height
+    return width * height, orientation if isinstance(orientation, int) else 1
 
 
 def check_run_settings(classifier: Classifier, settings: RunSettings) -> None:
@@ -206,11 +208,11 @@ def classify_images(
          "paths were stored absolute, is read from the current folder)")
         for path, ok in zip(paths, exists, strict=True) if not ok
     ]
-    too_large = {position: size for position, ok in enumerate(exists) if ok
-                 and (size := _pixels(paths[position])) > MAX_PIXELS}
+    headers = {position: _header(paths[position]) for position, ok in enumerate(exists) if ok}
+    too_large = {position: size for position, (size, _) in headers.items() if size > MAX_PIXELS}
     result.skipped += [(paths[p], f"{size:,} pixels, more than the {MAX_PIXELS:,} crowdaudit decodes")
                        for p, size in too_large.items()]
-    readable = [position for position, ok in enumerate(exists) if ok and position not in too_large]
+    readable = [position for position in headers if position not in too_large]
     if not readable:
         return result
     class_names = np.asarray(classifier.class_names, dtype=object)
@@ -218,7 +220,8 @@ def classify_images(
     started_at = datetime.now(UTC).replace(tzinfo=None)
     seen: set[int] = set()
     clock = time.perf_counter()
-    batches = image_batches([paths[p] for p in readable], image_size=classifier.image_size,
+    batches = image_batches([paths[p] for p in readable], [headers[p][1] for p in readable],
+                            image_size=classifier.image_size,
                             preprocess=classifier.preprocess, batch_size=settings.batch_size)
     for positions, inputs in batches:
         scores = as_probabilities(np.asarray(classifier.model.predict_on_batch(inputs)),
