@@ -253,6 +253,35 @@ def test_csv_and_classified_predictions_share_the_mart_and_not_current_runs_stay
     assert shown == [(N_IMAGES, 2 * N_IMAGES, 2 * N_IMAGES, "tiny")]
 
 
+@pytest.fixture
+def clock_in_india(monkeypatch):
+    """The machine's clock 5.5 hours ahead of UTC (DuckDB's now() follows TZ)."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_run_classified_after_a_csv_load_is_the_newest_whatever_the_machines_time_zone(
+    run_cli, warehouse, images_dir, tiny_model, tmp_path, clock_in_india
+):
+    import pandas as pd
+
+    run_cli("load", "images", str(images_dir), "--url-prefix", URL)
+    csv_url = f"{URL}/marathi/7000/01.png"
+    csv_file = tmp_path / "image_paths_and_predictions.csv"
+    pd.DataFrame([{"path": csv_url, "predictions": ["vestment", "groom"],
+                   "predictions_include_groom_or_bridegroom": True}]).to_csv(csv_file)
+    run_cli("load", "predictions", str(csv_file))
+    model_path, labels_path = tiny_model
+    run_cli("classify", "--from-images", "--model-path", str(model_path), "--labels", str(labels_path))
+    run_cli("build")
+    assert query(warehouse, f"SELECT DISTINCT model FROM predictions WHERE image_id = '{csv_url}'") == [("tiny",)]
+
+
 def test_a_model_that_returns_nan_is_stopped_by_the_quality_gate(run_cli, warehouse, images_dir, tmp_path):
     inputs = keras.Input((32, 32, 3))
     outputs = keras.layers.Dense(len(LABELS), name="scores")(keras.layers.GlobalAveragePooling2D()(inputs))

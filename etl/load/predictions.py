@@ -7,6 +7,7 @@ when a label has an apostrophe). It is parsed with a regular expression, never e
 from __future__ import annotations
 
 import codecs
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -179,10 +180,13 @@ def load_predictions(
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         run_id = f"csv-{load_id}"
+        # In UTC, as `classify` records its runs: the predictions mart takes the newest run per
+        # image, and DuckDB's now() is local time (hours off UTC outside Greenwich).
+        started_at = datetime.now(UTC).replace(tzinfo=None)
         con.execute(
             "INSERT INTO raw.prediction_runs (run_id, model, weights, top_k, target, source, started_at, "
-            "is_current, load_id) VALUES (?, ?, NULL, ?, 'groom', 'csv', now()::TIMESTAMP, true, ?)",
-            [run_id, model_name, int(frame["labels"].list.len().max() or 0), load_id],
+            "is_current, load_id) VALUES (?, ?, NULL, ?, 'groom', 'csv', ?, true, ?)",
+            [run_id, model_name, int(frame["labels"].list.len().max() or 0), started_at, load_id],
         )
         per_image = frame.unique("image_id", keep="first", maintain_order=True)
         ranked = per_image.select(
