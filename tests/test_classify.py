@@ -253,6 +253,20 @@ def test_csv_and_classified_predictions_share_the_mart_and_not_current_runs_stay
     assert shown == [(N_IMAGES, 2 * N_IMAGES, 2 * N_IMAGES, "tiny")]
 
 
+def test_a_run_that_kept_out_of_the_marts_does_not_keep_a_current_run_from_classifying(
+        run_cli, warehouse, images_dir, tiny_model):
+    # Try a model with --not-current, then mean it: the second run must reach the marts.
+    classify_tiny(run_cli, images_dir, tiny_model, "--not-current")
+    result = classify_tiny(run_cli, images_dir, tiny_model)
+    assert f"{N_IMAGES} images classified" in result.output
+    run_cli("build")
+    assert query(warehouse, "SELECT count(DISTINCT image_id), min(model) FROM predictions") == [(N_IMAGES, "tiny")]
+    before = table_fingerprints(warehouse)
+    assert "nothing to classify" in classify_tiny(run_cli, images_dir, tiny_model).output
+    assert "nothing to classify" in classify_tiny(run_cli, images_dir, tiny_model, "--not-current").output
+    assert table_fingerprints(warehouse) == before
+
+
 @pytest.fixture
 def clock_in_india(monkeypatch):
     """The machine's clock 5.5 hours ahead of UTC (DuckDB's now() follows TZ)."""

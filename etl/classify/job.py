@@ -72,7 +72,8 @@ def images_to_classify(
 ) -> tuple[pl.DataFrame, int, int]:
     """(image_id, path) of the registered images this model, weights, top k and target have not
     classified yet, optionally only those below a directory; plus how many were already done and
-    how many have no local file."""
+    how many have no local file. A run kept out of the marts (--not-current) does not count as done
+    for a run meant for them: a model tried with --not-current and then meant classifies again."""
     prefix = str(Path(under).resolve()) + "/" if under else ""
     candidates = con.sql(
         """
@@ -80,14 +81,14 @@ def images_to_classify(
             SELECT 1 FROM raw.image_predictions AS p JOIN raw.prediction_runs AS r USING (run_id)
             WHERE p.image_id = i.image_id AND r.source = 'classify' AND r.model = $model
               AND r.weights IS NOT DISTINCT FROM $weights AND r.top_k = $top_k
-              AND r.target IS NOT DISTINCT FROM $target
+              AND r.target IS NOT DISTINCT FROM $target AND (r.is_current OR NOT $current)
         ) AS done
         FROM (SELECT image_id, max(path) AS path FROM raw.images GROUP BY image_id) AS i
         WHERE $prefix = '' OR starts_with(i.path, $prefix)
         ORDER BY i.image_id
         """,
         params={"model": classifier.name, "weights": classifier.weights, "top_k": settings.top_k,
-         "target": settings.target, "prefix": prefix},
+         "target": settings.target, "current": settings.current, "prefix": prefix},
     ).pl()
     todo = candidates.filter(~pl.col("done") & pl.col("path").is_not_null()).select("image_id", "path")
     return todo, int(candidates["done"].sum()), int((~candidates["done"] & candidates["path"].is_null()).sum())
