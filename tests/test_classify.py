@@ -191,7 +191,36 @@ def test_a_run_killed_after_its_first_batch_resumes_without_duplicates(run_cli, 
         SELECT count(*), count(DISTINCT image_id) FROM raw.image_predictions""") == [(N_IMAGES, N_IMAGES)]
     assert query(warehouse, """
         SELECT count(*), count(DISTINCT (image_id, rank)) FROM raw.prediction_labels""") == [(2 * N_IMAGES,) * 2]
-    assert query(warehouse, "SELECT count(*) FROM raw.prediction_runs") == [(2,)]
+    assert query(warehouse, "SELECT count(*) FROM raw.prediction_runs") == [(1,)]  # the re-run finished it
+
+
+def test_the_marts_leave_out_a_run_killed_half_way_until_a_re_run_finishes_it(run_cli, warehouse, images_dir,
+                                                                              tiny_model):
+    # A model the marts use, then another one killed after its first batch: until it is finished,
+    # the marts must not mix its 8 images with the first model's 12.
+    model_path, labels_path = tiny_model
+    tiny = ("--model-path", str(model_path), "--labels", str(labels_path), "--top-k", "2", "--batch-size", "8")
+    run_cli("classify", str(images_dir), "--url-prefix", URL, *tiny, "--name", "first")
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILL_AFTER_FIRST_BATCH, str(warehouse), str(model_path), str(labels_path)],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent,
+    )
+    try:
+        assert child.stdout.readline().split() == ["committed", "8"]
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    run_cli("build")
+    assert query(warehouse, "SELECT model, count(DISTINCT image_id) FROM predictions GROUP BY model") == [
+        ("first", N_IMAGES)]
+
+    result = run_cli("classify", "--from-images", *tiny)
+    assert f"{N_IMAGES - 8} images classified" in result.output
+    run_cli("build")
+    assert query(warehouse, "SELECT model, count(DISTINCT image_id) FROM predictions GROUP BY model") == [
+        ("tiny", N_IMAGES)]
+    assert query(warehouse, "SELECT model, count(*) FROM raw.prediction_runs GROUP BY model ORDER BY model") == [
+        ("first", 1), ("tiny", 1)]
 
 
 def test_resnet50_without_weights_runs_end_to_end(run_cli, warehouse, images_dir):
@@ -265,6 +294,22 @@ def test_a_run_that_kept_out_of_the_marts_does_not_keep_a_current_run_from_class
     assert "nothing to classify" in classify_tiny(run_cli, images_dir, tiny_model).output
     assert "nothing to classify" in classify_tiny(run_cli, images_dir, tiny_model, "--not-current").output
     assert table_fingerprints(warehouse) == before
+
+
+def test_runs_recorded_before_runs_could_be_unfinished_stay_in_the_marts(run_cli, warehouse, monkeypatch):
+    from etl import warehouse as wh
+
+    all_migrations = wh.migrations()
+    monkeypatch.setattr(wh, "migrations", lambda: [m for m in all_migrations if m[1] != "prediction_runs_finished"])
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        con.execute("INSERT INTO raw.prediction_runs VALUES ('classify-old', 'resnet50', 'imagenet', 3, 'groom', "
+                    "'classify', TIMESTAMP '2025-01-02 03:04:05', true, NULL)")
+        con.execute(f"INSERT INTO raw.image_predictions VALUES ('classify-old', '{URL}/a.jpg', true)")
+        con.execute(f"INSERT INTO raw.prediction_labels VALUES ('classify-old', '{URL}/a.jpg', 1, 'groom', 0.9)")
+    monkeypatch.setattr(wh, "migrations", lambda: all_migrations)
+    run_cli("build")
+    assert query(warehouse, "SELECT image_id, run_id, label FROM predictions") == [(f"{URL}/a.jpg", "classify-old",
+                                                                                      "groom")]
 
 
 @pytest.fixture

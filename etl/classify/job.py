@@ -3,7 +3,9 @@
 Rows land in the tables the CSV predictions loader writes (raw.prediction_runs, image_predictions,
 prediction_labels), with source 'classify' and a score per label, so the `predictions` mart serves
 both. Each batch is its own transaction and the run row is written with the first one: a run
-killed at any point leaves only whole batches, and the next run skips exactly those images.
+killed at any point leaves only whole batches, and the next run skips exactly those images. A run
+is finished (prediction_runs.finished_at) when its last batch is in; the marts leave an unfinished
+one out, and the next run with the same settings continues it under its run id and finishes it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class ClassifyResult:
     run_id: str | None        # None when there was nothing to classify
     model: str
     weights: str
+    continued: str | None = None  # the unfinished run (killed or stopped half-way) this one finished
     classified: int = 0
     already_classified: int = 0
     without_path: int = 0
@@ -57,6 +60,8 @@ class ClassifyResult:
                  + (f"{self.classified} images classified in {self.seconds:.1f} s "
                     f"({self.images_per_second:.1f} images/s), run {self.run_id}" if self.run_id
                     else "nothing to classify")]
+        if self.continued:
+            lines.append(f"run {self.continued} was left half-way by an earlier classify; it is finished now")
         if self.already_classified:
             lines.append(f"{self.already_classified} images already classified by this model and weights: skipped")
         if self.without_path:
@@ -129,6 +134,29 @@ def _insert_run(con: duckdb.DuckDBPyConnection, run_id: str, classifier: Classif
     )
 
 
+def _unfinished_run(con: duckdb.DuckDBPyConnection, classifier: Classifier, settings: RunSettings) -> str | None:
+    """The newest run with these settings that was killed or stopped before its last batch."""
+    found = con.execute(
+        """
+        SELECT run_id FROM raw.prediction_runs
+        WHERE source = 'classify' AND finished_at IS NULL AND model = $model
+          AND weights IS NOT DISTINCT FROM $weights AND top_k = $top_k
+          AND target IS NOT DISTINCT FROM $target AND is_current = $current
+        ORDER BY started_at DESC, run_id DESC
+        LIMIT 1
+        """,
+        {"model": classifier.name, "weights": classifier.weights, "top_k": settings.top_k,
+         "target": settings.target, "current": settings.current},
+    ).fetchall()
+    return found[0][0] if found else None
+
+
+def _finish_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    with transaction(con):
+        con.execute("UPDATE raw.prediction_runs SET finished_at = ? WHERE run_id = ?",
+                    [datetime.now(UTC).replace(tzinfo=None), run_id])
+
+
 def _write_batch(con: duckdb.DuckDBPyConnection, run_id: str, labels: pl.DataFrame, target: str) -> None:
     flags = labels.group_by("image_id").agg((pl.col("label") == target).any().alias("target_in_top_k"))
     # Registered under names no mart uses: a table in the catalog would shadow a Python variable.
@@ -196,7 +224,8 @@ def classify_images(
     *,
     on_batch: Callable[[int], None] | None = None,
 ) -> ClassifyResult:
-    """Classify `images` (image_id, path) under a new run id, committing after every batch;
+    """Classify `images` (image_id, path) under a new run id, or continuing the unfinished run with
+    these settings, committing after every batch and finishing the run after the last;
     `on_batch(n)` is called after each commit with the number of images it held."""
     check_run_settings(classifier, settings)
     result = ClassifyResult(run_id=None, model=classifier.name, weights=classifier.weights)
@@ -214,14 +243,13 @@ def classify_images(
     result.skipped += [(paths[p], f"{size:,} pixels, more than the {MAX_PIXELS:,} crowdaudit decodes")
                        for p, size in too_large.items()]
     readable = [position for position in headers if position not in too_large]
-    if not readable:
-        return result
-    class_names = np.asarray(classifier.class_names, dtype=object)
-    run_id = f"classify-{uuid.uuid4().hex[:12]}"
+    result.continued = _unfinished_run(con, classifier, settings)
+    run_id = result.continued or f"classify-{uuid.uuid4().hex[:12]}"
     started_at = datetime.now(UTC).replace(tzinfo=None)
+    class_names = np.asarray(classifier.class_names, dtype=object)
     seen: set[int] = set()
     clock = time.perf_counter()
-    batches = image_batches([paths[p] for p in readable], [headers[p][1] for p in readable],
+    batches = [] if not readable else image_batches([paths[p] for p in readable], [headers[p][1] for p in readable],
                             image_size=classifier.image_size,
                             preprocess=classifier.preprocess, batch_size=settings.batch_size)
     for positions, inputs in batches:
@@ -234,7 +262,7 @@ def classify_images(
         # the batches committed before it stay (a re-run resumes after them).
         check_batch("classify", Path(paths[readable[positions[0]]]), {"labels": labels})
         with transaction(con):
-            if result.run_id is None:
+            if result.run_id is None and result.continued is None:
                 _insert_run(con, run_id, classifier, settings, started_at)
             _write_batch(con, run_id, labels, settings.target)
         result.run_id = run_id
@@ -242,6 +270,8 @@ def classify_images(
         seen.update(int(p) for p in positions)
         if on_batch:
             on_batch(len(batch_ids))
+    if result.run_id or result.continued:
+        _finish_run(con, run_id)
     result.seconds = time.perf_counter() - clock
     result.skipped += [(paths[readable[p]], "not a readable image") for p in range(len(readable)) if p not in seen]
     return result

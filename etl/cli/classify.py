@@ -58,9 +58,10 @@ def classify(
     Reads the images registered in the warehouse (--from-images), or registers DIRECTORY first
     exactly as `load images DIR --url-prefix URL` does and classifies the images below it. Each
     run gets a run id; every batch is committed as it finishes, so a re-run (also after a crash)
-    skips images this model and weights already classified with the same --top-k and --target.
-    Files that are not readable images are skipped and listed. The `predictions` mart (after
-    `crowdaudit build`) shows, per image, the newest current run, classified or loaded from CSV.
+    skips images this model and weights already classified with the same --top-k and --target,
+    and finishes the run a crash left. Files that are not readable images are skipped and listed.
+    The `predictions` mart (after `crowdaudit build`) shows, per image, the newest current run
+    that finished, classified or loaded from CSV.
 
     Needs the optional extra: pip install 'crowdaudit[classify]'.
 

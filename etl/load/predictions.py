@@ -185,8 +185,8 @@ def load_predictions(
         started_at = datetime.now(UTC).replace(tzinfo=None)
         con.execute(
             "INSERT INTO raw.prediction_runs (run_id, model, weights, top_k, target, source, started_at, "
-            "is_current, load_id) VALUES (?, ?, NULL, ?, 'groom', 'csv', ?, true, ?)",
-            [run_id, model_name, int(frame["labels"].list.len().max() or 0), started_at, load_id],
+            "finished_at, is_current, load_id) VALUES (?, ?, NULL, ?, 'groom', 'csv', ?, ?, true, ?)",
+            [run_id, model_name, int(frame["labels"].list.len().max() or 0), started_at, started_at, load_id],
         )
         per_image = frame.unique("image_id", keep="first", maintain_order=True)
         ranked = per_image.select(

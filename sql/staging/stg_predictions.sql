@@ -5,6 +5,7 @@ SELECT
     r.model,
     r.run_id,
     r.started_at AS run_started_at,
+    r.finished_at AS run_finished_at,
     r.is_current,
     l.rank,
     l.label,
