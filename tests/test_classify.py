@@ -312,6 +312,20 @@ def test_runs_recorded_before_runs_could_be_unfinished_stay_in_the_marts(run_cli
                                                                                       "groom")]
 
 
+def test_the_report_says_when_a_classify_run_is_newer_than_the_marts(run_cli, warehouse, images_dir, tiny_model,
+                                                                     tmp_path):
+    classify_tiny(run_cli, images_dir, tiny_model)
+    run_cli("build")
+    assert "since the last build" not in run_cli("report", "-o", str(tmp_path / "fresh.html")).stderr
+    classify_tiny(run_cli, images_dir, tiny_model, "--name", "another")
+    stale = run_cli("report", "-o", str(tmp_path / "stale.html"))
+    assert "1 load(s) since the last build" in stale.stderr
+    assert 'id="stale"' in (tmp_path / "stale.html").read_text()
+    assert query(warehouse, """
+        SELECT l.kind, r.model FROM raw.load_log AS l JOIN raw.prediction_runs AS r USING (load_id)
+        ORDER BY l.load_id""") == [("classify", "tiny"), ("classify", "another")]
+
+
 @pytest.fixture
 def clock_in_india(monkeypatch):
     """The machine's clock 5.5 hours ahead of UTC (DuckDB's now() follows TZ)."""

@@ -11,6 +11,7 @@ one out, and the next run with the same settings continues it under its run id a
 from __future__ import annotations
 
 import difflib
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -25,6 +26,7 @@ import polars as pl
 from etl.classify.model import Classifier
 from etl.classify.pipeline import image_batches
 from etl.errors import CrowdauditError
+from etl.load.loadlog import next_load_id, record_load
 from etl.quality.gate import check_batch
 from etl.warehouse import transaction
 
@@ -152,9 +154,18 @@ def _unfinished_run(con: duckdb.DuckDBPyConnection, classifier: Classifier, sett
 
 
 def _finish_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Mark the run whole and log it as a load (kind 'classify', source_file its run id), as `hits
+    plan` logs a plan: the marts' build_info then tells `report` and `validate` whether they have it."""
     with transaction(con):
-        con.execute("UPDATE raw.prediction_runs SET finished_at = ? WHERE run_id = ?",
-                    [datetime.now(UTC).replace(tzinfo=None), run_id])
+        load_id = next_load_id(con)
+        started_at, n_images = con.execute(
+            "SELECT started_at, (SELECT count(*) FROM raw.image_predictions WHERE run_id = $run_id) "
+            "FROM raw.prediction_runs WHERE run_id = $run_id", {"run_id": run_id}).fetchall()[0]
+        con.execute("UPDATE raw.prediction_runs SET finished_at = ?, load_id = ? WHERE run_id = ?",
+                    [datetime.now(UTC).replace(tzinfo=None), load_id, run_id])
+        record_load(con, load_id=load_id, kind="classify", source_file=Path(run_id),
+                    sha256=hashlib.sha256(run_id.encode()).hexdigest(), rows_in_file=n_images,
+                    rows_inserted=n_images, rows_updated=0, started_at=started_at)
 
 
 def _write_batch(con: duckdb.DuckDBPyConnection, run_id: str, labels: pl.DataFrame, target: str) -> None:
