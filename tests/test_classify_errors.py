@@ -37,6 +37,24 @@ def test_missing_imagenet_weights_name_the_file_and_where_to_put_it(run_cli, tmp
     assert "Traceback" not in result.output
 
 
+def test_an_incomplete_download_in_the_keras_cache_is_not_called_missing(run_cli, tmp_path, monkeypatch):
+    # A download cut off half-way leaves a file Keras' hash check rejects; it then downloads again.
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: [Errno -2] Name or service not known")  # noqa: TRY002
+
+    cached = tmp_path / "keras-home" / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(1000))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setattr(file_utils, "get_file", offline)
+    result = run_cli("classify", "--from-images", "--model", "resnet50", "--weights", "imagenet", expect=1)
+    assert "is missing" not in result.output
+    assert f"{cached} (1,008 bytes) is not the file Keras publishes" in result.output
+    assert "--weights PATH" in result.output
+
+
 def test_a_weights_path_that_does_not_exist_is_refused(run_cli, tmp_path):
     result = run_cli("classify", "--from-images", "--weights", str(tmp_path / "nope.h5"), expect=1)
     assert "no such file" in result.output

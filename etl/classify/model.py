@@ -120,13 +120,19 @@ def load_application(name: str, weights: str) -> Classifier:
     constructor = getattr(keras.applications, application.constructor)
     if weights == "imagenet":
         cached = keras_cache_dir() / application.weights_file
+        # Keras checks a cached file's hash; one that fails it (a download cut off, another file
+        # put there by hand) is deleted and downloaded again: say so when that download fails.
+        cached_bytes = cached.stat().st_size if cached.is_file() else None
         try:
             model = constructor(weights="imagenet")
         except Exception as error:  # Keras raises a bare Exception when the download fails
+            found = (f"{cached} is missing" if cached_bytes is None else
+                     f"{cached} ({cached_bytes:,} bytes) is not the file Keras publishes (a download cut off, "
+                     "or another file), which Keras deletes,")
             raise CrowdauditError(
-                f"cannot load the ImageNet weights of {name}: {cached} is missing and downloading it "
-                f"failed ({error}). Put {application.weights_file} there (or set KERAS_HOME), or pass "
-                "--weights PATH to a local weights file"
+                f"cannot load the ImageNet weights of {name}: {found} and downloading it failed ({error}). "
+                f"Put {application.weights_file} there (or set KERAS_HOME), or pass --weights PATH to a local "
+                "weights file"
             ) from error
         recorded = "imagenet"
     elif weights == NO_WEIGHTS:
