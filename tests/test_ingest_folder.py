@@ -52,3 +52,20 @@ def test_a_folder_without_results_files_is_an_error_naming_it(tmp_path, run_cli)
     (empty / "notes.csv").write_text("a\n1\n")
     result = run_cli("ingest", str(empty), expect=1)
     assert f"{empty}: no results file (a name ending in results.csv) below this folder" in result.output
+
+
+def test_a_folder_leaves_hidden_files_and_macos_leftovers_alone(tmp_path, write_results, run_cli, warehouse):
+    # A Mac copying the downloads to a shared drive writes ._<name> beside each file, and a zip made
+    # on one holds __MACOSX/: not batches, and refused every night they would fail every night's job.
+    downloads = tmp_path / "downloads"
+    good = _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "Batch_1_batch_results.csv")
+    apple_double = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        "
+    (downloads / "._Batch_1_batch_results.csv").write_bytes(apple_double)
+    (downloads / "__MACOSX" / "2019-02").mkdir(parents=True)
+    (downloads / "__MACOSX" / "2019-02" / "._Batch_2_batch_results.csv").write_bytes(apple_double)
+    _move(write_results("b3.csv", {"H3": URLS}, _answers("H3", "C")),
+          downloads / ".Trash" / "Batch_3_batch_results.csv")
+    result = run_cli("ingest", str(downloads))
+    assert f"{downloads}: 1 results file\n" in result.output
+    assert query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results'") == [(str(good),)]
+    assert not (warehouse.parent / "quarantine").exists()

@@ -143,9 +143,10 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
 
     A folder stands for the files below it whose name ends in results.csv (the site's
     Batch_<id>_batch_results.csv, and what `hits results` writes), in name order; others, such
-    as a batch's .variables.csv, and the warehouse's quarantine/ are left alone. Files loaded
-    before are recognised and skipped, so a nightly job can ingest its downloads folder every
-    night. Each file is taken whole or not at all. The same file twice changes nothing; a
+    as a batch's .variables.csv, hidden files and folders (a Mac's ._ copies, __MACOSX/) and the
+    warehouse's quarantine/ are left alone. Files loaded before are recognised and skipped, so
+    a nightly job can ingest its downloads folder every night. Each file is taken whole or not
+    at all. The same file twice changes nothing; a
     re-download where assignments were approved or rejected updates their status only.
     A bad file is reported with its row and column, and the other files still load. Each
     file passes the data-quality gate first; a refused file is copied to quarantine/ beside

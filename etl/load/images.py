@@ -22,7 +22,7 @@ from etl.load.csvfile import (
     read_text_csv,
     without_repeats,
 )
-from etl.load.listing import files_below
+from etl.load.listing import files_below, is_hidden
 from etl.load.mturk_format import blank_to_null
 from etl.load.transaction import LoadCounts, LoadResult, directory_fingerprint, load_file
 from etl.quality.gate import check_batch, quarantine_on_refusal
@@ -225,7 +225,7 @@ def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:
     """Every image file below `directory`, with the URL it will be shown at and its language/word."""
     directory = Path(directory)
     relative = sorted(
-        p.as_posix() for p in files_below(directory) if p.suffix.lower() in IMAGE_SUFFIXES and not _hidden(p)
+        p.as_posix() for p in files_below(directory) if p.suffix.lower() in IMAGE_SUFFIXES and not is_hidden(p)
     )
     not_utf8 = next((name for name in relative if not encodes_as_utf8(name)), None)
     if not_utf8 is not None:
@@ -240,12 +240,6 @@ def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:
         word_from_path(pl.col("relative")).alias("word"),
         pl.lit(None, pl.String).alias("region"),
     )
-
-
-def _hidden(relative: Path) -> bool:
-    """What operating systems leave beside images: ._01.jpg (macOS resource forks), .thumbs/,
-    .Trashes/, __MACOSX/ in a zip. Not images anyone labelled."""
-    return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
 
 
 def url_path(relative: pl.Expr) -> pl.Expr:

@@ -24,19 +24,26 @@ def files_below(directory: Path) -> Iterator[Path]:
                 yield relative / name
 
 
+def is_hidden(relative: Path) -> bool:
+    """What operating systems leave beside the files people keep: ._01.jpg (macOS resource forks,
+    written beside every file a Mac copies to a shared drive), .thumbs/, .Trashes/, __MACOSX/ in a
+    zip. Not images anyone labelled, nor batches anyone downloaded."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
+
+
 RESULTS_SUFFIX = "results.csv"
 
 
 def results_files_below(directory: Path, *, skip: Path | None = None) -> list[Path]:
     """The batch results files below `directory`, in name order: files whose name ends in
     results.csv, as the site names downloads (Batch_<id>_batch_results.csv) and `hits results`
-    writes them; the batch's input (.variables.csv) and other files are left alone. `skip` is a
-    folder not to look in: the warehouse's quarantine/, whose copies of refused files would
-    otherwise come back as new batches every night."""
+    writes them; the batch's input (.variables.csv), other files and hidden ones (see `is_hidden`)
+    are left alone. `skip` is a folder not to look in: the warehouse's quarantine/, whose copies
+    of refused files would otherwise come back as new batches every night."""
     skipped = os.path.realpath(skip) if skip else None
     found = [
         directory / relative for relative in files_below(directory)
-        if relative.name.lower().endswith(RESULTS_SUFFIX)
+        if relative.name.lower().endswith(RESULTS_SUFFIX) and not is_hidden(relative)
         and not (skipped and _is_within(os.path.realpath(directory / relative), skipped))
     ]
     return sorted(found, key=lambda path: (path.name, str(path)))
