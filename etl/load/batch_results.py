@@ -11,6 +11,7 @@ Idempotent: the same file again changes nothing; a re-download where assignments
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -21,7 +22,14 @@ import polars as pl
 
 from etl.errors import InputFileError
 from etl.hits.answers import SLOT, AnswerError, task_answer_tokens
-from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv, without_repeats
+from etl.load.csvfile import (
+    ROW_COLUMN,
+    encodes_as_utf8,
+    first_bad_row,
+    first_contradiction,
+    read_text_csv,
+    without_repeats,
+)
 from etl.load.images import register_images_seen
 from etl.load.mturk_format import (
     blank_to_null,
@@ -679,6 +687,9 @@ def ingest_results(con: duckdb.DuckDBPyConnection, path: Path, *, allow_warnings
     path = Path(path)
     if not path.is_file():
         raise InputFileError(str(path), "is a directory, not a results CSV" if path.is_dir() else "no such file")
+    if not encodes_as_utf8(str(path)):  # neither polars nor the load log can hold such a name
+        raise InputFileError(os.fsencode(path).decode("utf-8", "backslashreplace"),
+                             "its name is not UTF-8 (a zip made on Windows, an old share); rename it")
     pending_sha256, loaded_before = fingerprint_soon(con, "results", path)
     if loaded_before:
         return loaded_before
