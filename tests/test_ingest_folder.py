@@ -85,3 +85,38 @@ def test_a_file_whose_name_is_not_utf8_is_refused_by_name_and_the_files_after_it
     assert query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results'") == [(str(good),)]
     Path(latin1).rename(downloads / "Batch_0_batch_results.csv")  # as the message asks
     assert "3 inserted" in run_cli("ingest", str(downloads)).output
+
+
+def test_a_browsers_numbered_re_download_of_a_batch_is_ingested(tmp_path, write_results, run_cli, warehouse):
+    # Chrome saves a second download as "name (1).csv", Firefox as "name(1).csv": both are batches.
+    downloads = tmp_path / "downloads"
+    _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "Batch_1_batch_results.csv")
+    approved = [dict(a, status="Approved") for a in _answers("H1", "A")]
+    _move(write_results("b1a.csv", {"H1": URLS}, approved), downloads / "Batch_1_batch_results (1).csv")
+    rejected = [dict(a, status="Rejected") for a in _answers("H2", "B")]
+    _move(write_results("b2.csv", {"H2": URLS}, rejected), downloads / "Batch_2_batch_results(2).csv")
+    result = run_cli("ingest", str(downloads))
+    assert f"{downloads}: 3 results files" in result.output
+    assert query(warehouse, "SELECT assignment_status, count(*) FROM raw.assignments GROUP BY 1 ORDER BY 1") == [
+        ("Approved", 3), ("Rejected", 3)]
+
+
+def test_a_file_that_cannot_be_read_is_reported_and_the_files_after_it_still_load(tmp_path, write_results,
+                                                                                   run_cli, warehouse, monkeypatch):
+    import etl.cli.loading as loading
+
+    downloads = tmp_path / "downloads"
+    first = _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "Batch_1_batch_results.csv")
+    second = _move(write_results("b2.csv", {"H2": URLS}, _answers("H2", "B")), downloads / "Batch_2_batch_results.csv")
+    ingest = loading.ingest_results
+
+    def denied_for_the_first(con, path, **options):
+        if path == first:
+            raise PermissionError(13, "Permission denied", str(path))
+        return ingest(con, path, **options)
+
+    monkeypatch.setattr(loading, "ingest_results", denied_for_the_first)
+    result = run_cli("ingest", str(downloads), expect=1)
+    assert f"Error: {first}: Permission denied" in result.output
+    assert "1 of 2 file(s) not loaded" in result.output
+    assert query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results'") == [(str(second),)]

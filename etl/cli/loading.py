@@ -142,7 +142,8 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
     """Ingest MTurk batch results CSVs (as downloaded from the requester site), or every one below a folder.
 
     A folder stands for the files below it whose name ends in results.csv (the site's
-    Batch_<id>_batch_results.csv, and what `hits results` writes), in name order; others, such
+    Batch_<id>_batch_results.csv, and what `hits results` writes) or in results (1).csv (a
+    browser's name for a batch downloaded again), in name order; others, such
     as a batch's .variables.csv, hidden files and folders (a Mac's ._ copies, __MACOSX/) and the
     warehouse's quarantine/ are left alone. Files loaded before are recognised and skipped, so
     a nightly job can ingest its downloads folder every night. Each file is taken whole or not
@@ -166,6 +167,10 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
             except CrowdauditError as error:
                 failures.append(str(error))
                 click.echo(f"Error: {error}", err=True)
+                continue
+            except OSError as error:  # unreadable, or gone since it was listed: the other files still load
+                failures.append(f"{path}: {error.strerror or error}")
+                click.echo(f"Error: {failures[-1]}", err=True)
                 continue
             click.echo(result.summary())
     if failures:

@@ -5,6 +5,7 @@ otherwise loop forever)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,18 +33,21 @@ def is_hidden(relative: Path) -> bool:
 
 
 RESULTS_SUFFIX = "results.csv"
+# ...results.csv, or a browser's numbered re-download of one: "results (1).csv" (Chrome), "results(1).csv".
+RESULTS_NAME = re.compile(r"results(?: ?\(\d+\))?\.csv$", re.IGNORECASE)
 
 
 def results_files_below(directory: Path, *, skip: Path | None = None) -> list[Path]:
     """The batch results files below `directory`, in name order: files whose name ends in
     results.csv, as the site names downloads (Batch_<id>_batch_results.csv) and `hits results`
-    writes them; the batch's input (.variables.csv), other files and hidden ones (see `is_hidden`)
+    writes them, or in "results (1).csv", as a browser names a batch downloaded again (its new
+    statuses must arrive); the batch's input (.variables.csv), other files and hidden ones (see `is_hidden`)
     are left alone. `skip` is a folder not to look in: the warehouse's quarantine/, whose copies
     of refused files would otherwise come back as new batches every night."""
     skipped = os.path.realpath(skip) if skip else None
     found = [
         directory / relative for relative in files_below(directory)
-        if relative.name.lower().endswith(RESULTS_SUFFIX) and not is_hidden(relative)
+        if RESULTS_NAME.search(relative.name) and not is_hidden(relative)
         and not (skipped and _is_within(os.path.realpath(directory / relative), skipped))
     ]
     return sorted(found, key=lambda path: (path.name, str(path)))
