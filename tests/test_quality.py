@@ -155,6 +155,24 @@ def test_a_file_refused_again_keeps_one_copy_in_quarantine_and_a_changed_one_get
     assert len(copies) == 2
     assert sorted(p.read_text(encoding="utf-8").split(",")[-3] for p in copies) == ["Bogus", "Bogus2"]
 
+
+def test_a_quarantine_copy_that_fails_half_way_leaves_no_partial_copy_and_the_reason_stands(
+        tmp_path, run_cli, warehouse, monkeypatch):
+    import etl.quality.quarantine as quarantine_module
+
+    def disk_full(source, target):
+        Path(target).write_bytes(Path(source).read_bytes()[:10])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(quarantine_module.shutil, "copyfile", disk_full)
+    bad = tmp_path / "Batch_5_batch_results.csv"
+    bad.write_text("HITId,AssignmentId,WorkerId,AssignmentStatus,Input.image1,Answer.selected\n"
+                   "H,A,W,Bogus,https://x.example/1.jpg,image1\n", encoding="utf-8")
+    result = run_cli("ingest", str(bad), expect=1)
+    assert "row 2" in result.output and "AssignmentStatus" in result.output
+    assert "could not keep a copy in quarantine (No space left on device)" in result.output
+    assert [p for p in quarantined(warehouse) if p.name.endswith(".csv")] == []
+
 def test_load_votes_is_gated_too_a_reader_slip_is_refused_and_quarantined(tmp_path, run_cli, warehouse,
                                                                            monkeypatch):
     from etl.load import votes

@@ -64,7 +64,12 @@ def quarantine_on_refusal(con: duckdb.DuckDBPyConnection, path: Path) -> Iterato
     except InputFileError as error:
         database = warehouse_file(con)
         if database is not None and Path(path).exists():
-            kept, is_new = quarantine(database.parent / "quarantine", Path(path), error)
+            try:
+                kept, is_new = quarantine(database.parent / "quarantine", Path(path), error)
+            except OSError as failed:  # a full disk must not hide why the file was refused
+                error.args = (f"{error.args[0]}\n  (could not keep a copy in quarantine "
+                              f"({failed.strerror or failed}))",)
+                raise error from None
             where = (f"the file is kept in {kept.parent}" if is_new
                      else f"the same file is already kept in {kept.parent} as {kept.name}")
             error.args = (f"{error.args[0]}\n  ({where}, reasons in {kept.name}.txt)",)
