@@ -61,6 +61,15 @@ def loads_since_build(con: duckdb.DuckDBPyConnection) -> int:
                        "WHERE load_id > coalesce((SELECT last_load_id FROM main.build_info), 0)").fetchall()[0][0]
 
 
+def built_at(con: duckdb.DuckDBPyConnection) -> str | None:
+    """When the marts were built (UTC), for a reader who opens last night's report this morning;
+    None when they predate build_info."""
+    if not _table_exists(con, "build_info"):
+        return None
+    found = con.execute("SELECT strftime(built_at, '%Y-%m-%d %H:%M') FROM main.build_info").fetchall()
+    return found[0][0] if found else None
+
+
 def gather(con: duckdb.DuckDBPyConnection) -> dict:
     """Everything the template shows, read from the marts."""
     if not _table_exists(con, "classifier_metrics"):
@@ -153,6 +162,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     """)
     return {
         "loads_since_build": loads_since_build(con),
+        "built_at": built_at(con),
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": __version__,
         "totals": totals,

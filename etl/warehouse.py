@@ -81,7 +81,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             if version == 1:
                 seed_language_regions(con)
             con.execute(
-                "INSERT INTO meta.schema_version VALUES (?, ?, now()::TIMESTAMP)", [version, name]
+                "INSERT INTO meta.schema_version VALUES (?, ?, timezone('UTC', now()))", [version, name]
             )
         applied.append(version)
     return applied

@@ -235,3 +235,21 @@ def test_a_report_after_loads_without_a_build_says_its_figures_lag(demo_warehous
     stale = CliRunner().invoke(cli, [*base, "-"])
     assert stale.exit_code == 0 and 'id="stale"' in stale.stdout and stale.stdout.lstrip().startswith("<!")
     assert "1 load(s) since the last build" in stale.stderr
+
+
+def test_the_report_says_when_its_marts_were_built_in_utc(demo_warehouse_template, tmp_path, monkeypatch):
+    # A nightly report is read the next morning: it must say how fresh its figures are, whatever
+    # the time zone of the machine that built them.
+    from conftest import copy_of
+
+    warehouse = copy_of(demo_warehouse_template, tmp_path / "wh.duckdb")
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    assert CliRunner().invoke(cli, ["--warehouse", str(warehouse), "--silent", "build"]).exit_code == 0
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        built_at, utc_now = con.execute("SELECT built_at, timezone('UTC', now()) FROM build_info").fetchall()[0]
+    finally:
+        con.close()
+    assert abs((utc_now - built_at).total_seconds()) < 3600  # UTC, not Kolkata's +5:30
+    page = CliRunner().invoke(cli, ["--warehouse", str(warehouse), "report", "-o", "-"]).stdout
+    assert f"Figures as built {built_at:%Y-%m-%d %H:%M} UTC" in page

@@ -564,3 +564,13 @@ def test_importing_etl_keeps_polars_freed_memory_unless_the_user_configured_it(u
         env=env, capture_output=True, text=True, check=True,
     ).stdout.strip()
     assert seen == (users_value or "dirty_decay_ms:30000,muzzy_decay_ms:30000")
+
+
+def test_a_load_logs_start_and_end_are_both_utc_whatever_the_machines_time_zone(hand_batch, warehouse, run_cli,
+                                                                                  tmp_path, monkeypatch, write_results):
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # 5:30 ahead of UTC: a local end would come hours after the start
+    run_cli("ingest", str(write_results("Batch_8_batch_results.csv", {"3HIT8": URLS},
+                                        [{**ANSWERS[0], "AssignmentId": "3A8", "HITId": "3HIT8"}])))
+    seconds = query(warehouse, "SELECT date_diff('second', started_at, finished_at) FROM raw.load_log "
+                               "WHERE source_file LIKE '%Batch_8%'")
+    assert 0 <= seconds[0][0] < 3600

@@ -212,7 +212,7 @@ def publish_batch(
     hit_type_id = platform.create_hit_type(spec)
     report.hit_type_id = hit_type_id
     con.execute(
-        "INSERT INTO raw.hit_types SELECT ?, ?, ?, ?, now()::TIMESTAMP WHERE NOT EXISTS "
+        "INSERT INTO raw.hit_types SELECT ?, ?, ?, ?, timezone('UTC', now()) WHERE NOT EXISTS "
         "(SELECT 1 FROM raw.hit_types WHERE hit_type_id = ? AND target = ?)",
         [hit_type_id, platform.target.name, batch_id,
          json.dumps(hit_type_payload(spec)["QualificationRequirements"]), hit_type_id, platform.target.name],

@@ -55,7 +55,7 @@ def record_load(
     con.execute(
         "INSERT INTO raw.load_log (load_id, kind, source_file, sha256, rows_in_file, rows_inserted, "
         "rows_updated, started_at, finished_at, outcome, size_bytes) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, timezone('UTC', now()), ?, ?)",
         [
             load_id,
             kind,

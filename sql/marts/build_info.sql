@@ -2,4 +2,4 @@
 -- the marts yet (`crowdaudit report` says so, and so can any query against raw.load_log).
 SELECT
     (SELECT max(load_id) FROM raw.load_log) AS last_load_id,
-    now()::TIMESTAMP AS built_at
+    timezone('UTC', now()) AS built_at  -- UTC, as every time the warehouse keeps
