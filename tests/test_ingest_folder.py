@@ -103,7 +103,7 @@ def test_a_browsers_numbered_re_download_of_a_batch_is_ingested(tmp_path, write_
 
 def test_a_file_that_cannot_be_read_is_reported_and_the_files_after_it_still_load(tmp_path, write_results,
                                                                                    run_cli, warehouse, monkeypatch):
-    import etl.cli.loading as loading
+    from etl.cli import loading
 
     downloads = tmp_path / "downloads"
     first = _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "Batch_1_batch_results.csv")

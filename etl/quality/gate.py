@@ -67,8 +67,8 @@ def quarantine_on_refusal(con: duckdb.DuckDBPyConnection, path: Path) -> Iterato
             try:
                 kept, is_new = quarantine(database.parent / "quarantine", Path(path), error)
             except OSError as failed:  # a full disk must not hide why the file was refused
-                error.args = (f"{error.args[0]}\n  (could not keep a copy in quarantine "
-                              f"({failed.strerror or failed}))",)
+                reason = failed.strerror or failed
+                error.args = (f"{error.args[0]}\n  (could not keep a copy in quarantine ({reason}))",)
                 raise error from None
             where = (f"the file is kept in {kept.parent}" if is_new
                      else f"the same file is already kept in {kept.parent} as {kept.name}")
