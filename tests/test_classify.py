@@ -254,9 +254,8 @@ def test_resnet50_weights_from_a_local_file_are_a_new_job_with_the_same_answers(
     assert from_file == [row[1:] for row in answers if row[0] == "none"]
 
 
-def test_csv_and_classified_predictions_share_the_mart_and_not_current_runs_stay_out(
-    run_cli, warehouse, images_dir, tiny_model, tmp_path
-):
+def images_and_one_csv_prediction(run_cli, images_dir: Path, tmp_path: Path) -> str:
+    """The images loaded, and a seed-format predictions CSV for one of them; returns its URL."""
     import pandas as pd
 
     run_cli("load", "images", str(images_dir), "--url-prefix", URL)
@@ -265,6 +264,13 @@ def test_csv_and_classified_predictions_share_the_mart_and_not_current_runs_stay
     pd.DataFrame([{"path": csv_url, "predictions": ["vestment", "groom"],
                    "predictions_include_groom_or_bridegroom": True}]).to_csv(csv_file)
     run_cli("load", "predictions", str(csv_file))
+    return csv_url
+
+
+def test_csv_and_classified_predictions_share_the_mart_and_not_current_runs_stay_out(
+    run_cli, warehouse, images_dir, tiny_model, tmp_path
+):
+    csv_url = images_and_one_csv_prediction(run_cli, images_dir, tmp_path)
     model_path, labels_path = tiny_model
     tiny = ("--model-path", str(model_path), "--labels", str(labels_path))
 
@@ -338,14 +344,7 @@ def clock_in_india(monkeypatch):
 def test_a_run_classified_after_a_csv_load_is_the_newest_whatever_the_machines_time_zone(
     run_cli, warehouse, images_dir, tiny_model, tmp_path, clock_in_india
 ):
-    import pandas as pd
-
-    run_cli("load", "images", str(images_dir), "--url-prefix", URL)
-    csv_url = f"{URL}/marathi/7000/01.png"
-    csv_file = tmp_path / "image_paths_and_predictions.csv"
-    pd.DataFrame([{"path": csv_url, "predictions": ["vestment", "groom"],
-                   "predictions_include_groom_or_bridegroom": True}]).to_csv(csv_file)
-    run_cli("load", "predictions", str(csv_file))
+    csv_url = images_and_one_csv_prediction(run_cli, images_dir, tmp_path)
     model_path, labels_path = tiny_model
     run_cli("classify", "--from-images", "--model-path", str(model_path), "--labels", str(labels_path))
     run_cli("build")
