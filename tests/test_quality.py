@@ -158,13 +158,13 @@ def test_a_file_refused_again_keeps_one_copy_in_quarantine_and_a_changed_one_get
 
 def test_a_quarantine_copy_that_fails_half_way_leaves_no_partial_copy_and_the_reason_stands(
         tmp_path, run_cli, warehouse, monkeypatch):
-    import etl.quality.quarantine as quarantine_module
+    import etl.atomic_file
 
     def disk_full(source, target):
         Path(target).write_bytes(Path(source).read_bytes()[:10])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(quarantine_module.shutil, "copyfile", disk_full)
+    monkeypatch.setattr(etl.atomic_file.shutil, "copyfile", disk_full)
     bad = tmp_path / "Batch_5_batch_results.csv"
     bad.write_text("HITId,AssignmentId,WorkerId,AssignmentStatus,Input.image1,Answer.selected\n"
                    "H,A,W,Bogus,https://x.example/1.jpg,image1\n", encoding="utf-8")

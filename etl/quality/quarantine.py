@@ -5,10 +5,10 @@ from __future__ import annotations
 import filecmp
 import glob
 import json
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from etl.atomic_file import copy_atomically
 from etl.errors import InputFileError
 
 
@@ -23,7 +23,7 @@ def quarantine(directory: Path, path: Path, error: InputFileError) -> tuple[Path
     if kept is None:
         kept = directory / f"{refused_at:%Y%m%dT%H%M%S%fZ}-{path.name}"
         if path.is_file():  # a directory of images stays where it is; only the reasons are written
-            copy_whole(path, kept)
+            copy_atomically(path, kept)
     outcomes = [o.to_dict() for o in getattr(error, "outcomes", [])]
     failed = [o for o in outcomes if not o["success"]]
     record = {
@@ -38,18 +38,6 @@ def quarantine(directory: Path, path: Path, error: InputFileError) -> tuple[Path
     Path(f"{kept}.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     Path(f"{kept}.txt").write_text(summary_text(record), encoding="utf-8")
     return kept, is_new
-
-
-def copy_whole(path: Path, kept: Path) -> None:
-    """Copy under a hidden name, then rename: a copy cut short (a full disk, a kill) is never left
-    under the name that says it is the refused file."""
-    partial = kept.with_name(f".{kept.name}.partial")
-    try:
-        shutil.copyfile(path, partial)
-        partial.replace(kept)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
 
 
 def same_copy(directory: Path, path: Path) -> Path | None:
