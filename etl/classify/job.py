@@ -260,9 +260,10 @@ def classify_images(
     class_names = np.asarray(classifier.class_names, dtype=object)
     seen: set[int] = set()
     clock = time.perf_counter()
-    batches = [] if not readable else image_batches([paths[p] for p in readable], [headers[p][1] for p in readable],
-                            image_size=classifier.image_size,
-                            preprocess=classifier.preprocess, batch_size=settings.batch_size)
+    batches = image_batches(
+        [paths[p] for p in readable], [headers[p][1] for p in readable], image_size=classifier.image_size,
+        preprocess=classifier.preprocess, batch_size=settings.batch_size,
+    ) if readable else []
     for positions, inputs in batches:
         scores = as_probabilities(np.asarray(classifier.model.predict_on_batch(inputs)),
                                   classifier.outputs_probabilities)

@@ -164,12 +164,8 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
         for path in paths:
             try:
                 result = ingest_results(con, path, allow_warnings=allow_warnings)
-            except CrowdauditError as error:
-                failures.append(str(error))
-                click.echo(f"Error: {error}", err=True)
-                continue
-            except OSError as error:  # unreadable, or gone since it was listed: the other files still load
-                failures.append(f"{path}: {error.strerror or error}")
+            except (CrowdauditError, OSError) as error:  # OSError: unreadable, or gone since it was listed
+                failures.append(f"{path}: {error.strerror or error}" if isinstance(error, OSError) else str(error))
                 click.echo(f"Error: {failures[-1]}", err=True)
                 continue
             click.echo(result.summary())

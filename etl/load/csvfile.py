@@ -226,7 +226,6 @@ def first_bad_row(frame: pl.DataFrame, bad: pl.Expr) -> dict | None:
     return hits.to_dicts()[0] if hits.height else None
 
 
-
 def refuse_control_characters(frame: pl.DataFrame, path: Path, columns: dict[str, str]) -> None:
     """Refuse an id holding a line break, a tab or another control character, at its row and
     column. A quoted cell may hold one; such an id names nothing anyone can type or match, and
@@ -236,6 +235,7 @@ def refuse_control_characters(frame: pl.DataFrame, path: Path, columns: dict[str
         if bad:
             raise InputFileError(str(path), f"{column} {bad[name]!r} holds a line break or another control "
                                  "character; an id is one line of text", row=bad[ROW_COLUMN], column=column)
+
 
 def without_repeats(frame: pl.DataFrame, key: str | list[str]) -> tuple[pl.DataFrame, int]:
     """(the first row of each `key`, how many later rows were dropped). Callers refuse rows that

@@ -16,7 +16,7 @@ from etl.load.csvfile import (
     refuse_control_characters,
     without_repeats,
 )
-from etl.load.images import HTTP_URL, images_not_known
+from etl.load.images import HTTP_URL, IMAGES_OR_VOTES, images_not_known
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
@@ -103,8 +103,7 @@ def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | Non
 def _gold_for_images_not_loaded(con: duckdb.DuckDBPyConnection) -> list[str]:
     """A note when the warehouse has images or votes but some gold names neither: a mistyped URL
     would otherwise be gold for nothing until `validate` is run. Gold loaded first gets none."""
-    missing, total, example = images_not_known(
-        con, "staged_gold", "SELECT image_id FROM raw.images UNION SELECT image_id FROM raw.external_votes")
+    missing, total, example = images_not_known(con, "staged_gold", IMAGES_OR_VOTES)
     if not missing:
         return []
     return [(f"note: {missing} of the file's {total} gold images (e.g. {example!r}) are not in the warehouse's "

@@ -114,6 +114,10 @@ def register_images_seen(con: duckdb.DuckDBPyConnection, image_ids: str, load_id
     ).fetchall()[0][0]
 
 
+# What a loaded id can name: a registered image, or a task of long-format votes.
+IMAGES_OR_VOTES = "SELECT image_id FROM raw.images UNION SELECT image_id FROM raw.external_votes"
+
+
 def images_not_known(con: duckdb.DuckDBPyConnection, staged: str, known: str) -> tuple[int, int, str | None]:
     """(distinct image_ids of `staged` not in `known`, distinct image_ids of `staged`, the first
     unknown one): for a loader's note on ids that name no image. All zero when `known` is empty:

@@ -16,7 +16,7 @@ import polars as pl
 from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
 from etl.load.gold import parse_truth
-from etl.load.images import absolute_paths, check_url_prefix, images_not_known, url_path
+from etl.load.images import IMAGES_OR_VOTES, absolute_paths, check_url_prefix, images_not_known, url_path
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged
 from etl.quality.gate import check_batch, quarantine_on_refusal
 from etl.quality.suites import URL_SCHEME
@@ -211,9 +211,7 @@ def _predictions_for_images_not_loaded(con: duckdb.DuckDBPyConnection) -> list[s
     mistyped host or another URL form would otherwise load, then drop out of classifier_metrics
     (which scores a prediction against the votes and gold of its URL) without a word. Predictions
     loaded first get none, as gold does."""
-    missing, total, example = images_not_known(
-        con, "staged_image_predictions",
-        "SELECT image_id FROM raw.images UNION SELECT image_id FROM raw.external_votes")
+    missing, total, example = images_not_known(con, "staged_image_predictions", IMAGES_OR_VOTES)
     if not missing:
         return []
     return [(f"note: {missing} of the file's {total} predicted images (e.g. {example!r}) are not in the warehouse's "
