@@ -10,14 +10,18 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Iterator
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from etl.errors import CrowdauditError
 
 FORMATS = ("table", "csv", "json")
 TABLE_ROWS = 200
+# Rows converted and written at a time: large enough that per-batch work is negligible.
+BATCH_ROWS = 100_000
 # Type ids polars cannot hold exactly (or at all): shown as DuckDB's own text for them.
 AS_TEXT = {"interval", "date", "time", "time_tz", "time_ns", "timestamp", "timestamp_s", "timestamp_ms",
            "timestamp_ns", "timestamp_tz", "union", "blob", "bit", "varint", "bignum", "uuid", "enum"}
@@ -26,7 +30,14 @@ FLOATING = {"double", "float"}
 WIDE_INTEGERS = {"hugeint", "uhugeint"}
 
 
-def run_query(con: duckdb.DuckDBPyConnection, query: str, output_format: str = "table") -> str:
+def query_output(con: duckdb.DuckDBPyConnection, query: str, output_format: str = "table") -> Iterator[str]:
+    """The result of one read-only query as text, in pieces to write as they come.
+
+    Rows reach the output a batch at a time, so `SELECT * FROM votes --format csv` of twelve
+    million votes holds one batch in memory (0.4 GB) rather than all of them (6.5 GB), and the
+    first rows are out before the last are read. A query that fails is refused here, before any
+    text; one that fails part-way (a cast meeting a bad value) raises when its rows reach the
+    failure, after the rows before it."""
     if not query.strip():
         raise CrowdauditError("the query is empty")
     try:
@@ -34,28 +45,82 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, output_format: str = "
         if len(statements) > 1:
             raise CrowdauditError(f"the query holds {len(statements)} statements; give one at a time")
         result = con.sql(query)
-        frame, json_text = pl.DataFrame(), []
-        if result is not None:
-            printable, json_text = _printable(result, output_format)
-            frame = printable.pl()
+        if result is None:  # a statement with no rows to show
+            return _formatted(pl.DataFrame(), iter(()), [], output_format)
+        printable, json_text = _printable(result, output_format)
+        reader = printable.to_arrow_reader(BATCH_ROWS)
     except duckdb.CatalogException as error:
         raise CrowdauditError(f"query failed: {error}{_build_hint(con)}") from None
     except duckdb.Error as error:
         raise CrowdauditError(f"query failed: {error}") from None
+    empty = pl.from_arrow(reader.schema.empty_table())
+    assert isinstance(empty, pl.DataFrame)
+    return _formatted(empty, _frames(reader), json_text, output_format)
+
+
+def _frames(reader: pa.RecordBatchReader) -> Iterator[pl.DataFrame]:
+    """The reader's batches as frames; a failure part-way as a one-line error (DuckDB's message
+    reaches here through Arrow, as an OSError)."""
+    try:
+        for batch in reader:
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            yield frame
+    except (duckdb.Error, OSError) as error:
+        raise CrowdauditError(f"query failed: {error}") from None
+
+
+def _formatted(empty: pl.DataFrame, frames: Iterator[pl.DataFrame], json_text: list[str], output_format: str
+               ) -> Iterator[str]:
+    """`frames` (with `empty`'s columns) written in `output_format`."""
     if output_format == "csv":
-        return frame.write_csv()
-    if output_format == "json":
-        rows = _parse_json_text(frame.to_dicts(), json_text)
+        yield empty.write_csv()  # the header, even when no row comes
+        for frame in frames:
+            yield frame.write_csv(include_header=False)
+    elif output_format == "json":
+        yield from _json_array(_parse_json_text(frame.to_dicts(), json_text) for frame in frames)
+    else:
+        yield _table(empty, frames)
+
+
+def _json_array(batches: Iterator[list[dict]]) -> Iterator[str]:
+    """The rows as one JSON array, exactly as `json.dumps(rows, indent=2)` writes it, a batch at a
+    time: each batch is encoded as an array whose brackets are then dropped."""
+    encoder = json.JSONEncoder(default=str, indent=2, allow_nan=False)
+    first = True
+    for rows in batches:
+        if not rows:
+            continue
         try:
-            return json.dumps(rows, default=str, indent=2, allow_nan=False) + "\n"
+            text = encoder.encode(rows)
         except ValueError:  # a NaN inside a list or struct: null, as for a NaN column
-            return json.dumps(_finite(rows), default=str, indent=2, allow_nan=False) + "\n"
+            text = encoder.encode(_finite(rows))
+        yield ("[\n" if first else ",\n") + text[2:-2]
+        first = False
+    yield "[]\n" if first else "\n]\n"
+
+
+def _table(empty: pl.DataFrame, frames: Iterator[pl.DataFrame]) -> str:
+    """The first and last TABLE_ROWS / 2 rows as a table, and how many there are in all: only
+    those rows are kept while the rest stream past to be counted."""
+    half = TABLE_ROWS // 2
+    head, tail, height = empty, empty, 0
+    for frame in frames:
+        height += frame.height
+        if head.height < half:
+            taken = half - head.height
+            head, frame = pl.concat([head, frame.head(taken)]), frame.slice(taken)
+        tail = pl.concat([tail, frame]).tail(half)
+    # Past TABLE_ROWS rows, one row stands for all those between head and tail: polars then
+    # prints the head, an ellipsis row, and the tail.
+    shown = pl.concat([head, tail] if height <= TABLE_ROWS else [head, empty.clear(1), tail])
     buffer = io.StringIO()
+    buffer.write(f"shape: ({height:_}, {shown.width})\n")
     with pl.Config(tbl_rows=TABLE_ROWS, tbl_cols=40, fmt_str_lengths=300, tbl_width_chars=300,
-                   tbl_hide_column_data_types=True):
-        print(frame, file=buffer)
-    if frame.height > TABLE_ROWS:
-        buffer.write(f"{frame.height:,} rows, {TABLE_ROWS} shown: use --format csv or json for all of them\n")
+                   tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True):
+        print(shown, file=buffer)
+    if height > TABLE_ROWS:
+        buffer.write(f"{height:,} rows, {TABLE_ROWS} shown: use --format csv or json for all of them\n")
     return buffer.getvalue()
 
 

@@ -162,6 +162,60 @@ def test_sql_says_what_it_leaves_out_and_refuses_what_it_would_drop(demo_run):
     assert empty.exit_code == 1 and "empty" in empty.output
 
 
+MIXED_ROWS = ("SELECT i, 'row ' || i AS label, i / 7 AS ratio, [i, i + 1] AS pair, {'n': i} AS obj, "
+              "CASE WHEN i % 50 = 0 THEN 'nan'::DOUBLE END AS sometimes_nan FROM range({n}) t(i) ORDER BY i")
+
+
+@pytest.mark.parametrize("rows", [0, 1, 150, 200, 201, 500])
+@pytest.mark.parametrize("output_format", ["table", "csv", "json"])
+def test_sql_output_does_not_depend_on_how_rows_are_batched(demo_run, monkeypatch, rows, output_format):
+    out, _ = demo_run
+    args = ["--warehouse", str(out / "crowdaudit.duckdb"), "sql", MIXED_ROWS.replace("{n}", str(rows)),
+            "--format", output_format]
+    whole = CliRunner().invoke(cli, args)
+    monkeypatch.setattr("etl.query.BATCH_ROWS", 7)
+    batched = CliRunner().invoke(cli, args)
+    assert whole.exit_code == batched.exit_code == 0, batched.output
+    assert batched.output == whole.output
+    if output_format == "json":
+        assert batched.output == json.dumps(json.loads(batched.output), indent=2) + "\n"
+        assert len(json.loads(batched.output)) == rows
+    elif output_format == "csv":
+        assert len(batched.output.splitlines()) == rows + 1
+    else:
+        assert f"shape: ({rows}, 6)" in batched.output
+        assert ("…" in batched.output) == (rows > 200)
+        assert (f"{rows:,} rows, 200 shown" in batched.output) == (rows > 200)
+
+
+def test_sql_writes_rows_as_they_come_and_names_a_failure_part_way(demo_run, monkeypatch):
+    out, _ = demo_run
+    monkeypatch.setattr("etl.query.BATCH_ROWS", 1_000)
+    bad_after_two_million = ("SELECT CAST(CASE WHEN i < 2000000 THEN '1' ELSE 'x' END AS INTEGER) AS n "
+                             "FROM range(3000000) t(i)")
+    result = CliRunner().invoke(cli, ["--warehouse", str(out / "crowdaudit.duckdb"), "sql", "--format", "csv",
+                                      bad_after_two_million])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    # The rows before the bad value were written before it was met; then the error says why.
+    assert lines[0] == "n" and lines[1:1001] == ["1"] * 1000
+    error = next(line for line in lines if line.startswith("Error: "))
+    assert error.startswith("Error: query failed: Conversion Error") and "'x'" in error
+    assert "Traceback" not in result.output
+
+
+def test_sql_piped_into_a_reader_that_stops_early_exits_without_a_traceback(demo_run):
+    out, _ = demo_run
+    script = Path(sys.executable).parent / "crowdaudit"
+    sql = subprocess.Popen([str(script), "--warehouse", str(out / "crowdaudit.duckdb"), "sql", "--format", "csv",
+                            "SELECT i FROM range(5000000) t(i)"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert sql.stdout.readline() == b"i\n"
+    sql.stdout.close()  # as `| head -1` does
+    stderr = sql.stderr.read().decode()
+    assert sql.wait(timeout=60) == 1
+    assert stderr == ""
+
+
 def test_sql_before_any_build_says_to_build(tmp_path, write_results):
     batch = write_results("Batch_1_batch_results.csv", {"H": ["https://x.example/1.jpg"]},
                           [{"AssignmentId": "A", "HITId": "H", "WorkerId": "W", "selected": "image1"}])

@@ -39,6 +39,8 @@ class CrowdauditGroup(click.Group):
             return super().invoke(ctx)
         except CrowdauditError as error:
             raise click.ClickException(str(error)) from error
+        except BrokenPipeError:  # the reader stopped early (`crowdaudit sql ... | head`): click exits quietly
+            raise
         except OSError as error:
             raise click.ClickException(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from error
         except (KeyboardInterrupt, duckdb.InterruptException) as error:

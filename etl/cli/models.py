@@ -6,7 +6,7 @@ import click
 
 from etl.cli.base import Settings, cli, pass_settings
 from etl.models import build as build_models
-from etl.query import FORMATS, run_query
+from etl.query import FORMATS, query_output
 from etl.warehouse import open_warehouse
 
 
@@ -57,4 +57,5 @@ def sql(settings: Settings, query: str, output_format: str) -> None:
         # Read-only stops writes to the warehouse; these stop COPY TO, ATTACH, INSTALL and file reads.
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
-        click.echo(run_query(con, query, output_format), nl=False)
+        for text in query_output(con, query, output_format):
+            click.echo(text, nl=False)
