@@ -410,7 +410,7 @@ def test_a_task_answers_text_naming_a_key_twice_is_refused_as_the_api_parser_ref
 def test_task_answers_texts_polars_may_read_otherwise_are_read_as_the_api_parser_reads_them():
     # A key in two objects of the list, an explicit null, an escaped name: beside texts of one shape.
     from etl.hits.answers import answer_xml, parse_answer_xml
-    from etl.load.batch_results import parse_answers
+    from etl.load.answer_columns import parse_answers
 
     texts = ['[{"image1":{"on":true},"image2":{"on":false}}]', '[{"image1":{"on":true}},{"image1":{"on":false}}]',
              '[{"image1":null,"image2":{"on":true}}]', '[{"image\\u0032":{"on":true},"image1":{"on":false}}]',
@@ -453,7 +453,7 @@ def test_task_answers_read_from_a_file_agree_with_the_api_answer_parser(document
 
     from etl.errors import InputFileError
     from etl.hits.answers import AnswerError, answer_xml, parse_answer_xml
-    from etl.load.batch_results import parse_answers
+    from etl.load.answer_columns import parse_answers
 
     if same_shape:  # one shape for the whole file, so polars' own decoding is what runs
         documents = [[{"image1": {"on": bool(i % 2)}, "image3": {"on": i % 3 == 0}, "comments": "c"}]
@@ -480,7 +480,7 @@ def test_task_answers_read_from_a_file_agree_with_the_api_answer_parser(document
                                                   ""]), max_size=4).map("|".join), min_size=1, max_size=30))
 def test_each_rows_answer_is_the_set_of_slots_it_names_whatever_the_order_or_repeats(answers):
     # Distinct answers are parsed once and joined back; every row must still get its own set.
-    from etl.load.batch_results import parse_answers
+    from etl.load.answer_columns import parse_answers
 
     frame = pl.DataFrame({
         "source_row": range(2, len(answers) + 2),

@@ -1,9 +1,10 @@
 """`crowdaudit ingest`: the requester site's batch results CSV into raw.hits/hit_items/assignments.
 
 One row of the file is one assignment: the HIT's columns (repeated for each of its assignments),
-the worker's, `Input.image1..N` (the image URL in each slot) and `Answer.selected` (the slot names
-ticked, `|`-joined, in the worker's on-screen order: a set). Votes are not stored exploded; the
-staging model crosses assignments' selected_slots with hit_items, which keeps ingest fast.
+the worker's, `Input.image1..N` (the image URL in each slot) and the answer (`Answer.selected`,
+`Answer.taskAnswers` or `Answer.image<N>`), which `etl.load.answer_columns` reads into
+selected_slots, the slots ticked as a set. Votes are not stored exploded; the staging model
+crosses assignments' selected_slots with hit_items, which keeps ingest fast.
 
 Idempotent: the same file again changes nothing; a re-download where assignments moved on
 (Submitted -> Approved/Rejected) updates their status columns and nothing else.
@@ -21,7 +22,7 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.hits.answers import SLOT, AnswerError, task_answer_tokens
+from etl.load.answer_columns import NONE_OF_THE_ABOVE, SELECTED, answer_column_name, parse_answers
 from etl.load.csvfile import (
     ROW_COLUMN,
     encodes_as_utf8,
@@ -43,14 +44,7 @@ from etl.quality.suites import URL_SCHEME
 
 REQUIRED = ("HITId", "AssignmentId", "WorkerId", "AssignmentStatus")
 STATUSES = ("Submitted", "Approved", "Rejected")
-NONE_OF_THE_ABOVE = "none_of_the_above"
-SELECTED = "Answer.selected"
-# What a <crowd-form> posts: one JSON document (etl.hits.answers.task_answer_tokens says how it is read).
-TASK_ANSWERS = "Answer.taskAnswers"
 IMAGE_COLUMN = re.compile(r"^Input\.image(\d+)$")
-# A per-slot answer, as Crowd HTML checkboxes write it: Answer.image3 or Answer.image3.on.
-SLOT_ANSWER_COLUMN = re.compile(r"^Answer\.image(\d+)(?:\.on)?$")
-TRUTHY = ("true", "on", "1", "yes", "y")
 
 HIT_COLUMNS = {
     "HITTypeId": "hit_type_id",
@@ -104,239 +98,6 @@ def _with_all_columns(frame: pl.DataFrame) -> pl.DataFrame:
     """Add the optional fixed columns a trimmed export may lack, as nulls."""
     absent = [c for c in (*HIT_COLUMNS, *ASSIGNMENT_COLUMNS) if c not in frame.columns]
     return frame.with_columns([pl.lit(None, pl.String).alias(c) for c in absent])
-
-
-def _answer_columns(frame: pl.DataFrame, path: Path) -> list[str]:
-    """Where the worker's answer is: Answer.selected, Answer.taskAnswers, or per-slot
-    Answer.image<N> columns (in that order of preference)."""
-    for column in (SELECTED, TASK_ANSWERS):
-        if column in frame.columns:
-            return [column]
-    per_slot = [c for c in frame.columns if SLOT_ANSWER_COLUMN.match(c)]
-    if not per_slot:
-        held = ", ".join(c for c in frame.columns if c.startswith("Answer.")) or "none"
-        raise InputFileError(
-            str(path),
-            f"no answer column: expected {SELECTED} (slot names joined by '|'), {TASK_ANSWERS} "
-            f"(a crowd-form's JSON) or Answer.image<N> columns; it has {held}",
-            row=1,
-        )
-    return per_slot
-
-
-def answer_column_name(frame: pl.DataFrame) -> str:
-    """The answer column as messages name it."""
-    return next((c for c in (SELECTED, TASK_ANSWERS) if c in frame.columns), "Answer.image<N>")
-
-
-def _is_flags(dtype: pl.DataType) -> bool:
-    """A decoded crowd-checkbox output: a struct of booleans (or all-null fields)."""
-    return isinstance(dtype, pl.Struct) and all(f.dtype in (pl.Boolean, pl.Null) for f in dtype.fields)
-
-
-def _checkbox_tokens(name: str, value: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
-    """`name` if a decoded taskAnswers field `image<N>` is ticked; None for any other shape than a
-    crowd-checkbox's (booleans), which the reference parser then reads: polars turns numbers into
-    strings when a string shares the field, so only it can tell `1` from `"1"`."""
-    if dtype == pl.Boolean:
-        ticked = value
-    elif _is_flags(dtype):
-        ticked = pl.any_horizontal([value.struct.field(f.name) for f in dtype.fields] or [pl.lit(False)])
-    elif dtype == pl.Null:
-        return pl.lit(None, pl.String)
-    else:
-        return None
-    return pl.when(ticked.fill_null(False)).then(pl.lit(name))
-
-
-def _selected_field_tokens(value: pl.Expr, dtype: pl.DataType) -> list[pl.Expr] | None:
-    """The names a decoded taskAnswers `selected` field ticks (see _checkbox_tokens)."""
-    if _is_flags(dtype):
-        return [pl.when(value.struct.field(f.name).fill_null(False)).then(pl.lit(f.name)) for f in dtype.fields]
-    if dtype == pl.Null:
-        return []
-    return None
-
-
-# A JSON string (a key, a value): matched from its opening quote, it ends at its closing one.
-JSON_STRING = r'"(?:[^"\\]|\\.)*"'
-
-
-def _keys_in_text(texts: pl.Series) -> pl.Series:
-    """How many keys each JSON text names (a key named twice counts twice): each string becomes a
-    bare quote, so that a quote followed by a colon is a key's, whatever the strings hold."""
-    return texts.str.replace_all(JSON_STRING, '"').str.count_matches(r'"\s*:').fill_null(0).cast(pl.UInt32)
-
-
-def _keys_holding_a_value(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """How many keys of a decoded JSON value hold something other than null, nested ones included."""
-    if isinstance(dtype, pl.Struct):
-        return pl.sum_horizontal([
-            value.struct.field(f.name).is_not_null().cast(pl.UInt32) + _keys_holding_a_value(value.struct.field(f.name), f.dtype)
-            for f in dtype.fields
-        ] or [pl.lit(0, pl.UInt32)])
-    if isinstance(dtype, pl.List):
-        return value.list.eval(_keys_holding_a_value(pl.element(), dtype.inner)).list.sum().fill_null(0)
-    return pl.lit(0, pl.UInt32)
-
-
-def _decoded_task_answer_tokens(texts: pl.Series) -> pl.Series | None:
-    """task_answer_tokens for every text at once, when they decode to one JSON shape; else None.
-    Null for a text polars may read otherwise than task_answer_tokens does, left to it.
-
-    Runs on a file's distinct answers (few, however many rows); polars infers one schema from all
-    of them, a field a text lacks being null there. Where an object names a key twice, polars keeps
-    one of the values and task_answer_tokens refuses the text: such a text decodes to fewer keys
-    holding a value than it names. So does a text holding a null (rare), which task_answer_tokens
-    then reads too, to the same effect. Counting costs 0.2 s on top of 1.4 s for 100,000 distinct
-    texts of twelve checkboxes and a comment (on a shared 2-core machine)."""
-    try:
-        decoded = pl.select(blank_to_null(pl.lit(texts))).to_series().str.json_decode(infer_schema_length=None)
-    except pl.exceptions.PolarsError:
-        return None
-    answers = pl.DataFrame({"__answer": pl.int_range(len(texts), eager=True)})
-    objects = answers.with_columns(decoded.alias("__json"))
-    if isinstance(decoded.dtype, pl.List):
-        objects = objects.explode("__json")
-    shape = objects.schema["__json"]
-    tokens = _tokens_of_objects(answers, objects, shape)
-    if tokens is None:
-        return None
-    keys_decoded = answers.join(
-        objects.group_by("__answer").agg(_keys_holding_a_value(pl.col("__json"), shape).sum().alias("__keys")),
-        on="__answer", how="left", maintain_order="left")["__keys"].fill_null(0)
-    read_alike = _keys_in_text(texts) == keys_decoded
-    return pl.select(pl.when(pl.lit(read_alike)).then(pl.lit(tokens))).to_series()
-
-
-def _tokens_of_objects(answers: pl.DataFrame, objects: pl.DataFrame, shape: pl.DataType) -> pl.Series | None:
-    """The names each answer's decoded objects tick (see _decoded_task_answer_tokens)."""
-    none_ticked = pl.Series([[]] * answers.height, dtype=pl.List(pl.String))
-    if shape == pl.Null:
-        return none_ticked
-    if not isinstance(shape, pl.Struct):
-        return None
-    parts: list[pl.Expr] = []
-    for field in shape.fields:
-        value = pl.col("__json").struct.field(field.name)
-        if field.name == "selected":
-            tokens = _selected_field_tokens(value, field.dtype)
-        elif SLOT.match(field.name):
-            token = _checkbox_tokens(field.name, value, field.dtype)
-            tokens = None if token is None else [token]
-        else:
-            continue  # not about slots (a comment box, say)
-        if tokens is None:
-            return None
-        parts += tokens
-    if not parts:
-        return none_ticked
-    per_object = objects.select("__answer", (
-        pl.concat_list(parts).list.drop_nulls().list.eval(pl.element().str.strip_chars())
-        .list.eval(pl.element().filter(pl.element() != ""))
-    ).alias("__tokens"))
-    per_answer = per_object.group_by("__answer").agg(pl.col("__tokens").list.explode(keep_nulls=False, empty_as_null=False))
-    return (
-        answers.join(per_answer, on="__answer", how="left").sort("__answer")["__tokens"]
-        .fill_null(pl.lit([], pl.List(pl.String)))
-    )
-
-
-def _task_answer_tokens(texts: pl.Series, frame: pl.DataFrame, path: Path) -> pl.Series:
-    """The names each distinct taskAnswers text ticks; a text that is not a crowd-form's JSON
-    is refused naming the first row holding one."""
-    tokens = _decoded_task_answer_tokens(texts)
-    if tokens is None:
-        return _reference_task_answer_tokens(texts, frame, path)
-    unsure = tokens.is_null()
-    if not unsure.any():
-        return tokens
-    checked = pl.DataFrame({"__text": unsure.arg_true(),
-                            "__checked": _reference_task_answer_tokens(texts.filter(unsure), frame, path)})
-    return (
-        pl.DataFrame({"__text": pl.int_range(len(texts), dtype=checked["__text"].dtype, eager=True), "__tokens": tokens})
-        .join(checked, on="__text", how="left", maintain_order="left")
-        .select(pl.coalesce("__tokens", "__checked"))["__tokens"]
-    )
-
-
-def _reference_task_answer_tokens(texts: pl.Series, frame: pl.DataFrame, path: Path) -> pl.Series:
-    """task_answer_tokens, one call per distinct text: for shapes polars cannot unify (or a broken
-    text), and for the texts it may read otherwise."""
-    parsed, refused = [], {}
-    for text in texts:
-        try:
-            parsed.append(task_answer_tokens(text))
-        except AnswerError as error:
-            parsed.append([])
-            refused[text] = str(error)
-    if refused:
-        row = first_bad_row(frame, pl.col(TASK_ANSWERS).is_in(list(refused)))
-        raise _fail(path, row, TASK_ANSWERS, refused[row[TASK_ANSWERS]])
-    return pl.Series(parsed, dtype=pl.List(pl.String))
-
-
-def _selected_tokens(answer_columns: list[str]) -> pl.Expr:
-    """The ticked slot names as a list, from Answer.selected or from per-slot answer columns."""
-    if answer_columns == [SELECTED]:
-        return (
-            pl.col(SELECTED).fill_null("").str.split("|")
-            .list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
-        )
-    per_slot = {int(m.group(1)): c for c in answer_columns if (m := SLOT_ANSWER_COLUMN.match(c))}
-    return pl.concat_list(
-        [
-            pl.when(pl.col(c).str.strip_chars().str.to_lowercase().is_in(TRUTHY))
-            .then(pl.lit(f"image{n}"))
-            .otherwise(None)
-            for n, c in sorted(per_slot.items())
-        ]
-    ).list.drop_nulls()
-
-
-def parse_answers(frame: pl.DataFrame, slots: dict[int, str], path: Path) -> pl.DataFrame:
-    """Add selected_slots (the ticked slots as a sorted set) and two flags for the answer checks:
-    `__foreign_token` (a token that is no slot name) and `__slot_without_image`.
-
-    Each distinct answer is parsed once and joined back: a million answers hold far fewer distinct
-    texts (at most 4,096 sets of 12 slots, times the orders they were ticked in), and list
-    operations on a million rows cost more than the join (0.4 s + 0.4 s of checks -> 0.25 s)."""
-    answer_columns = _answer_columns(frame, path)
-    tokens = pl.col("__tokens")
-    answers = frame.select(answer_columns).unique()
-    answers = answers.with_columns(
-        _task_answer_tokens(answers[TASK_ANSWERS], frame, path).alias("__tokens") if answer_columns == [TASK_ANSWERS]
-        else _selected_tokens(answer_columns).alias("__tokens")
-    )
-    answers = answers.with_columns(
-        tokens.list.eval(
-            pl.element().filter(pl.element() != NONE_OF_THE_ABOVE).str.strip_prefix("image")
-            .cast(pl.Int32, strict=False).unique().sort()  # a set: the worker's click order is noise
-        ).alias("selected_slots"),
-        tokens.list.eval(
-            ~pl.element().str.contains(r"^image\d+$") & (pl.element() != NONE_OF_THE_ABOVE)
-        ).list.any().alias("__foreign_token"),
-    ).with_columns(
-        pl.col("selected_slots").list.eval(~pl.element().is_in(list(slots))).list.any().alias("__unknown_slot"),
-    ).drop("__tokens")
-    # Joined on the answer columns alone, then set beside the frame: joining the whole frame
-    # would copy all its columns (0.03 s vs 0.2-1 s for a million rows).
-    parsed = frame.select(answer_columns).join(answers, on=answer_columns, how="left", maintain_order="left",
-                                               nulls_equal=True)
-    frame = frame.hstack(parsed.drop(answer_columns))
-    # A slot left blank (the batch's last HIT) must not be ticked. Few rows have a blank slot, so
-    # only those are compared slot by slot.
-    blank = [~pl.col(c).str.contains(r"\S").fill_null(False) for c in slots.values()]
-    blank_slots = pl.concat_list(
-        [pl.when(is_blank).then(pl.lit(n, pl.Int32)) for n, is_blank in zip(slots, blank, strict=True)]
-    ).list.drop_nulls()
-    with_blanks = frame.filter(pl.any_horizontal(blank)).select(
-        ROW_COLUMN, pl.col("selected_slots").list.set_intersection(blank_slots).list.len().alias("ticked_blanks")
-    )
-    ticked_blank = with_blanks.filter(pl.col("ticked_blanks") > 0)[ROW_COLUMN]
-    return frame.with_columns(
-        (pl.col("__unknown_slot") | pl.col(ROW_COLUMN).is_in(ticked_blank.implode())).alias("__slot_without_image")
-    ).drop("__unknown_slot")
 
 
 PARSED = "__parsed"
