@@ -65,6 +65,12 @@ def test_publishing_twice_leaves_one_hit_per_planned_hit(warehouse, server, plan
     assert query(warehouse, "SELECT DISTINCT status FROM raw.hits") == [("published",)]
 
 
+def test_publishing_a_published_batch_again_says_there_is_nothing_to_do(run_cli, warehouse, server, planned):
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    again = run_cli("hits", "publish", "--budget", "1").output
+    assert again.strip() == f"batch {planned.batch_id} on {server.url}: every HIT is already published; nothing to do"
+
+
 def test_publish_killed_after_create_hit_then_rerun_creates_no_second_hit(warehouse, server, planned, tmp_path):
     # The child publishes and dies (SIGKILL) right after MTurk created the 2nd HIT, before the
     # warehouse heard of it: the worst moment for money.

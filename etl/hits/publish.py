@@ -62,6 +62,8 @@ class PublishReport:
     payloads: list[dict] = field(default_factory=list)
 
     def summary(self) -> str:
+        if self.price.n_hits == 0:
+            return f"batch {self.batch_id} on {self.target}: every HIT is already published; nothing to do"
         if self.dry_run:
             return (f"dry run: {self.price.n_hits} HITs of batch {self.batch_id} would cost ${self.price.total} "
                     f"on {self.target}; nothing was sent")
@@ -178,7 +180,6 @@ def publish_batch(
     price = batch_price(design, len(hits), qualifications, platform)
     report = PublishReport(batch_id, platform.target.name, price, dry_run=dry_run)
     if not hits:
-        say(f"batch {batch_id}: every HIT is already published; nothing to do")
         return report
     if price.over(budget):
         raise CrowdauditError(
