@@ -1,0 +1,45 @@
+"""Loaders on a warehouse far larger than the demo's: what holds at 300 images must hold at millions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from etl.warehouse import open_warehouse
+
+# DuckDB 2.0 hung for good on a query over a CTE of more than about 1.2 million image ids.
+MANY_IMAGES = 1_500_000
+FILES = {
+    "gold": ("url,truth\n", "https://img.example/7.jpg,true\nhttps://elsewhere.example/x.jpg,false\n"),
+    "predictions": ("path,predictions,predictions_include_groom_or_bridegroom\n",
+                    ("https://img.example/7.jpg,\"['groom', 'suit']\",True\n"
+                     "https://elsewhere.example/x.jpg,\"['cake']\",False\n")),
+    "votes": ("task,worker,label\n", "https://img.example/7.jpg,W1,1\nhttps://elsewhere.example/x.jpg,W1,0\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def warehouse_of_many_images(tmp_path_factory) -> Path:
+    warehouse = tmp_path_factory.mktemp("large") / "crowdaudit.duckdb"
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute(f"INSERT INTO raw.images (image_id, load_id) "
+                    f"SELECT 'https://img.example/' || i || '.jpg', 1 FROM range({MANY_IMAGES}) t(i)")
+    return warehouse
+
+
+@pytest.mark.parametrize("kind", FILES)
+def test_a_loader_notes_unknown_ids_in_a_warehouse_of_millions_of_images(kind, warehouse_of_many_images, tmp_path):
+    header, rows = FILES[kind]
+    source = tmp_path / f"{kind}.csv"
+    source.write_text(header + rows)
+    warehouse = tmp_path / "crowdaudit.duckdb"
+    warehouse.write_bytes(warehouse_of_many_images.read_bytes())
+    # A guard, not a speed target: the loads take seconds; before the fix they never ended.
+    done = subprocess.run([sys.executable, "-m", "etl.cli", "--warehouse", str(warehouse), "--silent", "load", kind,
+                           str(source)], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "1 of the file's 2" in done.stdout + done.stderr
+    assert "elsewhere.example/x.jpg" in done.stdout + done.stderr
