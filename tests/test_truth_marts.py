@@ -64,7 +64,7 @@ def test_few_votes_per_worker_fall_back_to_gold_weighted_voting_and_say_so(tmp_p
     assert "fallback" in choice["reason"][0] and "gold-weighted" in choice["reason"][0]
     median = choice["median_votes_per_worker"][0]
     said = str(int(median)) if median == int(median) else str(round(median, 1))
-    assert f"median worker has only {said} votes (< 10)," in choice["reason"][0]  # counts as people write them
+    assert f"median worker has only {said} votes, fewer than the 10 Dawid-Skene needs;" in choice["reason"][0]  # counts as people write them
     labels = query(warehouse, "SELECT * FROM labels")
     assert labels["method"].unique().to_list() == ["weighted_vote"]
     assert labels.height == audit.truth.height

@@ -35,12 +35,12 @@ SELECT
         WHEN requested <> 'auto' THEN 'chosen with crowdaudit labels --method ' || requested
         WHEN n_workers = 0 THEN 'no votes yet: majority until there are some'
         WHEN median_votes_per_worker >= min_median_votes_per_worker THEN
-            'median worker has ' || median_said || ' votes (>= ' || minimum_said || ')'
+            'median worker has ' || median_said || ' votes, at least the ' || minimum_said || ' Dawid-Skene needs'
         WHEN gold_votes > 0 THEN
-            'fallback: median worker has only ' || median_said || ' votes (< '
-            || minimum_said || '), too few for Dawid-Skene; using gold-weighted voting'
+            'fallback: median worker has only ' || median_said || ' votes, fewer than the '
+            || minimum_said || ' Dawid-Skene needs; using gold-weighted voting'
         ELSE
-            'fallback: median worker has only ' || median_said || ' votes (< '
-            || minimum_said || ') and there is no gold to weigh workers by; using majority'
+            'fallback: median worker has only ' || median_said || ' votes, fewer than the '
+            || minimum_said || ' Dawid-Skene needs, and there is no gold to weigh workers by; using majority'
     END AS reason
 FROM said
