@@ -43,3 +43,18 @@ def test_a_loader_notes_unknown_ids_in_a_warehouse_of_millions_of_images(kind, w
     assert done.returncode == 0, done.stderr
     assert "1 of the file's 2" in done.stdout + done.stderr
     assert "elsewhere.example/x.jpg" in done.stdout + done.stderr
+
+
+def test_the_seeds_relative_paths_find_their_images_among_millions(warehouse_of_many_images, tmp_path):
+    source = tmp_path / "image_paths_and_predictions.csv"
+    source.write_text("path,predictions,predictions_include_groom_or_bridegroom\n"
+                      "7.jpg,\"['groom']\",True\n"
+                      "/1499999.jpg,\"['cake']\",False\n")
+    warehouse = tmp_path / "crowdaudit.duckdb"
+    warehouse.write_bytes(warehouse_of_many_images.read_bytes())
+    done = subprocess.run([sys.executable, "-m", "etl.cli", "--warehouse", str(warehouse), "--silent", "load",
+                           "predictions", str(source)], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    with open_warehouse(warehouse, read_only=True) as con:
+        loaded = con.execute("SELECT image_id, target_in_top_k FROM raw.image_predictions ORDER BY 1").fetchall()
+    assert loaded == [("https://img.example/1499999.jpg", False), ("https://img.example/7.jpg", True)]
