@@ -52,7 +52,7 @@ CORPUS: dict[str, tuple[int | None, str | None]] = {
     "results_all_images_blank.csv": (2, "Input.image"),
     "results_too_many_fields.csv": (3, "column 34"),
     "results_unterminated_quote.csv": (3, None),
-    "results_unusually_fast_worker.csv": (2, "work_time_in_seconds"),
+    "results_unusually_fast_worker.csv": (2, "column WorkTimeInSeconds"),
     "results_changes_a_loaded_answer.csv": (2, "Answer.selected"),
     "results_no_answer_column.csv": (1, "Answer.selected"),
     "results_cut_off_after_an_image.csv": (4, "Input.image3"),

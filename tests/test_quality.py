@@ -98,7 +98,8 @@ def test_an_unusually_fast_worker_is_a_warning_that_refuses_the_batch_unless_all
     before = table_fingerprints(warehouse)
     result = run_cli("ingest", str(path), expect=1)
     assert "Batch_9_batch_results.csv" in result.output and "row 2" in result.output
-    assert "work_time_in_seconds" in result.output and "--allow-warnings" in result.output
+    # The column as the file's header names it, so the user can find it in the file.
+    assert "row 2, column WorkTimeInSeconds" in result.output and "--allow-warnings" in result.output
     assert table_fingerprints(warehouse) == before
     kept = [p.name for p in quarantined(warehouse)]
     assert any(name.endswith("Batch_9_batch_results.csv") for name in kept)

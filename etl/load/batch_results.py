@@ -82,6 +82,9 @@ ASSIGNMENT_TIMESTAMPS = ("AcceptTime", "SubmitTime", "AutoApprovalTime", "Approv
 ASSIGNMENT_INTEGERS = ("WorkTimeInSeconds",)
 # Columns the site appends for uploading decisions back; they hold nothing for us.
 UPLOAD_COLUMNS = ("Approve", "Reject")
+# The staged columns as the file's header names them, for the quality gate's messages.
+FILE_COLUMNS = {staged: header for header, staged in {**HIT_COLUMNS, **ASSIGNMENT_COLUMNS}.items()} | {
+    "assignment_id": "AssignmentId", "hit_id": "HITId", "worker_id": "WorkerId"}
 KNOWN = {"HITId", "AssignmentId", "WorkerId", SELECTED, *HIT_COLUMNS, *ASSIGNMENT_COLUMNS, *UPLOAD_COLUMNS}
 
 
@@ -462,7 +465,7 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: F
                    ) -> LoadResult:
     hits, hit_items, assignments, repeats = staged_frames(path)
     warnings = check_batch("results", path, {"hits": hits, "hit_items": hit_items, "assignments": assignments},
-                           allow_warnings=allow_warnings)
+                           allow_warnings=allow_warnings, file_columns=FILE_COLUMNS)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         # staged_hit_items is scanned in place (three times): copying 4M rows into a temp table costs more.

@@ -23,7 +23,8 @@ from etl.quality.suites import BATCH_SUITES
 class QualityGateFailed(InputFileError):
     """A staged batch that fails its expectation suite; `outcomes` holds every rule's verdict."""
 
-    def __init__(self, path: Path, outcomes: list[Outcome], *, allow_warnings: bool):
+    def __init__(self, path: Path, outcomes: list[Outcome], *, allow_warnings: bool,
+                 file_columns: dict[str, str] | None = None):
         self.outcomes = outcomes
         failed = [o for o in outcomes if o.is_error or (o.is_warning and not allow_warnings)]
         first = failed[0]
@@ -33,18 +34,21 @@ class QualityGateFailed(InputFileError):
         hint = (" Only warnings failed: pass --allow-warnings to load it anyway."
                 if not any(o.is_error for o in failed) else "")
         super().__init__(str(path), f"refused by the quality gate: {first.sentence()}{others}.{hint}",
-                         row=row if isinstance(row, int) else None, column=", ".join(first.columns))
+                         row=row if isinstance(row, int) else None,
+                         column=", ".join((file_columns or {}).get(c, c) for c in first.columns))
 
 
-def check_batch(kind: str, path: Path, frames: dict[str, pl.DataFrame], *, allow_warnings: bool = False
-                ) -> list[str]:
+def check_batch(kind: str, path: Path, frames: dict[str, pl.DataFrame], *, allow_warnings: bool = False,
+                file_columns: dict[str, str] | None = None) -> list[str]:
     """Validate a loader's staged frames with the suites for `kind`; return warnings that were allowed.
 
-    Raises QualityGateFailed when an error (or, without allow_warnings, a warning) expectation fails."""
+    Raises QualityGateFailed when an error (or, without allow_warnings, a warning) expectation fails.
+    `file_columns` names a staged column as the file's header does, so the message points at a
+    column the user can find in the file (WorkTimeInSeconds, not work_time_in_seconds)."""
     outcomes = [outcome for name, suite in BATCH_SUITES[kind].items() if name in frames
                 for outcome in run_suite(frames[name], suite, gx_when_clean=False)]
     if any(o.is_error or (o.is_warning and not allow_warnings) for o in outcomes):
-        raise QualityGateFailed(Path(path), outcomes, allow_warnings=allow_warnings)
+        raise QualityGateFailed(Path(path), outcomes, allow_warnings=allow_warnings, file_columns=file_columns)
     return [f"warning (allowed): {o.sentence()}" for o in outcomes if o.is_warning]
 
 
