@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,21 +15,31 @@ from conftest import copy_of, query, table_fingerprints
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.quality.check import SAMPLE_ROWS, rules_with_suspects, run_suite
+from etl.quality import results
+from etl.quality.check import SAMPLE_ROWS, Outcome, applicable, rules_with_suspects, run_suite
 from etl.quality.gate import QualityGateFailed, check_batch
+from etl.quality.sql_screen import screened_rows
 from etl.quality.suites import (
     BATCH_SUITES,
     FAST_WORK_SECONDS,
+    WAREHOUSE_SUITES,
     Rule,
     Suite,
     at_least,
     between,
     is_url,
     key,
+    not_null,
+    probability,
     unique_together,
 )
+from etl.warehouse import open_warehouse
 
 URLS = [f"https://img.example/weddings-indian-languages/hindi/30{k}/01.jpg" for k in range(1, 5)]
+# Unicode spaces are not \S to Python's re (so GX fails them) but are to DuckDB's RE2; the last two
+# pass GX ($ matches before a final newline; \S matches an accented letter), a screen may flag them.
+TRICKY_URLS = ["https://img.example/a\u00a0b.jpg", "https://img.example/\u2003.jpg", "javascript:alert(1)",
+               "https://img.example/a b.jpg", "HTTPS://IMG.EXAMPLE/\u00c9.JPG", "https://img.example/a.jpg\n"]
 ANSWERS = [
     {"AssignmentId": "3Q1", "HITId": "3QHIT", "WorkerId": "W1", "selected": "image1|image2"},
     {"AssignmentId": "3Q2", "HITId": "3QHIT", "WorkerId": "W2", "selected": "image2"},
@@ -86,6 +96,70 @@ def test_validate_catches_a_mart_where_n_yes_exceeds_n_votes(demo_copy, run_cli)
     con.close()
     result = run_cli("validate", expect=1)
     assert "n_yes ≤ n_votes" in result.output and "main.vote_counts" in result.output
+
+
+def verdict(outcome: Outcome) -> tuple:
+    """What validate reports of a rule; examples as JSON, where NaN equals NaN."""
+    return (outcome.expectation, outcome.success, outcome.element_count, outcome.unexpected_count,
+            json.dumps(outcome.examples, default=str))
+
+
+# A break of each kind in the demo warehouse, raw tables and marts (a NaN probability passes: GX
+# takes NaN for missing, and missing is not out of range).
+CORRUPTIONS = """
+    UPDATE raw.images SET image_id = image_id || chr(160) WHERE image_id = (SELECT max(image_id) FROM raw.images);
+    UPDATE raw.hit_items SET image_id = replace(image_id, '://', '://x' || chr(8195)) WHERE slot = 2;
+    INSERT INTO raw.hit_items SELECT * FROM raw.hit_items WHERE slot = 1 LIMIT 2;
+    UPDATE raw.assignments SET submit_time = accept_time - INTERVAL 1 HOUR, work_time_in_seconds = 1
+        WHERE assignment_id = (SELECT max(assignment_id) FROM raw.assignments);
+    UPDATE raw.gold SET image_id = 'https://img.example/never-registered.jpg'
+        WHERE image_id = (SELECT min(image_id) FROM raw.gold);
+    UPDATE raw.prediction_labels SET score = CASE rank WHEN 2 THEN 1.5 ELSE 'nan'::DOUBLE END WHERE rank > 1;
+    INSERT INTO main.vote_counts SELECT * FROM main.vote_counts LIMIT 1;
+    UPDATE main.labels SET label = NULL WHERE image_id = (SELECT min(image_id) FROM main.labels);
+    UPDATE main.label_confidence SET posterior = 'nan', p_yes_dawid_skene = -0.5
+        WHERE image_id = (SELECT max(image_id) FROM main.label_confidence);
+    INSERT INTO main.majority_labels (image_id) VALUES (NULL), (NULL);
+"""
+
+
+def test_validate_gives_what_great_expectations_says_of_the_whole_tables_of_a_corrupted_warehouse(demo_copy):
+    with open_warehouse(demo_copy, read_only=False) as con:
+        con.execute(CORRUPTIONS)
+        outcomes, skipped = results.validate_warehouse(con)
+        tables = [(ws.suite, con.sql(ws.query).pl()) for ws in WAREHOUSE_SUITES if ws.suite.name not in skipped]
+    before = [o for suite, table in tables for o in run_suite(table, suite)]  # validate read whole tables
+    whole = [o for suite, table in tables for o in run_suite(table, suite, screen=False)]
+    assert [verdict(o) for o in outcomes] == [verdict(o) for o in before] == [verdict(o) for o in whole]
+    failed = {o.suite for o in outcomes if not o.success}
+    assert failed == {ws.suite.name for ws in WAREHOUSE_SUITES} - {"raw.hits", "raw.image_predictions",
+                                                                   "raw.external_votes"}
+
+
+def test_validate_hands_great_expectations_the_sample_and_the_suspect_rows_not_the_whole_table(
+        demo_copy, monkeypatch):
+    seen = {}
+
+    def recording(rows: pl.DataFrame, suite: Suite, **options) -> list[Outcome]:
+        seen[suite.name] = rows.height
+        return run_suite(rows, suite, **options)
+
+    monkeypatch.setattr(results, "run_suite", recording)
+    with open_warehouse(demo_copy, read_only=False) as con:
+        con.execute(f"INSERT INTO raw.images (image_id, load_id) "
+                    f"SELECT 'https://img.example/more/' || i || '.jpg', 1 FROM range({5 * SAMPLE_ROWS}) AS t(i)")
+        n_images, n_hits = con.execute("SELECT (SELECT count(*) FROM raw.images), (SELECT count(*) FROM raw.hits)"
+                                       ).fetchall()[0]
+        clean = [o for o in results.validate_warehouse(con)[0] if o.suite == "raw.images"]
+        assert seen["raw.images"] == SAMPLE_ROWS and seen["raw.hits"] == n_hits < SAMPLE_ROWS
+        assert all(o.success and o.element_count == n_images for o in clean)
+
+        con.execute("UPDATE raw.images SET image_id = image_id || chr(8195) WHERE image_id LIKE '%/more/4321.jpg'")
+        broken = {o.expectation: o for o in results.validate_warehouse(con)[0] if o.suite == "raw.images"}
+    assert seen["raw.images"] == SAMPLE_ROWS + 1
+    url = broken["ExpectColumnValuesToMatchRegex(image_id)"]
+    assert (url.success, url.unexpected_count, url.element_count) == (False, 1, n_images)
+    assert url.examples[0]["image_id"].endswith("/more/4321.jpg\u2003")
 
 
 def test_an_unusually_fast_worker_is_a_warning_that_refuses_the_batch_unless_allowed(
@@ -238,18 +312,22 @@ value = st.one_of(st.none(), st.integers(-3, 3))
 @settings(max_examples=25, deadline=None)
 @given(rows=st.lists(st.tuples(st.sampled_from(["A", "B", "C", None]), value, value,
                                st.sampled_from(["Submitted", "Lost", None]),
-                               st.sampled_from(["https://x.example/a.jpg", "javascript:x", "ftp://y", None])),
+                               st.sampled_from(["https://x.example/a.jpg", "javascript:x", "ftp://y", None,
+                                                *TRICKY_URLS[:2]]),
+                               st.sampled_from([0.5, 1.5, float("nan"), None])),
                      min_size=1, max_size=30))
-def test_the_polars_screen_agrees_with_great_expectations_on_whole_frames(rows):
+def test_the_polars_and_sql_screens_agree_with_great_expectations_on_whole_frames(rows):
     frame = pl.DataFrame(rows, schema={"key": pl.String, "a": pl.Int64, "b": pl.Int64, "status": pl.String,
-                                       "url": pl.String}, orient="row")
+                                       "url": pl.String, "p": pl.Float64}, orient="row")
     suite = Suite("generated", (
         *key("key"), unique_together("key", "status"), between("a", 0, 2), at_least("a", "b", "a ≥ b"),
         Rule("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": ["Submitted"]}), is_url("url"),
+        not_null("p"), probability("p"),
     ), ("key",))
     screened = run_suite(frame, suite, gx_when_clean=False)
     whole = run_suite(frame, suite, screen=False)
     assert [(o.success, o.unexpected_count) for o in screened] == [(o.success, o.unexpected_count) for o in whole]
+    assert [verdict(o) for o in screened_in_duckdb(frame, suite)[0]] == [verdict(o) for o in whole]
 
 
 @settings(max_examples=50, deadline=None)
@@ -261,3 +339,70 @@ def test_the_key_screen_finds_a_repeat_exactly_when_a_row_mask_would(rows):
     found = {rule.label for rule in rules_with_suspects(frame, rules)}
     by_mask = {rule.label for rule in rules if frame.select(rule.suspect().any()).item()}
     assert found == by_mask
+    con = duckdb.connect()
+    con.register("generated", frame)
+    keys = [rule for rule in rules if rule.is_key]
+    assert ({rule.label for rule in keys if con.execute(f"SELECT {rule.repeats_sql()} FROM generated").fetchone()[0]}
+            == by_mask & {rule.label for rule in keys})
+    for rule in rules:
+        in_sql = [flag for (flag,) in con.execute(f"SELECT {rule.suspect_sql('generated')} FROM generated").fetchall()]
+        assert in_sql == frame.select(rule.suspect()).to_series().to_list(), rule.label
+
+
+def screened_in_duckdb(frame: pl.DataFrame, suite: Suite) -> tuple[list[Outcome], int]:
+    """Validate's path with no sample: the frame as a DuckDB table, GX on only the rows it screens in.
+    Returns the outcomes and how many rows GX saw."""
+    con = duckdb.connect()
+    con.register("frame", frame)
+    rows, count = screened_rows(con, "SELECT * FROM frame", suite, sample=0)
+    return run_suite(rows, suite, screen=False, element_count=count), rows.height
+
+
+def test_great_expectations_takes_nan_for_missing_so_the_sql_screen_hands_it_a_nan_where_none_may_be():
+    frame = pl.DataFrame({"image_id": URLS, "score": [0.5, float("nan"), None, 2.0]})
+    suite = Suite("scores", (not_null("score"),), ("image_id",))
+    screened, rows_seen = screened_in_duckdb(frame, suite)
+    assert [verdict(o) for o in screened] == [verdict(o) for o in run_suite(frame, suite, screen=False)]
+    assert screened[0].unexpected_count == 2 and rows_seen == 2
+
+
+def rows_breaking(rule: Rule, frame: pl.DataFrame) -> list[dict]:
+    """Copies of `frame`'s first rows, changed so that they break `rule` (or look as if they might)."""
+    first, second, third = (frame.row(i % frame.height, named=True) for i in range(3))
+    k = rule.kwargs
+    column = k.get("column")
+    nan = [float("nan")] if column and frame.schema[column].is_float() else []
+    if rule.expectation == "ExpectColumnValuesToNotBeNull":
+        return [{**first, column: value} for value in [None, *nan]]
+    if rule.expectation == "ExpectColumnValuesToBeUnique":
+        return [second, {**third, column: None}, {**third, column: None}]
+    if rule.expectation == "ExpectCompoundColumnsToBeUnique":
+        return [second, *[{**third, k["column_list"][0]: None}] * 2]
+    if rule.expectation == "ExpectColumnValuesToBeInSet":
+        return [{**first, column: False if k["value_set"] == [True] else "Lost"}]
+    if rule.expectation == "ExpectColumnValuesToBeBetween":
+        bad = [k["min_value"] - 1, *([k["max_value"] + 1] if k["max_value"] is not None else []), *nan]
+        return [{**first, column: value} for value in bad]
+    if rule.expectation == "ExpectColumnValuesToMatchRegex":
+        return [{**first, column: url} for url in TRICKY_URLS]
+    assert rule.expectation == "ExpectColumnPairValuesAToBeGreaterThanB", rule.expectation
+    b = first[k["column_B"]]
+    return [{**first, k["column_A"]: b - (timedelta(hours=1) if isinstance(b, datetime) else 1)}]
+
+
+def test_the_sql_screen_hands_great_expectations_every_row_it_fails_for_every_warehouse_rule(
+        demo_copy, run_cli, tmp_path):
+    votes = tmp_path / "votes.csv"
+    votes.write_text("task,worker,label\nt1,w1,1\nt2,w1,0\nt1,w2,1\n", encoding="utf-8")
+    run_cli("load", "votes", str(votes))  # the demo has no long-format votes
+    with open_warehouse(demo_copy, read_only=True) as con:
+        tables = {ws.suite: con.sql(ws.query).pl() for ws in WAREHOUSE_SUITES}
+    for suite, table in tables.items():
+        clean = table.select(applicable(suite, table.columns)[1])
+        broken = pl.concat([clean, pl.DataFrame([row for rule in suite.rules for row in rows_breaking(rule, clean)],
+                                                schema=clean.schema, strict=False)])
+        whole = run_suite(broken, suite, screen=False)
+        assert whole and not any(o.success for o in whole), suite.name
+        screened, rows_seen = screened_in_duckdb(broken, suite)
+        assert [verdict(o) for o in screened] == [verdict(o) for o in whole], suite.name
+        assert rows_seen < broken.height, suite.name

@@ -100,20 +100,28 @@ def suspect_rows(frame: pl.DataFrame, rules: list[Rule], *, sample: int = SAMPLE
     return frame.with_row_index("__row").filter(flagged | (pl.col("__row") < sample)).drop("__row")
 
 
-def run_suite(frame: pl.DataFrame, suite: Suite, *, screen: bool = True, gx_when_clean: bool = True
-              ) -> list[Outcome]:
+def applicable(suite: Suite, columns: list[str]) -> tuple[list[Rule], list[str]]:
+    """The suite's rules over `columns` (others are skipped), and the columns they and the ids need."""
+    rules = [rule for rule in suite.rules if all(c in columns for c in rule.columns)]
+    id_columns = [c for c in suite.id_columns if c in columns]
+    return rules, list(dict.fromkeys([*id_columns, *(c for rule in rules for c in rule.columns)]))
+
+
+def run_suite(frame: pl.DataFrame, suite: Suite, *, screen: bool = True, gx_when_clean: bool = True,
+              element_count: int | None = None) -> list[Outcome]:
     """Validate `frame` against `suite`; rules whose columns the frame lacks are skipped.
 
     With `screen`, GX sees only the suspect rows and a sample (see the module docstring); without
     `gx_when_clean`, a frame with no suspect row passes without starting GX at all (the gate: GX's
-    import alone is a fifth of a million-row ingest)."""
-    rules = [rule for rule in suite.rules if all(c in frame.columns for c in rule.columns)]
+    import alone is a fifth of a million-row ingest). `element_count` is the row count of the
+    table `frame` was screened from elsewhere (`crowdaudit validate` screens in SQL, see
+    `sql_screen`): the outcomes report it, not the frame's height."""
+    rules, needed = applicable(suite, frame.columns)
     if not rules:
         return []
     id_columns = [c for c in suite.id_columns if c in frame.columns]
-    needed = list(dict.fromkeys([*id_columns, *(c for rule in rules for c in rule.columns)]))
     outcomes = [Outcome(suite.name, rule.label, rule.columns, rule.description, rule.severity, True,
-                        frame.height, 0) for rule in rules]
+                        frame.height if element_count is None else element_count, 0) for rule in rules]
     rows = frame.select(needed)
     if screen:
         rows = suspect_rows(rows, rules, sample=SAMPLE_ROWS if gx_when_clean else 0)

@@ -9,6 +9,7 @@ import duckdb
 import polars as pl
 
 from etl.quality.check import Outcome, run_suite
+from etl.quality.sql_screen import screened_rows
 from etl.quality.suites import WAREHOUSE_SUITES
 
 
@@ -20,7 +21,9 @@ def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
 
 
 def validate_warehouse(con: duckdb.DuckDBPyConnection) -> tuple[list[Outcome], list[str]]:
-    """(outcomes of every suite, suites skipped because their table is not built yet)."""
+    """(outcomes of every suite, suites skipped because their table is not built yet).
+
+    Tables are screened in DuckDB (`sql_screen`): only the rows GX must see come into Python."""
     outcomes: list[Outcome] = []
     skipped = []
     for warehouse_suite in WAREHOUSE_SUITES:
@@ -28,8 +31,8 @@ def validate_warehouse(con: duckdb.DuckDBPyConnection) -> tuple[list[Outcome], l
         if not _exists(con, suite.name):
             skipped.append(suite.name)
             continue
-        frame = con.sql(warehouse_suite.query).pl()
-        outcomes += run_suite(frame, suite)
+        rows, count = screened_rows(con, warehouse_suite.query, suite)
+        outcomes += run_suite(rows, suite, screen=False, element_count=count)
     return outcomes, skipped
 
 

@@ -3,11 +3,14 @@
 A suite is plain data (a list of `Rule`s) so it can be read, diffed and versioned without importing
 Great Expectations; `check.run_suite` turns each rule into the GX 1.x expectation of the same name.
 Each rule also carries the polars expression that flags the rows it could fail on: the gate uses
-it to hand GX only the suspect rows of a million-row batch (see `check.run_suite`).
+it to hand GX only the suspect rows of a million-row batch (see `check.run_suite`); and the same
+screen in DuckDB SQL, so that `crowdaudit validate` fetches only those rows of a warehouse table
+(see `sql_screen`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -18,6 +21,11 @@ STATUSES = ("Submitted", "Approved", "Rejected")
 # the URL exactly as workers were shown it.
 URL_SCHEME = r"(?i:https?)://"
 URL_PATTERN = rf"^{URL_SCHEME}\S+$"
+# DuckDB matches with RE2, whose \S is ASCII-minded: it matches U+00A0, U+2003 and the other
+# Unicode spaces that GX (Python's re) counts as space, and \v. So the SQL screen of a GX regex is
+# a stricter RE2 pattern: whatever matches it also matches the GX one, and a value it does not
+# match is a suspect for GX to judge (an https URL with an accent in it, say).
+RE2_SCREENS = {URL_PATTERN: rf"^{URL_SCHEME}[!-~]+$"}
 # Under this many seconds for a whole HIT of images, nobody looked at them: a warning, not an error.
 FAST_WORK_SECONDS = 3
 
@@ -77,6 +85,71 @@ class Rule:
         if name == "ExpectColumnPairValuesAToBeGreaterThanB":
             return (pl.col(k["column_A"]) < pl.col(k["column_B"])).fill_null(False)
         raise ValueError(f"no suspect-row expression for {name}")
+
+    def suspect_sql(self, relation: str, *, floats: Collection[str] = ()) -> str:
+        """`suspect` as a DuckDB boolean over a row of `relation` (a table, or a query in parentheses):
+        true, never NULL, on every row this rule could fail on (a superset is fine: GX decides).
+
+        `floats` name the columns of a floating point type: pandas, so GX, takes their NaN for a
+        missing value, which DuckDB does not. A key's suspects are the rows of its repeated values;
+        a single column's NULLs are never repeats, a compound key's NULLs are values (as GX sees
+        them); finding them costs an aggregate over `relation`, so ask `repeats_sql` first."""
+        k = self.kwargs
+        name = self.expectation
+        if name == "ExpectColumnValuesToNotBeNull":
+            column = quoted(k["column"])
+            return f"({column} IS NULL OR isnan({column}))" if k["column"] in floats else f"{column} IS NULL"
+        if name == "ExpectColumnValuesToBeUnique":
+            column = quoted(k["column"])
+            return (f"coalesce({column} IN (SELECT {column} FROM {relation} WHERE {column} IS NOT NULL "
+                    f"GROUP BY ALL HAVING count(*) > 1), false)")
+        if name == "ExpectCompoundColumnsToBeUnique":
+            row = f"({', '.join(map(quoted, k['column_list']))})"
+            # A row of values compares NULL fields as equal, as the key's NULLs should be here.
+            return f"coalesce({row} IN (SELECT {row} FROM {relation} GROUP BY ALL HAVING count(*) > 1), false)"
+        if name == "ExpectColumnValuesToBeInSet":
+            values = ", ".join(map(_literal, k["value_set"]))
+            return f"coalesce({quoted(k['column'])} NOT IN ({values}), false)"
+        if name == "ExpectColumnValuesToBeBetween":
+            column = quoted(k["column"])
+            outside = [f"{column} {op} {_literal(k[bound])}" for op, bound in (("<", "min_value"), (">", "max_value"))
+                       if k.get(bound) is not None]
+            return f"coalesce({' OR '.join(outside) or 'false'}, false)"
+        if name == "ExpectColumnValuesToMatchRegex":
+            pattern = RE2_SCREENS.get(k["regex"])
+            if pattern is None:
+                raise ValueError(f"no RE2 screen for the regex {k['regex']!r}: add one to RE2_SCREENS")
+            return f"coalesce(NOT regexp_matches(CAST({quoted(k['column'])} AS VARCHAR), {_literal(pattern)}), false)"
+        if name == "ExpectColumnPairValuesAToBeGreaterThanB":
+            op = "<" if k.get("or_equal") else "<="
+            return f"coalesce({quoted(k['column_A'])} {op} {quoted(k['column_B'])}, false)"
+        raise ValueError(f"no suspect-row SQL for {name}")
+
+    def repeats_sql(self) -> str:
+        """For a key: a DuckDB aggregate, true when some value may repeat (NULLs as in `suspect_sql`).
+
+        It counts distinct hashes rather than values, half the time of hashing 4M URLs into a
+        set: equal values have equal hashes, so no repeated hash means no repeat; a collision only
+        sends `suspect_sql` looking, and it compares the values themselves."""
+        columns = ", ".join(map(quoted, self.columns))
+        if self.expectation == "ExpectColumnValuesToBeUnique":
+            return f"count({columns}) > count(DISTINCT hash({columns})) FILTER (WHERE {columns} IS NOT NULL)"
+        return f"count(*) > count(DISTINCT hash({columns}))"
+
+
+def quoted(name: str) -> str:
+    """A column name as a DuckDB identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for {value!r}")
 
 
 @dataclass(frozen=True)
