@@ -266,16 +266,20 @@ WAREHOUSE_SUITES: tuple[WarehouseSuite, ...] = (
     _table("raw.images", IMAGE_RULES, ("image_id",)),
     _table("raw.gold", (*GOLD_RULES, is_true("image_known", "every gold image is in images (or a task of "
                                                             "long-format votes)")), ("image_id",),
-           "SELECT g.*, g.image_id IN (SELECT image_id FROM raw.images UNION SELECT image_id FROM raw.external_votes)"
-           " AS image_known FROM raw.gold AS g"),
+           # Only the gold ids are looked for among the images: hashing every image (4M) to find the few
+           # gold ones cost validate 1 s on 1M assignments, 5 s on 3M, even when there was no gold.
+           "SELECT g.*, g.image_id IN (SELECT image_id FROM (SELECT image_id FROM raw.images UNION ALL "
+           "SELECT image_id FROM raw.external_votes) SEMI JOIN raw.gold USING (image_id)) AS image_known "
+           "FROM raw.gold AS g"),
     _table("raw.image_predictions", (*key("run_id", "image_id"), not_null("target_in_top_k")),
            ("run_id", "image_id")),
     _table("raw.prediction_labels", (*key("run_id", "image_id", "rank"), between("rank", 1),
                                      not_null("label"), probability("score")), ("run_id", "image_id", "rank")),
     _table("raw.external_votes", VOTE_RULES, ("image_id", "worker_id")),
     _table("main.votes", (is_true("image_known", "every vote's image is in images"),), ("assignment_id", "slot"),
-           "SELECT v.assignment_id, v.slot, v.image_id, i.image_id IS NOT NULL AS image_known FROM main.votes AS v "
-           "LEFT JOIN (SELECT DISTINCT image_id FROM raw.images) AS i USING (image_id) "
+           # IN rather than a join to the distinct images: half the time (2.4 s vs 5.2 s for 36M votes)
+           "SELECT v.assignment_id, v.slot, v.image_id, "
+           "coalesce(v.image_id IN (SELECT image_id FROM raw.images), false) AS image_known FROM main.votes AS v "
            # long-format votes (`load votes`) name tasks, which are not registered images
            "WHERE v.assignment_id IS NOT NULL"),
     _table("main.vote_counts", (*key("image_id"), at_least("n_votes", "n_yes", "n_yes ≤ n_votes"),
