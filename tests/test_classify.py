@@ -452,3 +452,32 @@ def test_a_decompression_bomb_is_skipped_and_named_without_being_decoded(run_cli
     result = classify_tiny(run_cli, images_dir, tiny_model)
     assert f"{bomb}: 256,000,000 pixels, more than the 100,000,000 crowdaudit decodes" in result.output
     assert query(warehouse, "SELECT count(*) FROM raw.image_predictions") == [(N_IMAGES,)]
+
+
+def test_classify_leaves_tensorflows_start_up_chatter_off_the_terminal(warehouse, images_dir, tiny_model):
+    # In a process of its own: TensorFlow says these things once, when it first loads.
+    model_path, labels_path = tiny_model
+    done = subprocess.run(
+        [sys.executable, "-m", "etl.cli", "--warehouse", str(warehouse), "classify", str(images_dir), "--url-prefix",
+         URL, "--model-path", str(model_path), "--labels", str(labels_path)],
+        capture_output=True, text=True, check=False, cwd=Path(__file__).parent.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "images classified" in done.stdout
+    for chatter in ("absl::InitializeLog", "oneDNN", "cuda", "cuInit", "I0000", "W0000", "E0000"):
+        assert chatter not in done.stderr
+    # What is not chatter still reaches the user: the corrupt file's name, for one.
+    assert "02.jpg" in done.stdout + done.stderr
+
+
+def test_what_native_code_writes_that_is_not_start_up_chatter_still_reaches_standard_error(capfd):
+    from etl.classify.quiet import startup_chatter_dropped
+
+    with pytest.raises(RuntimeError), startup_chatter_dropped():
+        os.write(2, b"I0000 00:00:1795470656.456698   20691 port.cc:153] oneDNN custom operations are on.\n")
+        os.write(2, b"E0000 00:00:1795470659.004101   20691 cuda_platform.cc:52] failed call to cuInit: 303\n")
+        os.write(2, b"E0000 00:00:1795470659.004101   20691 loader.cc:7] could not open the model\n")
+        raise RuntimeError("the model did not load")
+    captured = capfd.readouterr().err
+    assert "could not open the model" in captured
+    assert "oneDNN" not in captured and "cuInit" not in captured

@@ -12,10 +12,13 @@ orientation from the file's header (EXIF tag 274, 1-8) and each image is turned 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from etl.classify.model import import_tensorflow
 
@@ -84,3 +87,14 @@ def image_batches(
         .prefetch(tf.data.AUTOTUNE)
     )
     yield from dataset.as_numpy_iterator()
+
+
+def warm_up(image_size: tuple[int, int], preprocess: Callable[[Any], Any]) -> None:
+    """Run one tiny image through the pipeline. TensorFlow logs a line ("oneDNN supports DT_UINT8
+    only on platforms with AVX-512", as an error) the first time a process decodes and resizes;
+    done during start-up, it is dropped with the rest of the start-up chatter (see etl.classify.quiet)."""
+    with tempfile.TemporaryDirectory() as folder:
+        sample = Path(folder) / "warm-up.png"
+        Image.new("RGB", (2, 2)).save(sample)
+        for _ in image_batches([str(sample)], [1], image_size=image_size, preprocess=preprocess, batch_size=1):
+            pass

@@ -86,12 +86,16 @@ def classify(
 
     from etl.classify.job import RunSettings, check_run_settings, classify_images, images_to_classify
     from etl.classify.model import load_application, load_saved_classifier
+    from etl.classify.pipeline import warm_up
+    from etl.classify.quiet import startup_chatter_dropped
 
-    if model_path:
-        classifier = load_saved_classifier(model_path, labels_path, preprocessing=preprocess, name=name)
-    else:
-        classifier = load_application(application or "resnet50", weights or "imagenet")
-        classifier.name = name or classifier.name
+    with startup_chatter_dropped():
+        if model_path:
+            classifier = load_saved_classifier(model_path, labels_path, preprocessing=preprocess, name=name)
+        else:
+            classifier = load_application(application or "resnet50", weights or "imagenet")
+            classifier.name = name or classifier.name
+        warm_up(classifier.image_size, classifier.preprocess)
     run_settings = RunSettings(top_k=top_k, target=target, batch_size=batch_size, current=not not_current)
     check_run_settings(classifier, run_settings)
 
