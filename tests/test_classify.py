@@ -481,3 +481,20 @@ def test_what_native_code_writes_that_is_not_start_up_chatter_still_reaches_stan
     captured = capfd.readouterr().err
     assert "could not open the model" in captured
     assert "oneDNN" not in captured and "cuInit" not in captured
+
+
+def test_an_error_written_just_before_tensorflow_aborts_the_process_still_reaches_standard_error():
+    # TensorFlow built for AVX on a CPU without it says so, then abort()s while it loads: no
+    # Python code runs after that, so what was held back must already be on its way out.
+    aborting = ("import os\n"
+                "from etl.classify.quiet import startup_chatter_dropped\n"
+                "with startup_chatter_dropped():\n"
+                "    os.write(2, b'I0000 00:00:1795470656.456698   20691 port.cc:153] oneDNN custom operations are on.\\n')\n"
+                "    os.write(2, b'The TensorFlow library was compiled to use AVX instructions, but these are not "
+                "available on your machine.\\n')\n"
+                "    os.abort()\n")
+    done = subprocess.run([sys.executable, "-c", aborting], capture_output=True, text=True, check=False,
+                          cwd=Path(__file__).parent.parent, timeout=60)
+    assert done.returncode != 0
+    assert "compiled to use AVX instructions" in done.stderr
+    assert "oneDNN" not in done.stderr
