@@ -229,3 +229,41 @@ def test_predictions_for_urls_that_are_not_loaded_images_load_with_a_note(tmp_pa
     assert ("note: 2 of the file's 3 predicted images (e.g. 'https://x.exmaple/hindi/1/02.jpg') are not in the "
             "warehouse's images or votes") in result.output
     assert query(warehouse, "SELECT count(*) FROM raw.image_predictions") == [(6,)]
+
+
+# (path, the images whose URL ends with '/' + the path without its leading '/'s): the rule the
+# seed's relative paths have always been matched by, whatever join computes it.
+SUFFIX_CASES = [
+    ("b.jpg", {"https://x.example/a/b.jpg", "https://x.example/b.jpg", "https://x.example/a//b.jpg",
+               "https://x.example//b.jpg", "https://x.example/a/b.jpg?u=/c/b.jpg"}),
+    ("//a/b.jpg", {"https://x.example/a/b.jpg"}),
+    ("a//b.jpg", {"https://x.example/a//b.jpg"}),
+    ("a/", {"https://x.example/a/"}),
+    ("x.example/a/b.jpg", {"https://x.example/a/b.jpg"}),  # all of the URL after the scheme's '//'
+    ("https:/x.example/a/b.jpg", set()),
+    ("b.jpg?v=1", {"https://x.example/a/b.jpg?v=1"}),
+    ("c/b.jpg", {"https://x.example/a/b.jpg?u=/c/b.jpg"}),  # a '/' in the query string is a '/'
+    ("q/r/s/t/a/b.jpg", set()),  # more segments than any URL has
+    ("/", {"https://x.example/a/"}),
+    ("_.jpg", set()),
+]
+
+
+def test_a_relative_path_matches_exactly_the_images_whose_url_ends_with_a_slash_and_that_path():
+    import duckdb
+    import polars as pl
+
+    from etl.load.predictions import _images_ending_with
+
+    images = sorted(set().union(*(expected for _, expected in SUFFIX_CASES)) | {"https://x.example/a%2Fb.jpg"})
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA raw; CREATE TABLE raw.images (image_id VARCHAR)")
+    con.executemany("INSERT INTO raw.images VALUES (?)", [[image] for image in images])
+    rows = pl.DataFrame({"source_row": range(len(SUFFIX_CASES)), "path": [path for path, _ in SUFFIX_CASES]})
+    found = {row["source_row"]: row for row in _images_ending_with(con, rows).iter_rows(named=True)}
+    for number, (path, expected) in enumerate(SUFFIX_CASES):
+        by_rule = {image for image in images if image.endswith("/" + path.lstrip("/"))}
+        assert by_rule == expected, path
+        match = found.get(number, {"n": 0, "image_id": None, "other": None})
+        assert match["n"] == len(expected), path
+        assert (match["image_id"], match["other"]) == ((min(expected), max(expected)) if expected else (None, None))
