@@ -17,7 +17,7 @@ from etl.load.csvfile import (
     without_repeats,
 )
 from etl.load.images import HTTP_URL, IMAGES_OR_VOTES, images_not_known
-from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
+from etl.load.transaction import LoadCounts, LoadResult, load_file, skip_if_loaded, staged, upsert_by_key
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
 TRUE_WORDS = ("true", "1", "yes", "y", "t")
@@ -83,6 +83,10 @@ def gold_frame(path: Path, *, positive: str | None = None) -> tuple[pl.DataFrame
 def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | None = None,
               allow_warnings: bool = False) -> LoadResult:
     """Insert new gold answers and correct changed ones (the newest file wins)."""
+    options = {"positive": positive}
+    sha256, loaded_before = skip_if_loaded(con, "gold", Path(path), options)
+    if loaded_before:
+        return loaded_before
     with quarantine_on_refusal(con, Path(path)):
         staged_gold, repeats = gold_frame(Path(path), positive=positive)
         warnings = check_batch("gold", Path(path), {"gold": staged_gold}, allow_warnings=allow_warnings)
@@ -97,7 +101,7 @@ def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | Non
         return LoadCounts(rows_in_file=staged_gold.height + repeats, inserted=inserted, updated=updated, notes=notes,
                           repeats=repeats)
 
-    return load_file(con, "gold", Path(path), write, options={"positive": positive})
+    return load_file(con, "gold", Path(path), write, sha256=sha256, options=options)
 
 
 def _gold_for_images_not_loaded(con: duckdb.DuckDBPyConnection) -> list[str]:

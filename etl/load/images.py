@@ -24,7 +24,7 @@ from etl.load.csvfile import (
 )
 from etl.load.listing import files_below, is_hidden
 from etl.load.mturk_format import blank_to_null
-from etl.load.transaction import LoadCounts, LoadResult, directory_fingerprint, load_file
+from etl.load.transaction import LoadCounts, LoadResult, directory_fingerprint, load_file, skip_if_loaded
 from etl.quality.gate import check_batch, quarantine_on_refusal
 from etl.quality.suites import URL_SCHEME
 
@@ -218,6 +218,9 @@ def canonical_regions(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> tu
 def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path, *, allow_warnings: bool = False
                          ) -> LoadResult:
     """`crowdaudit load images MANIFEST.csv` (columns url,language; optional path, word, region)."""
+    sha256, loaded_before = skip_if_loaded(con, "images", Path(manifest))
+    if loaded_before:
+        return loaded_before
     with quarantine_on_refusal(con, Path(manifest)):
         images, repeats = _manifest_frame(Path(manifest))
         frame, region_notes = canonical_regions(con, images)
@@ -228,7 +231,7 @@ def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path, *, allo
         return LoadCounts(rows_in_file=frame.height + repeats, inserted=inserted, updated=updated,
                           notes=[*region_notes, *warnings], repeats=repeats)
 
-    return load_file(con, "images", Path(manifest), write)
+    return load_file(con, "images", Path(manifest), write, sha256=sha256)
 
 
 def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:

@@ -17,7 +17,7 @@ from etl.errors import InputFileError
 from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
 from etl.load.gold import parse_truth
 from etl.load.images import IMAGES_OR_VOTES, absolute_paths, check_url_prefix, images_not_known, url_path
-from etl.load.transaction import LoadCounts, LoadResult, load_file, staged
+from etl.load.transaction import LoadCounts, LoadResult, load_file, skip_if_loaded, staged
 from etl.quality.gate import check_batch, quarantine_on_refusal
 from etl.quality.suites import URL_SCHEME
 
@@ -199,6 +199,10 @@ def load_predictions(
     allow_warnings: bool = False,
 ) -> LoadResult:
     path = Path(path)
+    options = {"url_prefix": url_prefix, "model": model}
+    sha256, loaded_before = skip_if_loaded(con, "predictions", path, options)
+    if loaded_before:
+        return loaded_before
     with quarantine_on_refusal(con, path):
         frame = _resolve_image_ids(con, predictions_frame(path), path, url_prefix)
         _refuse_contradicting_rows(frame, path)
@@ -230,7 +234,7 @@ def load_predictions(
             notes = [*_predictions_for_images_not_loaded(con), *warnings]
         return LoadCounts(rows_in_file=frame.height, inserted=per_image.height, notes=notes)
 
-    return load_file(con, "predictions", path, write, options={"url_prefix": url_prefix, "model": model})
+    return load_file(con, "predictions", path, write, sha256=sha256, options=options)
 
 
 def _predictions_for_images_not_loaded(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -24,7 +24,7 @@ from etl.load.csvfile import (
 )
 from etl.load.gold import FALSE_WORDS, TRUE_WORDS
 from etl.load.images import images_not_known
-from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
+from etl.load.transaction import LoadCounts, LoadResult, load_file, skip_if_loaded, staged, upsert_by_key
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
 
@@ -104,6 +104,12 @@ def load_votes(
     """Insert new votes into raw.external_votes and correct changed ones, in one transaction.
 
     The staged votes pass the quality gate first; a refused file is quarantined."""
+    columns = (task_col, worker_col, label_col)
+    options = {"columns": ",".join(columns) if columns != ("task", "worker", "label") else None,
+               "positive": positive if positive != "1" else None}  # defaults: the file's sha256 alone
+    sha256, loaded_before = skip_if_loaded(con, "votes", Path(path), options)
+    if loaded_before:
+        return loaded_before
     with quarantine_on_refusal(con, Path(path)):
         staged_votes, repeats = votes_frame(
             Path(path), task_col=task_col, worker_col=worker_col, label_col=label_col, positive=positive
@@ -120,10 +126,7 @@ def load_votes(
             return LoadCounts(rows_in_file=staged_votes.height + repeats, inserted=inserted, updated=updated,
                               notes=notes, repeats=repeats)
 
-        columns = (task_col, worker_col, label_col)
-        options = {"columns": ",".join(columns) if columns != ("task", "worker", "label") else None,
-                   "positive": positive if positive != "1" else None}  # defaults: the file's sha256 alone
-        return load_file(con, "votes", Path(path), write, options=options)
+        return load_file(con, "votes", Path(path), write, sha256=sha256, options=options)
 
 
 def _tasks_that_are_not_images(con: duckdb.DuckDBPyConnection) -> list[str]:
