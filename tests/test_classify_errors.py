@@ -182,3 +182,8 @@ def test_a_labels_file_saved_with_a_byte_order_mark_names_its_first_class_as_wri
 def test_a_batch_size_no_machine_could_hold_is_refused_before_anything_loads(run_cli):
     result = run_cli("classify", "--from-images", "--weights", "none", "--batch-size", "10000", expect=2)
     assert "--batch-size" in result.output and "1<=x<=1024" in result.output
+
+
+def test_the_seeds_bridegroom_as_a_target_suggests_imagenets_groom(run_cli):
+    result = run_cli("classify", "--from-images", "--weights", "none", "--target", "bridegroom", expect=1)
+    assert "--target 'bridegroom' is not one of the model's 1000 classes; did you mean 'groom'?" in result.output

@@ -217,8 +217,11 @@ def check_run_settings(classifier: Classifier, settings: RunSettings) -> None:
     names = classifier.class_names
     if settings.target not in names:
         by_case = [n for n in names if n.casefold() == settings.target.casefold()]
+        target = settings.target.casefold()
+        # ... or a class inside the word typed: ImageNet's 'groom' for the seed's 'bridegroom'.
         close = by_case or difflib.get_close_matches(settings.target, names, n=3, cutoff=0.75) or \
-            [n for n in names if settings.target.casefold() in n.casefold()][:3]
+            [n for n in names if target in n.casefold()][:3] or \
+            [n for n in names if len(n) >= 4 and n.casefold() in target][:3]
         raise CrowdauditError(
             f"--target {settings.target!r} is not one of the model's {len(names)} classes"
             + (f"; did you mean {' or '.join(repr(n) for n in close)}?" if close else "")
