@@ -19,17 +19,17 @@ from pathlib import Path
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.hits.answers import SLOT, AnswerError, task_answer_tokens
+from etl.hits import answers
+from etl.hits.answers import NONE_OF_THE_ABOVE, SLOT, TRUTHY, AnswerError, task_answer_tokens
 from etl.load.csvfile import ROW_COLUMN, first_bad_row
 from etl.load.mturk_format import blank_to_null
 
-NONE_OF_THE_ABOVE = "none_of_the_above"
-SELECTED = "Answer.selected"
+# The site writes each field the form posted as Answer.<field>: the same fields the API returns.
+SELECTED = f"Answer.{answers.SELECTED}"
 # What a <crowd-form> posts: one JSON document (etl.hits.answers.task_answer_tokens says how it is read).
-TASK_ANSWERS = "Answer.taskAnswers"
+TASK_ANSWERS = f"Answer.{answers.TASK_ANSWERS}"
 # A per-slot answer, as Crowd HTML checkboxes write it: Answer.image3 or Answer.image3.on.
-SLOT_ANSWER_COLUMN = re.compile(r"^Answer\.image(\d+)(?:\.on)?$")
-TRUTHY = ("true", "on", "1", "yes", "y")
+SLOT_ANSWER_COLUMN = re.compile(r"^Answer\." + answers.PER_SLOT.pattern.removeprefix("^"))
 
 
 def _answer_columns(frame: pl.DataFrame, path: Path) -> list[str]:
@@ -212,7 +212,7 @@ def _selected_tokens(answer_columns: list[str]) -> pl.Expr:
     per_slot = {int(m.group(1)): c for c in answer_columns if (m := SLOT_ANSWER_COLUMN.match(c))}
     return pl.concat_list(
         [
-            pl.when(pl.col(c).str.strip_chars().str.to_lowercase().is_in(TRUTHY))
+            pl.when(pl.col(c).str.strip_chars().str.to_lowercase().is_in(sorted(TRUTHY)))
             .then(pl.lit(f"image{n}"))
             .otherwise(None)
             for n, c in sorted(per_slot.items())
