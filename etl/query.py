@@ -17,6 +17,7 @@ import polars as pl
 import pyarrow as pa
 
 from etl.errors import CrowdauditError
+from etl.warehouse import sql_identifier
 
 FORMATS = ("table", "csv", "json")
 TABLE_ROWS = 200
@@ -134,7 +135,7 @@ def _printable(result: duckdb.DuckDBPyRelation, output_format: str) -> tuple[duc
     expressions, changed = [], names != result.columns
     for position, (name, kind) in enumerate(zip(names, result.types, strict=True), start=1):
         column = f"#{position}"
-        quoted = '"' + name.replace('"', '""') + '"'
+        quoted = sql_identifier(name)
         type_id = kind.id
         if type_id in AS_TEXT:
             expression = f"{column}::VARCHAR"

@@ -27,6 +27,11 @@ class WarehouseBusy(CrowdauditError):
     """Another process holds the warehouse file."""
 
 
+def sql_identifier(name: str) -> str:
+    """A column or table name as a DuckDB identifier, whatever characters it holds."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def warehouse_path(path: str | os.PathLike[str] | None = None) -> Path:
     """The warehouse to use: an explicit path, else $CROWDAUDIT_WAREHOUSE, else the default."""
     if path:

@@ -103,8 +103,12 @@ def suspect_rows(frame: pl.DataFrame, rules: list[Rule], *, sample: int = SAMPLE
 def applicable(suite: Suite, columns: list[str]) -> tuple[list[Rule], list[str]]:
     """The suite's rules over `columns` (others are skipped), and the columns they and the ids need."""
     rules = [rule for rule in suite.rules if all(c in columns for c in rule.columns)]
-    id_columns = [c for c in suite.id_columns if c in columns]
-    return rules, list(dict.fromkeys([*id_columns, *(c for rule in rules for c in rule.columns)]))
+    return rules, list(dict.fromkeys([*_id_columns(suite, columns), *(c for rule in rules for c in rule.columns)]))
+
+
+def _id_columns(suite: Suite, columns: list[str]) -> list[str]:
+    """The suite's columns that name a row (in messages and GX's examples), of those present."""
+    return [c for c in suite.id_columns if c in columns]
 
 
 def run_suite(frame: pl.DataFrame, suite: Suite, *, screen: bool = True, gx_when_clean: bool = True,
@@ -119,7 +123,7 @@ def run_suite(frame: pl.DataFrame, suite: Suite, *, screen: bool = True, gx_when
     rules, needed = applicable(suite, frame.columns)
     if not rules:
         return []
-    id_columns = [c for c in suite.id_columns if c in frame.columns]
+    id_columns = _id_columns(suite, frame.columns)
     outcomes = [Outcome(suite.name, rule.label, rule.columns, rule.description, rule.severity, True,
                         frame.height if element_count is None else element_count, 0) for rule in rules]
     rows = frame.select(needed)

@@ -14,7 +14,8 @@ import duckdb
 import polars as pl
 
 from etl.quality.check import SAMPLE_ROWS, applicable
-from etl.quality.suites import Suite, quoted
+from etl.quality.suites import Suite
+from etl.warehouse import sql_identifier
 
 # pandas, so GX, takes a NaN of these for a missing value (see `Rule.suspect_sql`).
 FLOAT_TYPES = ("float", "double")
@@ -33,7 +34,7 @@ def screened_rows(con: duckdb.DuckDBPyConnection, query: str, suite: Suite, *, s
     if not rules:  # run_suite skips a suite none of whose rules apply
         return pl.DataFrame(), count
     live = [rule for rule, suspected in zip(rules, any_suspect, strict=True) if suspected]
-    columns = ", ".join(map(quoted, needed))
+    columns = ", ".join(map(sql_identifier, needed))
     if not live:
         return con.sql(f"SELECT {columns} FROM {source} LIMIT {sample}").pl(), count
     suspects = " OR ".join(rule.suspect_sql(source, floats=floats) for rule in live)

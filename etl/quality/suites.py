@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from etl.warehouse import sql_identifier
+
 STATUSES = ("Submitted", "Approved", "Rejected")
 # A URL's scheme is case-insensitive (RFC 3986 section 3.1): HTTPS://host/a.jpg is a web URL too.
 # Every check of "an http(s) URL" builds on this one, and none rewrites the URL: an image_id is
@@ -97,21 +99,21 @@ class Rule:
         k = self.kwargs
         name = self.expectation
         if name == "ExpectColumnValuesToNotBeNull":
-            column = quoted(k["column"])
+            column = sql_identifier(k["column"])
             return f"({column} IS NULL OR isnan({column}))" if k["column"] in floats else f"{column} IS NULL"
         if name == "ExpectColumnValuesToBeUnique":
-            column = quoted(k["column"])
+            column = sql_identifier(k["column"])
             return (f"coalesce({column} IN (SELECT {column} FROM {relation} WHERE {column} IS NOT NULL "
                     f"GROUP BY ALL HAVING count(*) > 1), false)")
         if name == "ExpectCompoundColumnsToBeUnique":
-            row = f"({', '.join(map(quoted, k['column_list']))})"
+            row = f"({', '.join(map(sql_identifier, k['column_list']))})"
             # A row of values compares NULL fields as equal, as the key's NULLs should be here.
             return f"coalesce({row} IN (SELECT {row} FROM {relation} GROUP BY ALL HAVING count(*) > 1), false)"
         if name == "ExpectColumnValuesToBeInSet":
             values = ", ".join(map(_literal, k["value_set"]))
-            return f"coalesce({quoted(k['column'])} NOT IN ({values}), false)"
+            return f"coalesce({sql_identifier(k['column'])} NOT IN ({values}), false)"
         if name == "ExpectColumnValuesToBeBetween":
-            column = quoted(k["column"])
+            column = sql_identifier(k["column"])
             outside = [f"{column} {op} {_literal(k[bound])}" for op, bound in (("<", "min_value"), (">", "max_value"))
                        if k.get(bound) is not None]
             return f"coalesce({' OR '.join(outside) or 'false'}, false)"
@@ -119,10 +121,10 @@ class Rule:
             pattern = RE2_SCREENS.get(k["regex"])
             if pattern is None:
                 raise ValueError(f"no RE2 screen for the regex {k['regex']!r}: add one to RE2_SCREENS")
-            return f"coalesce(NOT regexp_matches(CAST({quoted(k['column'])} AS VARCHAR), {_literal(pattern)}), false)"
+            return f"coalesce(NOT regexp_matches(CAST({sql_identifier(k['column'])} AS VARCHAR), {_literal(pattern)}), false)"
         if name == "ExpectColumnPairValuesAToBeGreaterThanB":
             op = "<" if k.get("or_equal") else "<="
-            return f"coalesce({quoted(k['column_A'])} {op} {quoted(k['column_B'])}, false)"
+            return f"coalesce({sql_identifier(k['column_A'])} {op} {sql_identifier(k['column_B'])}, false)"
         raise ValueError(f"no suspect-row SQL for {name}")
 
     def repeats_sql(self) -> str:
@@ -131,15 +133,10 @@ class Rule:
         It counts distinct hashes rather than values, half the time of hashing 4M URLs into a
         set: equal values have equal hashes, so no repeated hash means no repeat; a collision only
         sends `suspect_sql` looking, and it compares the values themselves."""
-        columns = ", ".join(map(quoted, self.columns))
+        columns = ", ".join(map(sql_identifier, self.columns))
         if self.expectation == "ExpectColumnValuesToBeUnique":
             return f"count({columns}) > count(DISTINCT hash({columns})) FILTER (WHERE {columns} IS NOT NULL)"
         return f"count(*) > count(DISTINCT hash({columns}))"
-
-
-def quoted(name: str) -> str:
-    """A column name as a DuckDB identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(value: object) -> str:
