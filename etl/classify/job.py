@@ -74,6 +74,17 @@ class ClassifyResult:
         return "\n".join(lines)
 
 
+# A classify run (prediction_runs AS r) of the same job as the parameters of `_job` name.
+SAME_JOB = ("r.source = 'classify' AND r.model = $model AND r.weights IS NOT DISTINCT FROM $weights "
+            "AND r.top_k = $top_k AND r.target IS NOT DISTINCT FROM $target")
+
+
+def _job(classifier: Classifier, settings: RunSettings) -> dict[str, object]:
+    """The query parameters of SAME_JOB, and whether the run is meant for the marts."""
+    return {"model": classifier.name, "weights": classifier.weights, "top_k": settings.top_k,
+            "target": settings.target, "current": settings.current}
+
+
 def images_to_classify(
     con: duckdb.DuckDBPyConnection, classifier: Classifier, settings: RunSettings, *, under: Path | None = None
 ) -> tuple[pl.DataFrame, int, int]:
@@ -83,19 +94,16 @@ def images_to_classify(
     for a run meant for them: a model tried with --not-current and then meant classifies again."""
     prefix = str(Path(under).resolve()) + "/" if under else ""
     candidates = con.sql(
-        """
+        f"""
         SELECT i.image_id, i.path, EXISTS (
             SELECT 1 FROM raw.image_predictions AS p JOIN raw.prediction_runs AS r USING (run_id)
-            WHERE p.image_id = i.image_id AND r.source = 'classify' AND r.model = $model
-              AND r.weights IS NOT DISTINCT FROM $weights AND r.top_k = $top_k
-              AND r.target IS NOT DISTINCT FROM $target AND (r.is_current OR NOT $current)
+            WHERE p.image_id = i.image_id AND {SAME_JOB} AND (r.is_current OR NOT $current)
         ) AS done
         FROM (SELECT image_id, max(path) AS path FROM raw.images GROUP BY image_id) AS i
         WHERE $prefix = '' OR starts_with(i.path, $prefix)
         ORDER BY i.image_id
         """,
-        params={"model": classifier.name, "weights": classifier.weights, "top_k": settings.top_k,
-         "target": settings.target, "current": settings.current, "prefix": prefix},
+        params={**_job(classifier, settings), "prefix": prefix},
     ).pl()
     todo = candidates.filter(~pl.col("done") & pl.col("path").is_not_null()).select("image_id", "path")
     return todo, int(candidates["done"].sum()), int((~candidates["done"] & candidates["path"].is_null()).sum())
@@ -139,16 +147,13 @@ def _insert_run(con: duckdb.DuckDBPyConnection, run_id: str, classifier: Classif
 def _unfinished_run(con: duckdb.DuckDBPyConnection, classifier: Classifier, settings: RunSettings) -> str | None:
     """The newest run with these settings that was killed or stopped before its last batch."""
     found = con.execute(
-        """
-        SELECT run_id FROM raw.prediction_runs
-        WHERE source = 'classify' AND finished_at IS NULL AND model = $model
-          AND weights IS NOT DISTINCT FROM $weights AND top_k = $top_k
-          AND target IS NOT DISTINCT FROM $target AND is_current = $current
-        ORDER BY started_at DESC, run_id DESC
+        f"""
+        SELECT r.run_id FROM raw.prediction_runs AS r
+        WHERE {SAME_JOB} AND r.finished_at IS NULL AND r.is_current = $current
+        ORDER BY r.started_at DESC, r.run_id DESC
         LIMIT 1
         """,
-        {"model": classifier.name, "weights": classifier.weights, "top_k": settings.top_k,
-         "target": settings.target, "current": settings.current},
+        _job(classifier, settings),
     ).fetchall()
     return found[0][0] if found else None
 
@@ -216,8 +221,8 @@ def check_run_settings(classifier: Classifier, settings: RunSettings) -> None:
     """Refuse a target the model cannot name or a top k it cannot fill, before anything is written."""
     names = classifier.class_names
     if settings.target not in names:
-        by_case = [n for n in names if n.casefold() == settings.target.casefold()]
         target = settings.target.casefold()
+        by_case = [n for n in names if n.casefold() == target]
         # ... or a class inside the word typed: ImageNet's 'groom' for the seed's 'bridegroom'.
         close = by_case or difflib.get_close_matches(settings.target, names, n=3, cutoff=0.75) or \
             [n for n in names if target in n.casefold()][:3] or \
