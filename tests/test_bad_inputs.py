@@ -80,6 +80,7 @@ CORPUS: dict[str, tuple[int | None, str | None]] = {
     "predictions_contradicting_rows.csv": (4, "predictions"),
     "results_task_answers_not_json.csv": (3, "Answer.taskAnswers"),
     "results_task_answers_checkbox_not_boolean.csv": (4, "Answer.taskAnswers"),
+    "results_task_answers_no_slot_field.csv": (3, "Answer.taskAnswers"),
 }
 COMMANDS = {"results": ["ingest"], "predictions": ["load", "predictions"], "gold": ["load", "gold"],
             "images": ["load", "images"]}

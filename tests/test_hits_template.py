@@ -72,7 +72,7 @@ def test_the_answer_parser_reads_a_crowd_forms_task_answers_json():
 
 def test_a_task_answers_document_that_is_not_a_crowd_forms_json_is_refused():
     for bad in ('[{"image1": {"on": tru', '[1, 2]', '[{"image1": [true]}]', '[{"selected": 3}]',
-                '[{"image1": true, "image1": false}]'):
+                '[{"image1": true, "image1": false}]', '[{"wedding3": {"on": true}, "comment": ""}]', '[{}]'):
         with pytest.raises(AnswerError, match="taskAnswers"):
             parse_answer_xml(answer_xml([("taskAnswers", bad)]))
     with pytest.raises(AnswerError, match="'cat' in taskAnswers"):

@@ -407,6 +407,47 @@ def test_a_task_answers_text_naming_a_key_twice_is_refused_as_the_api_parser_ref
     assert not warehouse.exists() or query(warehouse, "SELECT count(*) FROM raw.assignments") == [(0,)]
 
 
+def crowd_form_rows(task_answers: list[str], first: int = 1) -> pl.DataFrame:
+    """A results file over URLS[:3] whose assignments A<first>, A<first + 1>, ... posted these taskAnswers."""
+    return results_rows({"H1": URLS[:3]}, [
+        {"AssignmentId": f"A{k}", "HITId": "H1", "WorkerId": f"W{k}", "selected": ""}
+        for k in range(first, first + len(task_answers))
+    ]).drop("Answer.selected").with_columns(pl.Series("Answer.taskAnswers", task_answers))
+
+
+@pytest.mark.parametrize(("task_answers", "held"), [
+    ('[{"wedding3":{"on":true},"comment":""}]', "wedding3, comment"),  # another form's checkbox
+    ('[{"img1":true}]', "img1"),
+    ('[{"image1.on":true}]', "image1.on"),  # a per-slot column's name, which crowd-form never posts
+    ('[{"comment":null}]', "comment"),
+    ('[{}]', "none"),  # a form with no named element
+])
+def test_a_task_answer_naming_no_slot_field_is_refused_at_its_row(task_answers, held, tmp_path, run_cli, warehouse):
+    # Read as nothing ticked, it would be a "no" on every image of the HIT. The other rows share one
+    # JSON shape, so polars' decoder reads the file, as it does a real one.
+    run_cli("ingest", str(write_results_csv(crowd_form_rows(['[{"image1":{"on":true},"image2":{"on":false}}]']),
+                                            tmp_path / "first.csv")))
+    before = table_fingerprints(warehouse)
+    frame = crowd_form_rows(['[{"image1":{"on":true},"image2":{"on":false},"image3":{"on":false}}]', task_answers,
+                             '[{"image1":{"on":false},"image2":{"on":true},"image3":{"on":true}}]'], first=2)
+    result = run_cli("ingest", str(write_results_csv(frame, tmp_path / "other_form.csv")), expect=1)
+    assert "other_form.csv" in result.output and "row 3, column Answer.taskAnswers" in result.output
+    assert f"holds no field crowdaudit reads (selected or image<N>): it holds {held}" in result.output
+    assert table_fingerprints(warehouse) == before
+
+
+def test_a_task_answer_posting_no_object_or_only_unticked_slots_is_read_as_nothing_ticked(tmp_path, run_cli,
+                                                                                         warehouse):
+    frame = crowd_form_rows([
+        "", "[]", "null", "[null]",
+        '[{"image1":{"on":false},"image2":{"on":false},"image3":{"on":false},"comment":"none here"}]',
+        '[{"selected":null}]', '[{"selected":"","comment":"x"}]', '[{"image1":{"on":true},"comment":""}]',
+    ])
+    run_cli("ingest", str(write_results_csv(frame, tmp_path / "nothing_ticked.csv")))
+    assert query(warehouse, "SELECT assignment_id, selected_slots FROM raw.assignments ORDER BY 1") == [
+        *((f"A{k}", []) for k in range(1, 8)), ("A8", [1])]
+
+
 def test_task_answers_texts_polars_may_read_otherwise_are_read_as_the_api_parser_reads_them():
     # A key in two objects of the list, an explicit null, an escaped name: beside texts of one shape.
     from etl.hits.answers import answer_xml, parse_answer_xml
@@ -466,7 +507,7 @@ def test_task_answers_read_from_a_file_agree_with_the_api_answer_parser(document
     })
     try:
         expected = [parse_answer_xml(answer_xml([("taskAnswers", t or "")])) for t in texts]
-    except AnswerError:  # a number where a checkbox's flag belongs: the file must be refused too
+    except AnswerError:  # a number where a checkbox's flag belongs, an object naming no slot: refused too
         with pytest.raises(InputFileError, match="Answer.taskAnswers"):
             parse_answers(frame, {n: f"Input.image{n}" for n in range(1, 6)}, Path("x.csv"))
         return

@@ -5,7 +5,7 @@ QuestionFormAnswers XML where `selected` may be one "|"-joined value or repeated
 checkboxes come back per slot (`image3` or `image3.on` = true), or, from a `<crowd-form>`, as one
 `taskAnswers` JSON document (see `task_answer_tokens`). "none_of_the_above" (or nothing ticked) is
 an empty answer: a vote of "no" on every image of the HIT. An API answer holding none of these
-fields is refused (see `parse_answer_xml`).
+fields is refused (see `parse_answer_xml`), as is a taskAnswers document naming no slot field.
 """
 
 from __future__ import annotations
@@ -50,25 +50,34 @@ def task_answer_tokens(text: str | None) -> list[str]:
     image3 comes back as {"image3": {"on": true}} (its value attribute, "on" unless set, names the
     flag); checkboxes sharing name="selected" with value="image3" as {"selected": {"image3": true}};
     a hidden input named selected as {"selected": "image2|image7"}. Other fields (a comment box)
-    are not answers about slots and are ignored."""
+    are not answers about slots and are ignored.
+
+    A form posts each named element, a crowd-checkbox left unticked as {"on": false}, so an object
+    posted without a `selected` or `image<N>` field (`{}`, or another form's fields) came from a
+    form that asked nothing about these slots: reading it as nothing ticked would invent a "no" on
+    every image, so the document is refused, naming the fields it holds (as `api_answer_slots`
+    refuses an API answer). A blank text, `[]` or `null` posts no object and reads as nothing ticked."""
     if text is None or not text.strip():
         return []
     try:
         document = json.loads(text, object_pairs_hook=_refusing_repeated_keys)
     except json.JSONDecodeError as error:
         raise AnswerError(f"taskAnswers is not JSON ({error.msg} at character {error.pos + 1})") from None
-    objects = document if isinstance(document, list) else [document]
+    objects = [fields for fields in (document if isinstance(document, list) else [document]) if fields is not None]
     tokens: list[str] = []
+    held: dict[str, None] = {}  # field names, in the order first seen
     for fields in objects:
-        if fields is None:
-            continue
         if not isinstance(fields, dict):
             raise AnswerError("taskAnswers should be a list of objects, as crowd-form posts it")
+        held.update(dict.fromkeys(fields))
         for name, value in fields.items():
             if name == SELECTED:
                 tokens += _ticked_in_selected(value)
             elif SLOT.match(name) and _is_ticked(name, value):
                 tokens.append(name)
+    if objects and not any(name == SELECTED or SLOT.match(name) for name in held):
+        raise AnswerError("taskAnswers holds no field crowdaudit reads (selected or image<N>): "
+                          f"it holds {', '.join(held) or 'none'}")
     return tokens
 
 

@@ -150,6 +150,7 @@ def main() -> None:
         "images_language_empty.csv": f"url,language\n{URLS[0]},hindi\n{URLS[1]}, \n",
         "results_task_answers_not_json.csv": as_task_answers(3, '[{"image1":{"on":false},"image2":{"on":tru'),
         "results_task_answers_checkbox_not_boolean.csv": as_task_answers(4, '[{"image3":{"on":"maybe"}}]'),
+        "results_task_answers_no_slot_field.csv": as_task_answers(3, '[{"wedding3":{"on":true},"comment":""}]'),
         "predictions_contradicting_rows.csv": "path,predictions,predictions_include_groom_or_bridegroom\n"
         f"{URLS[0]},\"['groom']\",True\n{URLS[1]},\"['suit']\",False\n{URLS[0]},\"['suit']\",True\n",
     }
