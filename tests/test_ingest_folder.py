@@ -120,3 +120,30 @@ def test_a_file_that_cannot_be_read_is_reported_and_the_files_after_it_still_loa
     assert f"Error: {first}: Permission denied" in result.output
     assert "1 of 2 file(s) not loaded" in result.output
     assert query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results'") == [(str(second),)]
+
+
+def test_a_results_link_whose_target_is_gone_is_reported_with_where_it_points_and_the_others_still_load(
+        tmp_path, write_results, run_cli, warehouse):
+    # The downloads folder links in a batch from a drive that is not mounted tonight.
+    downloads = tmp_path / "downloads"
+    good = _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "Batch_1_batch_results.csv")
+    gone = tmp_path / "unmounted" / "Batch_2_batch_results.csv"
+    (downloads / "Batch_2_batch_results.csv").symlink_to(gone)
+    (downloads / "notes.txt").symlink_to(tmp_path / "unmounted" / "notes.txt")  # not a batch: left alone
+    (downloads / "._Batch_3_batch_results.csv").symlink_to(gone)  # hidden: left alone
+    result = run_cli("ingest", str(downloads), expect=1)
+    assert (f"Error: {downloads / 'Batch_2_batch_results.csv'}: a link to {gone}, which is not there "
+            "(moved, or on a drive not mounted)") in result.output
+    assert "notes.txt" not in result.output and "Batch_3" not in result.output
+    assert f"{downloads}: 1 results file\n" in result.output and "1 of 2 file(s) not loaded" in result.output
+    assert query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results'") == [(str(good),)]
+
+
+def test_a_folder_whose_only_results_file_is_a_link_to_nothing_names_the_link_not_an_empty_folder(
+        tmp_path, run_cli):
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    (downloads / "Batch_2_batch_results.csv").symlink_to("../moved/Batch_2_batch_results.csv")
+    result = run_cli("ingest", str(downloads), expect=1)
+    assert "a link to ../moved/Batch_2_batch_results.csv, which is not there" in result.output
+    assert "no results file" not in result.output and "1 of 1 file(s) not loaded" in result.output

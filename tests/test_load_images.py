@@ -284,3 +284,29 @@ def test_a_url_scheme_in_upper_case_is_accepted_everywhere_and_the_url_kept_as_w
         ("HTTPS://x.example/hindi/1/01.jpg",), ("Http://cdn.example/mmid/hindi/2/01.jpg",)]
     assert query(warehouse, "SELECT image_id, truth FROM raw.gold ORDER BY 1") == [
         ("HTTPS://x.example/hindi/1/01.jpg", True), ("Http://cdn.example/mmid/hindi/2/01.jpg", False)]
+
+
+def test_directory_loads_name_image_links_that_lead_to_nothing_and_register_the_other_images(tmp_path, run_cli,
+                                                                                            warehouse):
+    folder = tmp_path / "data" / "hindi" / "12"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(folder / "01.jpg")
+    for k in range(2, 7):  # five images linked in from a drive that is not mounted
+        (folder / f"0{k}.jpg").symlink_to(f"/mnt/unmounted/hindi/12/0{k}.jpg")
+    (folder / "._07.jpg").symlink_to("/mnt/unmounted/._07.jpg")  # hidden: left alone
+    result = run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m")
+    assert ("note: 5 image link(s) lead to nothing (moved, or on a drive not mounted): "
+            "hindi/12/02.jpg -> /mnt/unmounted/hindi/12/02.jpg, hindi/12/03.jpg -> /mnt/unmounted/hindi/12/03.jpg, "
+            "hindi/12/04.jpg -> /mnt/unmounted/hindi/12/04.jpg and 2 more; they are not registered") in result.output
+    assert "07.jpg" not in result.output
+    assert query(warehouse, "SELECT image_id FROM raw.images") == [("https://cdn.example/m/hindi/12/01.jpg",)]
+
+
+def test_a_directory_whose_images_are_all_links_to_nothing_is_refused_naming_them(tmp_path, run_cli, warehouse):
+    folder = tmp_path / "data" / "hindi" / "12"
+    folder.mkdir(parents=True)
+    (folder / "01.jpg").symlink_to("../../../moved/01.jpg")
+    result = run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m", expect=1)
+    assert "holds no image files" in result.output
+    assert ("1 image link(s) lead to nothing (moved, or on a drive not mounted): "
+            "hindi/12/01.jpg -> ../../../moved/01.jpg") in result.output

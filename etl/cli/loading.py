@@ -12,7 +12,7 @@ from etl.errors import CrowdauditError
 from etl.load.batch_results import ingest_results
 from etl.load.gold import load_gold
 from etl.load.images import load_images_dir, load_images_manifest
-from etl.load.listing import RESULTS_SUFFIX, results_files_below
+from etl.load.listing import RESULTS_SUFFIX, dangling_results_links_below, results_files_below
 from etl.load.predictions import load_predictions
 from etl.load.regions import load_regions
 from etl.quality.suites import BATCH_SUITES, WARNING
@@ -149,7 +149,8 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
     a nightly job can ingest its downloads folder every night. Each file is taken whole or not
     at all. The same file twice changes nothing; a
     re-download where assignments were approved or rejected updates their status only.
-    A bad file is reported with its row and column, and the other files still load. Each
+    A bad file is reported with its row and column, a link whose target is gone with where it
+    points, and the other files still load. Each
     file passes the data-quality gate first; a refused file is copied to quarantine/ beside
     the warehouse with a summary of the failed expectations.
 
@@ -175,7 +176,8 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
 
 def results_files_given(given: tuple[Path, ...], *, quarantine: Path) -> tuple[list[Path], list[str]]:
     """(the files to ingest, errors): a folder stands for the results files below it, and one
-    holding none is an error of its own (the other files still load)."""
+    holding none is an error of its own, as is each link there named as a results file whose
+    target is gone (the other files still load)."""
     paths: list[Path] = []
     errors: list[str] = []
     for path in given:
@@ -183,10 +185,14 @@ def results_files_given(given: tuple[Path, ...], *, quarantine: Path) -> tuple[l
             paths.append(path)
             continue
         below = results_files_below(path, skip=quarantine)
-        if not below:
+        dangling = dangling_results_links_below(path, skip=quarantine)
+        for link, target in dangling:
+            errors.append(f"{link}: a link to {target}, which is not there (moved, or on a drive not mounted)")
+            click.echo(f"Error: {errors[-1]}", err=True)
+        if not below and not dangling:
             errors.append(f"{path}: no results file (a name ending in {RESULTS_SUFFIX}) below this folder")
             click.echo(f"Error: {errors[-1]}", err=True)
-            continue
-        click.echo(f"{path}: {len(below)} results file{'s' if len(below) != 1 else ''}")
+        if below:
+            click.echo(f"{path}: {len(below)} results file{'s' if len(below) != 1 else ''}")
         paths += below
     return paths, errors
