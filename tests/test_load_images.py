@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import polars as pl
+import pytest
 from conftest import query, table_fingerprints
 from PIL import Image
 
@@ -310,3 +312,38 @@ def test_a_directory_whose_images_are_all_links_to_nothing_is_refused_naming_the
     assert "holds no image files" in result.output
     assert ("1 image link(s) lead to nothing (moved, or on a drive not mounted): "
             "hindi/12/01.jpg -> ../../../moved/01.jpg") in result.output
+
+
+@pytest.mark.parametrize("key", ["url", "task"])
+def test_a_gold_file_refused_by_the_quality_gate_names_its_own_key_column(key, tmp_path, run_cli, warehouse,
+                                                                           monkeypatch):
+    from etl.load import gold
+
+    read = gold.gold_frame
+
+    def read_with_a_slip(*args, **kwargs):
+        # As if the reader let a repeated image through: the gate stops it, naming the file's column.
+        staged = read(*args, **kwargs)
+        return staged._replace(gold=pl.concat([staged.gold] * 2))
+
+    monkeypatch.setattr(gold, "gold_frame", read_with_a_slip)
+    source = tmp_path / "gold.csv"
+    source.write_text(f"{key},truth\nhttps://x.example/a.jpg,true\n")
+    result = run_cli("load", "gold", str(source), expect=1)
+    assert f"column {key}: refused by the quality gate" in result.output and "column image_id" not in result.output
+
+
+def test_a_manifest_refused_by_the_quality_gate_names_the_url_column(tmp_path, run_cli, warehouse, monkeypatch):
+    from etl.load import images
+
+    read = images._manifest_frame
+
+    def read_with_a_slip(path):
+        manifest, repeats = read(path)
+        return pl.concat([manifest] * 2), repeats
+
+    monkeypatch.setattr(images, "_manifest_frame", read_with_a_slip)
+    source = tmp_path / "manifest.csv"
+    source.write_text("url,language\nhttps://x.example/a.jpg,hindi\n")
+    result = run_cli("load", "images", str(source), expect=1)
+    assert "column url: refused by the quality gate" in result.output and "image_id is unique" in result.output

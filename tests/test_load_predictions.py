@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import polars as pl
 from conftest import query, table_fingerprints
 
 
@@ -267,3 +268,22 @@ def test_a_relative_path_matches_exactly_the_images_whose_url_ends_with_a_slash_
         match = found.get(number, {"n": 0, "image_id": None, "other": None})
         assert match["n"] == len(expected), path
         assert (match["image_id"], match["other"]) == ((min(expected), max(expected)) if expected else (None, None))
+
+
+def test_a_predictions_file_refused_by_the_quality_gate_names_the_path_column(tmp_path, run_cli, warehouse,
+                                                                              monkeypatch):
+    from etl.load import predictions
+
+    resolve = predictions._resolve_image_ids
+
+    def resolve_with_a_slip(*args):
+        # As if a path resolved to something that is not a URL: the gate stops it, naming the file's column.
+        return resolve(*args).with_columns(pl.lit("hindi/1/01.jpg").alias("image_id"))
+
+    monkeypatch.setattr(predictions, "_resolve_image_ids", resolve_with_a_slip)
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [{"path": "https://x.example/hindi/1/01.jpg", "predictions": ["groom"],
+                           "predictions_include_groom_or_bridegroom": True}])
+    result = run_cli("load", "predictions", str(path), expect=1)
+    assert "row 2, column path: refused by the quality gate" in result.output
+    assert "image_id is an http(s) URL" in result.output

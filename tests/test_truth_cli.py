@@ -203,3 +203,22 @@ def test_votes_that_repeat_an_ingested_batch_are_named_in_a_note(run_cli, batch_
     batch, export = batch_and_its_export
     run_cli("ingest", str(batch))
     assert REPEAT_NOTE in run_cli("load", "votes", str(export)).output
+
+
+def test_a_votes_file_refused_by_the_quality_gate_names_its_own_columns(run_cli, warehouse, tmp_path, monkeypatch):
+    import polars as pl
+
+    from etl.load import votes
+
+    read = votes.votes_frame
+
+    def read_with_a_slip(*args, **kwargs):
+        # As if the reader let a repeated vote through: the gate stops it, naming the file's columns.
+        staged_votes, repeats = read(*args, **kwargs)
+        return pl.concat([staged_votes] * 2), repeats
+
+    monkeypatch.setattr(votes, "votes_frame", read_with_a_slip)
+    source = write(tmp_path / "v.csv", "item,annotator,answer\nx,u1,yes\nx,u2,no\n")
+    result = run_cli("load", "votes", str(source), "--task-col", "item", "--worker-col", "annotator",
+                     "--label-col", "answer", "--positive", "yes", expect=1)
+    assert "column item, annotator: refused by the quality gate" in result.output

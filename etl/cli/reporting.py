@@ -83,8 +83,8 @@ def simulate(truth_csv: Path, output: Path, gold_csv: Path | None, per_hit: int,
     from etl.load.gold import gold_frame
     from etl.simulate import CrowdSpec, simulate_batch, write_results_csv
 
-    truth = gold_frame(truth_csv)[0]
-    gold_ids = gold_frame(gold_csv)[0]["image_id"].to_list() if gold_csv else []
+    truth = gold_frame(truth_csv).gold
+    gold_ids = gold_frame(gold_csv).gold["image_id"].to_list() if gold_csv else []
     missing = pl.Series(gold_ids, dtype=pl.String).filter(~pl.Series(gold_ids, dtype=pl.String).is_in(
         truth["image_id"].implode()))
     if missing.len():

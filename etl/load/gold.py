@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import polars as pl
@@ -30,10 +31,16 @@ def parse_truth(column: str) -> pl.Expr:
     return pl.when(word.is_in(TRUE_WORDS)).then(True).when(word.is_in(FALSE_WORDS)).then(False)
 
 
-def gold_frame(path: Path, *, positive: str | None = None) -> tuple[pl.DataFrame, int]:
-    """(known answers as image_id, truth; how many rows repeated an earlier one and were dropped).
-    With `positive`, truth is `value == positive` (for files coded 1/2 or by class name) and the
-    file must hold exactly two values."""
+class StagedGold(NamedTuple):
+    gold: pl.DataFrame  # image_id, truth
+    repeats: int  # rows that repeated an earlier one and were dropped
+    file_columns: dict[str, str]  # a staged column as this file's header names it (url or task), for the gate
+
+
+def gold_frame(path: Path, *, positive: str | None = None) -> StagedGold:
+    """The known answers of a url,truth or task,truth file. With `positive`, truth is
+    `value == positive` (for files coded 1/2 or by class name) and the file must hold exactly
+    two values."""
     raw = read_text_csv(path, required=("truth",), fold_case=True)
     key = next((c for c in ("url", "task", "image_id") if c in raw.columns), None)
     if key is None or "truth" not in raw.columns:
@@ -77,7 +84,7 @@ def gold_frame(path: Path, *, positive: str | None = None) -> tuple[pl.DataFrame
         raise InputFileError(str(path), f"{bad['image_id']} is given both true and false "
                              f"(first at row {first[ROW_COLUMN]})", row=bad[ROW_COLUMN], column="truth")
     gold, repeats = without_repeats(frame, "image_id")
-    return gold.select("image_id", "truth"), repeats
+    return StagedGold(gold.select("image_id", "truth"), repeats, {"image_id": key})
 
 
 def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | None = None,
@@ -88,8 +95,9 @@ def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | Non
     if loaded_before:
         return loaded_before
     with quarantine_on_refusal(con, Path(path)):
-        staged_gold, repeats = gold_frame(Path(path), positive=positive)
-        warnings = check_batch("gold", Path(path), {"gold": staged_gold}, allow_warnings=allow_warnings)
+        staged_gold, repeats, file_columns = gold_frame(Path(path), positive=positive)
+        warnings = check_batch("gold", Path(path), {"gold": staged_gold}, allow_warnings=allow_warnings,
+                               file_columns=file_columns)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         with staged(con, staged_gold=staged_gold):

@@ -36,6 +36,8 @@ HTTP_URL = rf"^{URL_SCHEME}[^\s\p{{Cf}}/$.?#][^\s\p{{Cf}}]*$"
 LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
 # A path segment followed by '..' (the segment neither '.' nor '..'), as os.path.normpath removes it.
 SEGMENT_THEN_PARENT = r"/(?:[^/.][^/]*|\.[^/.][^/]*|\.\.[^/]+)/\.\.(?:/|$)"
+# A manifest's columns as its header names them, for the quality gate's messages (the others keep their names).
+MANIFEST_COLUMNS = {"image_id": "url"}
 
 
 def url_languages_sql(relation: str) -> str:
@@ -224,7 +226,8 @@ def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path, *, allo
     with quarantine_on_refusal(con, Path(manifest)):
         images, repeats = _manifest_frame(Path(manifest))
         frame, region_notes = canonical_regions(con, images)
-        warnings = check_batch("images", Path(manifest), {"images": frame}, allow_warnings=allow_warnings)
+        warnings = check_batch("images", Path(manifest), {"images": frame}, allow_warnings=allow_warnings,
+                               file_columns=MANIFEST_COLUMNS)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         inserted, updated = upsert_images(con, frame, load_id)

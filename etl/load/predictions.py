@@ -25,6 +25,8 @@ FLAG = "predictions_include_groom_or_bridegroom"
 TARGET_CLASSES = ("groom", "bridegroom")
 QUOTED = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\""""
 LIST_LITERAL = rf"^\[\s*(?:(?:{QUOTED})\s*(?:,\s*(?:{QUOTED})\s*)*,?\s*)?\]$"
+# The staged columns as the file's header names them, for the quality gate's messages.
+FILE_COLUMNS = {"image_id": "path", "target_in_top_k": FLAG}
 
 
 def predictions_frame(path: Path) -> pl.DataFrame:
@@ -206,7 +208,8 @@ def load_predictions(
     with quarantine_on_refusal(con, path):
         frame = _resolve_image_ids(con, predictions_frame(path), path, url_prefix)
         _refuse_contradicting_rows(frame, path)
-        warnings = check_batch("predictions", path, {"predictions": frame}, allow_warnings=allow_warnings)
+        warnings = check_batch("predictions", path, {"predictions": frame}, allow_warnings=allow_warnings,
+                               file_columns=FILE_COLUMNS)
     model_name = model or f"csv:{path.name}"
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:

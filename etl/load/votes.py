@@ -114,7 +114,8 @@ def load_votes(
         staged_votes, repeats = votes_frame(
             Path(path), task_col=task_col, worker_col=worker_col, label_col=label_col, positive=positive
         )
-        warnings = check_batch("votes", Path(path), {"votes": staged_votes}, allow_warnings=allow_warnings)
+        warnings = check_batch("votes", Path(path), {"votes": staged_votes}, allow_warnings=allow_warnings,
+                               file_columns={"image_id": task_col, "worker_id": worker_col, "selected": label_col})
 
         def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
             with staged(con, staged_votes=staged_votes):
