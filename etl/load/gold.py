@@ -119,4 +119,5 @@ def _gold_for_images_not_loaded(con: duckdb.DuckDBPyConnection) -> list[str]:
     if not missing:
         return []
     return [(f"note: {missing} of the file's {total} gold images (e.g. {example!r}) are not in the warehouse's "
-            "images or votes; they are loaded, and count once an image with that URL is")]
+            "images or votes (a mistyped URL?); they are loaded, but score no worker until workers vote on an "
+            "image with that URL, and classifier_metrics counts them under region 'unknown' until it is registered")]
