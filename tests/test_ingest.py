@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 import subprocess
 import sys
 from datetime import datetime
@@ -615,3 +616,24 @@ def test_a_load_logs_start_and_end_are_both_utc_whatever_the_machines_time_zone(
     seconds = query(warehouse, "SELECT date_diff('second', started_at, finished_at) FROM raw.load_log "
                                "WHERE source_file LIKE '%Batch_8%'")
     assert 0 <= seconds[0][0] < 3600
+
+
+def test_a_one_image_design_is_refused_with_a_load_votes_command_that_loads_it(tmp_path, run_cli, warehouse):
+    """The seed's practice HIT shows one image (Input.image_url) and asks for a category: ingest
+    cannot read it, and the command its message suggests must really load the answers."""
+    results = tmp_path / "Batch_9_batch_results.csv"
+    header = ["HITId", "AssignmentId", "WorkerId", "AssignmentStatus", "SubmitTime", "Input.image_url",
+              "Answer.category.label", "Approve", "Reject"]
+    rows = [["3A", "3X1", "A1", "Submitted", "Wed Feb 20 11:05:42 PST 2019", "https://x.org/b/1.jpg", "Indigo Bunting"],
+            ["3A", "3X2", "A2", "Submitted", "Wed Feb 20 11:06:42 PST 2019", "https://x.org/b/1.jpg", "Not a bunting"]]
+    results.write_bytes(("\r\n".join(",".join(f'"{v}"' for v in line) for line in [header, *rows]) + "\r\n").encode())
+
+    refused = run_cli("ingest", str(results), expect=1)
+    assert "no Input.image<N> columns (it has Input.image_url)" in refused.output
+    suggested = refused.output.split("long-format votes: ", 1)[1].split(" VALUE", 1)[0]
+    words = shlex.split(suggested)
+    assert words[:3] == ["crowdaudit", "load", "votes"]
+    run_cli(*words[1:], "Indigo Bunting")
+    run_cli("build")
+    assert query(warehouse, "SELECT worker_id, image_id, selected FROM votes ORDER BY worker_id") == [
+        ("A1", "https://x.org/b/1.jpg", True), ("A2", "https://x.org/b/1.jpg", False)]

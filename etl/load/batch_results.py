@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -91,6 +92,22 @@ KNOWN = {"HITId", "AssignmentId", "WorkerId", SELECTED, *HIT_COLUMNS, *ASSIGNMEN
 def image_slots(columns: list[str]) -> dict[int, str]:
     """{slot number: column} for every Input.image<N> column, whatever N goes up to."""
     return dict(sorted((int(m.group(1)), c) for c in columns if (m := IMAGE_COLUMN.match(c))))
+
+
+def _no_image_slots(path: Path, columns: list[str]) -> str:
+    """Why a file without Input.image<N> columns is refused, and, for a results file of another
+    HIT design (the seed's one-image practice HIT: Input.image_url, Answer.category.label), how
+    its answers can still be loaded: as long-format votes, one per row."""
+    inputs = [c for c in columns if c.startswith("Input.")]
+    answers = [c for c in columns if c.startswith("Answer.")]
+    if not inputs or "WorkerId" not in columns:
+        return "no Input.image<N> columns: is this a crowdaudit HIT's results file?"
+    command = " ".join(shlex.quote(word) for word in (
+        "crowdaudit", "load", "votes", str(path), "--task-col", inputs[0], "--worker-col", "WorkerId",
+        "--label-col", answers[0] if answers else "Answer.<field>", "--positive"))
+    return (f"no Input.image<N> columns (it has {', '.join(inputs)}): ingest reads HITs that show images in "
+            "slots image1, image2, ... and say which were ticked. A HIT of another design, one answer per row, "
+            f"loads as long-format votes: {command} VALUE (a rejected assignment's vote then counts too)")
 
 
 def _fail(path: Path, row: dict, column: str, problem: str) -> InputFileError:
@@ -322,8 +339,7 @@ def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame,
     frame = read_text_csv(path, required=REQUIRED, rows_may_omit=UPLOAD_COLUMNS)
     slots = image_slots(frame.columns)
     if not slots:
-        raise InputFileError(str(path), "no Input.image<N> columns: is this a crowdaudit HIT's results file?",
-                             row=1)
+        raise InputFileError(str(path), _no_image_slots(path, frame.columns), row=1)
     if all(frame[c].str.strip_chars().fill_null("").eq("").all() for c in slots.values()):
         raise InputFileError(str(path), "every Input.image<N> cell is blank: no images to vote on", row=2)
     frame = _with_all_columns(frame)
