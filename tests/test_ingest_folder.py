@@ -147,3 +147,25 @@ def test_a_folder_whose_only_results_file_is_a_link_to_nothing_names_the_link_no
     result = run_cli("ingest", str(downloads), expect=1)
     assert "a link to ../moved/Batch_2_batch_results.csv, which is not there" in result.output
     assert "no results file" not in result.output and "1 of 1 file(s) not loaded" in result.output
+
+
+def test_a_large_file_is_announced_before_it_is_read_on_a_terminal_and_not_with_silent(
+        tmp_path, write_results, warehouse, monkeypatch):
+    from click.testing import CliRunner
+
+    from etl.cli import cli, loading
+    from etl.cli.base import Settings
+
+    monkeypatch.setattr(Settings, "show_progress", property(lambda settings: not settings.silent))  # as on a terminal
+    results = write_results("Batch_1_batch_results.csv", {"H1": URLS}, _answers("H1", "A"))
+    monkeypatch.setattr(loading, "LARGE_FILE_BYTES", results.stat().st_size)
+
+    def ingest(*options: str) -> str:
+        result = CliRunner().invoke(cli, ["--warehouse", str(warehouse), *options, "ingest", str(results)])
+        assert result.exit_code == 0, result.output
+        return result.stderr
+
+    assert f"{results}: reading 0 MB ..." in ingest()
+    assert "reading" not in ingest("--silent")
+    monkeypatch.setattr(loading, "LARGE_FILE_BYTES", results.stat().st_size + 1)
+    assert "reading" not in ingest()

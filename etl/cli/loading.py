@@ -163,6 +163,7 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
     given = len(paths) + len(failures)  # a folder holding no results file counts as one
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
         for path in paths:
+            _say_when_large(settings, path)
             try:
                 result = ingest_results(con, path, allow_warnings=allow_warnings)
             except (CrowdauditError, OSError) as error:  # OSError: unreadable, or gone since it was listed
@@ -172,6 +173,19 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
             click.echo(result.summary())
     if failures:
         raise CrowdauditError(f"{len(failures)} of {given} file(s) not loaded (see above)")
+
+
+# A results file this large takes seconds (about 12 s per GB on 2 cores): say so before, on a terminal.
+LARGE_FILE_BYTES = 100 * 2**20
+
+
+def _say_when_large(settings: Settings, path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # ingest_results says what is wrong with it
+    if settings.show_progress and size >= LARGE_FILE_BYTES:
+        click.echo(f"{path}: reading {size / 2**20:,.0f} MB ...", err=True)
 
 
 def results_files_given(given: tuple[Path, ...], *, quarantine: Path) -> tuple[list[Path], list[str]]:
