@@ -637,3 +637,14 @@ def test_a_one_image_design_is_refused_with_a_load_votes_command_that_loads_it(t
     run_cli("build")
     assert query(warehouse, "SELECT worker_id, image_id, selected FROM votes ORDER BY worker_id") == [
         ("A1", "https://x.org/b/1.jpg", True), ("A2", "https://x.org/b/1.jpg", False)]
+
+
+def test_a_file_of_another_design_with_several_inputs_is_refused_without_a_command_that_would_misload_it(
+        tmp_path, run_cli, warehouse):
+    results = tmp_path / "Batch_8_batch_results.csv"
+    results.write_text('"HITId","AssignmentId","WorkerId","AssignmentStatus","Input.img1","Input.img2",'
+                       '"Answer.taskAnswers"\r\n"3A","3X1","A1","Submitted","https://x.org/1.jpg","https://x.org/2.jpg",'
+                       '"[{""img1"": {""on"": true}}]"\r\n', encoding="utf-8")
+    refused = run_cli("ingest", str(results), expect=1)
+    assert "no Input.image<N> columns (it has Input.img1, Input.img2)" in refused.output
+    assert "load votes" not in refused.output

@@ -149,6 +149,30 @@ def test_a_folder_whose_only_results_file_is_a_link_to_nothing_names_the_link_no
     assert "no results file" not in result.output and "1 of 1 file(s) not loaded" in result.output
 
 
+def test_a_results_link_that_loops_or_cannot_be_reached_is_named_as_such_and_the_others_still_load(
+        tmp_path, write_results, run_cli, warehouse, monkeypatch):
+    downloads = tmp_path / "downloads"
+    good = _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "Batch_1_batch_results.csv")
+    (downloads / "Batch_2_batch_results.csv").symlink_to("Batch_2_batch_results.csv")  # a link to itself
+    locked = downloads / "Batch_3_batch_results.csv"
+    locked.symlink_to(tmp_path / "locked" / "Batch_3_batch_results.csv")
+    real_stat = os.stat
+
+    def stat_refusing_the_locked_folder(path, *args, **kwargs):  # tests run as root, whom no folder refuses
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat_refusing_the_locked_folder)
+    result = run_cli("ingest", str(downloads), expect=1)
+    assert (f"{downloads / 'Batch_2_batch_results.csv'}: a link to Batch_2_batch_results.csv, which leads back "
+            "to itself (a loop of links)") in result.output
+    assert (f"{locked}: a link to {tmp_path / 'locked' / 'Batch_3_batch_results.csv'}, which cannot be reached "
+            "(Permission denied)") in result.output
+    assert "2 of 3 file(s) not loaded" in result.output
+    assert query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results'") == [(str(good),)]
+
+
 def test_a_large_file_is_announced_before_it_is_read_on_a_terminal_and_not_with_silent(
         tmp_path, write_results, warehouse, monkeypatch):
     from click.testing import CliRunner

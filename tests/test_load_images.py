@@ -297,9 +297,11 @@ def test_directory_loads_name_image_links_that_lead_to_nothing_and_register_the_
         (folder / f"0{k}.jpg").symlink_to(f"/mnt/unmounted/hindi/12/0{k}.jpg")
     (folder / "._07.jpg").symlink_to("/mnt/unmounted/._07.jpg")  # hidden: left alone
     result = run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m")
-    assert ("note: 5 image link(s) lead to nothing (moved, or on a drive not mounted): "
-            "hindi/12/02.jpg -> /mnt/unmounted/hindi/12/02.jpg, hindi/12/03.jpg -> /mnt/unmounted/hindi/12/03.jpg, "
-            "hindi/12/04.jpg -> /mnt/unmounted/hindi/12/04.jpg and 2 more; they are not registered") in result.output
+    assert ("note: 5 image link(s) lead to no file (moved, or on a drive not mounted?): "
+            "hindi/12/02.jpg -> /mnt/unmounted/hindi/12/02.jpg (not there), "
+            "hindi/12/03.jpg -> /mnt/unmounted/hindi/12/03.jpg (not there), "
+            "hindi/12/04.jpg -> /mnt/unmounted/hindi/12/04.jpg (not there) and 2 more; they are not registered"
+            ) in result.output
     assert "07.jpg" not in result.output
     assert query(warehouse, "SELECT image_id FROM raw.images") == [("https://cdn.example/m/hindi/12/01.jpg",)]
 
@@ -310,8 +312,8 @@ def test_a_directory_whose_images_are_all_links_to_nothing_is_refused_naming_the
     (folder / "01.jpg").symlink_to("../../../moved/01.jpg")
     result = run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m", expect=1)
     assert "holds no image files" in result.output
-    assert ("1 image link(s) lead to nothing (moved, or on a drive not mounted): "
-            "hindi/12/01.jpg -> ../../../moved/01.jpg") in result.output
+    assert ("1 image link(s) lead to no file (moved, or on a drive not mounted?): "
+            "hindi/12/01.jpg -> ../../../moved/01.jpg (not there)") in result.output
 
 
 @pytest.mark.parametrize("key", ["url", "task"])

@@ -12,7 +12,7 @@ from etl.errors import CrowdauditError
 from etl.load.batch_results import ingest_results
 from etl.load.gold import load_gold
 from etl.load.images import load_images_dir, load_images_manifest
-from etl.load.listing import RESULTS_SUFFIX, dangling_results_links_below, results_files_below
+from etl.load.listing import RESULTS_SUFFIX, results_files_below
 from etl.load.predictions import load_predictions
 from etl.load.regions import load_regions
 from etl.quality.suites import BATCH_SUITES, WARNING
@@ -198,12 +198,11 @@ def results_files_given(given: tuple[Path, ...], *, quarantine: Path) -> tuple[l
         if not path.is_dir():
             paths.append(path)
             continue
-        below = results_files_below(path, skip=quarantine)
-        dangling = dangling_results_links_below(path, skip=quarantine)
-        for link, target in dangling:
-            errors.append(f"{link}: a link to {target}, which is not there (moved, or on a drive not mounted)")
+        below, broken = results_files_below(path, skip=quarantine)
+        for link_path, link in broken:
+            errors.append(f"{link_path}: {link.describe()}")
             click.echo(f"Error: {errors[-1]}", err=True)
-        if not below and not dangling:
+        if not below and not broken:
             errors.append(f"{path}: no results file (a name ending in {RESULTS_SUFFIX}) below this folder")
             click.echo(f"Error: {errors[-1]}", err=True)
         if below:

@@ -23,7 +23,13 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.load.answer_columns import NONE_OF_THE_ABOVE, SELECTED, answer_column_name, parse_answers
+from etl.load.answer_columns import (
+    NONE_OF_THE_ABOVE,
+    SELECTED,
+    TASK_ANSWERS,
+    answer_column_name,
+    parse_answers,
+)
 from etl.load.csvfile import (
     ROW_COLUMN,
     encodes_as_utf8,
@@ -96,18 +102,21 @@ def image_slots(columns: list[str]) -> dict[int, str]:
 
 def _no_image_slots(path: Path, columns: list[str]) -> str:
     """Why a file without Input.image<N> columns is refused, and, for a results file of another
-    HIT design (the seed's one-image practice HIT: Input.image_url, Answer.category.label), how
-    its answers can still be loaded: as long-format votes, one per row."""
+    design with one image and one answer per row (the seed's practice HIT: Input.image_url,
+    Answer.category.label), how its answers can still be loaded: as long-format votes."""
     inputs = [c for c in columns if c.startswith("Input.")]
     answers = [c for c in columns if c.startswith("Answer.")]
-    if not inputs or "WorkerId" not in columns:
+    if not inputs:
         return "no Input.image<N> columns: is this a crowdaudit HIT's results file?"
+    refusal = (f"no Input.image<N> columns (it has {', '.join(inputs)}): ingest reads HITs that show images in "
+               "slots image1, image2, ... and say which were ticked")
+    if len(inputs) != 1 or len(answers) != 1 or answers[0] == TASK_ANSWERS or "WorkerId" not in columns:
+        return refusal
     command = " ".join(shlex.quote(word) for word in (
         "crowdaudit", "load", "votes", str(path), "--task-col", inputs[0], "--worker-col", "WorkerId",
-        "--label-col", answers[0] if answers else "Answer.<field>", "--positive"))
-    return (f"no Input.image<N> columns (it has {', '.join(inputs)}): ingest reads HITs that show images in "
-            "slots image1, image2, ... and say which were ticked. A HIT of another design, one answer per row, "
-            f"loads as long-format votes: {command} VALUE (a rejected assignment's vote then counts too)")
+        "--label-col", answers[0], "--positive"))
+    return (f"{refusal}. A HIT of one image and one answer loads as long-format votes: {command} VALUE "
+            "(a rejected assignment's vote then counts too)")
 
 
 def _fail(path: Path, row: dict, column: str, problem: str) -> InputFileError:

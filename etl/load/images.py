@@ -22,7 +22,7 @@ from etl.load.csvfile import (
     read_text_csv,
     without_repeats,
 )
-from etl.load.listing import dangling_links_below, files_below, is_hidden
+from etl.load.listing import BrokenLink, entries_below, is_hidden
 from etl.load.mturk_format import blank_to_null
 from etl.load.transaction import LoadCounts, LoadResult, directory_fingerprint, load_file, skip_if_loaded
 from etl.quality.gate import check_batch, quarantine_on_refusal
@@ -237,23 +237,25 @@ def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path, *, allo
     return load_file(con, "images", Path(manifest), write, sha256=sha256)
 
 
-def images_in_directory(directory: Path, *, url_prefix: str) -> pl.DataFrame:
-    """Every image file below `directory`, with the URL it will be shown at and its language/word."""
+def images_in_directory(directory: Path, *, url_prefix: str) -> tuple[pl.DataFrame, list[BrokenLink]]:
+    """(every image file below `directory`, with the URL it will be shown at and its language/word;
+    the links named as images that lead to no file, in name order)."""
     directory = Path(directory)
-    relative = sorted(p.as_posix() for p in files_below(directory) if _is_image(p))
+    files, broken = entries_below(directory)
+    relative = sorted(p.as_posix() for p in files if _is_image(p))
     not_utf8 = next((name for name in relative if not encodes_as_utf8(name)), None)
     if not_utf8 is not None:
         raise InputFileError(str(directory), f"file {os.fsencode(not_utf8)!r}: its name is not UTF-8, so it "
                                              "cannot be part of a URL; rename it")
     prefix = url_prefix.rstrip("/") + "/"
-    files = pl.DataFrame({"relative": relative}, schema={"relative": pl.String})
-    return files.select(
+    images = pl.DataFrame({"relative": relative}, schema={"relative": pl.String}).select(
         (pl.lit(prefix) + url_path(pl.col("relative"))).alias("image_id"),
         (pl.lit(str(directory.resolve()) + "/") + pl.col("relative")).alias("path"),
         language_from_path(pl.col("relative")).alias("language"),
         word_from_path(pl.col("relative")).alias("word"),
         pl.lit(None, pl.String).alias("region"),
     )
+    return images, sorted((link for link in broken if _is_image(link.relative)), key=lambda link: link.relative)
 
 
 def _is_image(relative: Path) -> bool:
@@ -261,19 +263,11 @@ def _is_image(relative: Path) -> bool:
     return relative.suffix.lower() in IMAGE_SUFFIXES and not is_hidden(relative)
 
 
-def dangling_image_links(directory: Path) -> list[tuple[str, str]]:
-    """The links below `directory` named as images whose target is gone, as (relative path, where
-    it points), in name order. Their images cannot be registered, and a folder linked in from a
-    drive that is not mounted would otherwise lose them without a word."""
-    return sorted((relative.as_posix(), target) for relative, target in dangling_links_below(Path(directory))
-                  if _is_image(relative))
-
-
-def _links_to_nothing(dangling: list[tuple[str, str]]) -> str:
-    """How many links lead nowhere, and the first few with where each points."""
-    shown = ", ".join(f"{relative} -> {target}" for relative, target in dangling[:3])
-    more = f" and {len(dangling) - 3} more" if len(dangling) > 3 else ""
-    return f"{len(dangling)} image link(s) lead to nothing (moved, or on a drive not mounted): {shown}{more}"
+def _links_to_nothing(broken: list[BrokenLink]) -> str:
+    """How many image links lead to no file, and the first few with where each points and why."""
+    shown = ", ".join(link.brief() for link in broken[:3])
+    more = f" and {len(broken) - 3} more" if len(broken) > 3 else ""
+    return f"{len(broken)} image link(s) lead to no file (moved, or on a drive not mounted?): {shown}{more}"
 
 
 def url_path(relative: pl.Expr) -> pl.Expr:
@@ -312,19 +306,19 @@ def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_pref
     if not directory.is_dir():
         raise InputFileError(str(directory), "is not a directory")
     check_url_prefix(url_prefix, str(directory))
-    frame = _known_languages_only(con, images_in_directory(directory, url_prefix=url_prefix))
-    dangling = dangling_image_links(directory)
+    images, broken = images_in_directory(directory, url_prefix=url_prefix)
+    frame = _known_languages_only(con, images)
     if frame.height == 0:
         raise InputFileError(
             str(directory), f"holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"
-                            + (f"; {_links_to_nothing(dangling)}" if dangling else "")
+                            + (f"; {_links_to_nothing(broken)}" if broken else "")
         )
     with quarantine_on_refusal(con, directory):
         warnings = check_batch("images", directory, {"images": frame}, allow_warnings=allow_warnings)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         inserted, updated = upsert_images(con, frame, load_id)
-        notes = [f"note: {_links_to_nothing(dangling)}; they are not registered"] if dangling else []
+        notes = [f"note: {_links_to_nothing(broken)}; they are not registered"] if broken else []
         return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated, notes=[*notes, *warnings])
 
     return load_file(con, "images", directory, write,

@@ -4,25 +4,70 @@ otherwise loop forever)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 
-def files_below(directory: Path) -> Iterator[Path]:
-    """Every file below `directory`, as a path relative to it."""
-    return (relative for relative in _names_below(directory) if os.path.isfile(directory / relative))
+@dataclass(frozen=True)
+class BrokenLink:
+    """A symlink below a folder that leads to no file: its path relative to the folder, where it
+    points, and why it leads nowhere (NOT_THERE, LOOP, or the system's words)."""
+
+    relative: Path
+    target: str
+    reason: str
+
+    def describe(self) -> str:
+        if self.reason == NOT_THERE:
+            return f"a link to {self.target}, which is not there (moved, or on a drive not mounted)"
+        if self.reason == LOOP:
+            return f"a link to {self.target}, which leads back to itself (a loop of links)"
+        return f"a link to {self.target}, which cannot be reached ({self.reason})"
+
+    def brief(self) -> str:
+        return f"{self.relative.as_posix()} -> {self.target} ({self.reason})"
 
 
-def dangling_links_below(directory: Path) -> Iterator[tuple[Path, str]]:
-    """Every symlink below `directory` whose target is gone (moved, or on a drive not mounted), as
-    a path relative to it and where it points: `files_below` cannot list it, and a caller that
-    drops it without a word loses a batch or an image no one hears of."""
+NOT_THERE = "not there"
+LOOP = "a loop of links"
+
+
+def entries_below(directory: Path) -> tuple[list[Path], list[BrokenLink]]:
+    """(every file below `directory`, every link there that leads to no file), as paths relative
+    to it, from one walk. A link whose target is gone (moved, on a drive not mounted) must be
+    said, or a caller drops a batch or an image no one hears of; finding them costs nothing more
+    than the stat that tells a file from anything else."""
+    files: list[Path] = []
+    broken: list[BrokenLink] = []
     for relative in _names_below(directory):
-        link = directory / relative
-        if link.is_symlink() and not link.exists():
-            yield relative, os.readlink(link)
+        path = directory / relative
+        try:
+            is_file = stat.S_ISREG(os.stat(path).st_mode)
+        except OSError as error:
+            if os.path.islink(path):
+                broken.append(BrokenLink(relative, os.readlink(path), _why_unreachable(error)))
+            continue
+        if is_file:
+            files.append(relative)
+    return files, broken
+
+
+def _why_unreachable(error: OSError) -> str:
+    if error.errno in (errno.ENOENT, errno.ENOTDIR):
+        return NOT_THERE
+    if error.errno == errno.ELOOP:
+        return LOOP
+    return error.strerror or str(error)
+
+
+def files_below(directory: Path) -> list[Path]:
+    """Every file below `directory`, as a path relative to it."""
+    return entries_below(directory)[0]
 
 
 def _names_below(directory: Path) -> Iterator[Path]:
@@ -51,26 +96,21 @@ RESULTS_SUFFIX = "results.csv"
 RESULTS_NAME = re.compile(r"results(?: ?\(\d+\))?\.csv$", re.IGNORECASE)
 
 
-def results_files_below(directory: Path, *, skip: Path | None = None) -> list[Path]:
-    """The batch results files below `directory`, in name order: files whose name ends in
-    results.csv, as the site names downloads (Batch_<id>_batch_results.csv) and `hits results`
-    writes them, or in "results (1).csv", as a browser names a batch downloaded again (its new
-    statuses must arrive); the batch's input (.variables.csv), other files and hidden ones (see `is_hidden`)
-    are left alone. `skip` is a folder not to look in: the warehouse's quarantine/, whose copies
-    of refused files would otherwise come back as new batches every night."""
+def results_files_below(directory: Path, *, skip: Path | None = None) -> tuple[list[Path], list[tuple[Path, BrokenLink]]]:
+    """(the batch results files below `directory`, in name order; the links named as one that lead to no
+    file, with the path to each): files whose name ends in results.csv, as the site names downloads
+    (Batch_<id>_batch_results.csv) and `hits results` writes them, or in "results (1).csv", as a
+    browser names a batch downloaded again (its new statuses must arrive); the batch's input
+    (.variables.csv), other files and hidden ones (see `is_hidden`) are left alone. `skip` is a
+    folder not to look in: the warehouse's quarantine/, whose copies of refused files would
+    otherwise come back as new batches every night."""
     skipped = os.path.realpath(skip) if skip else None
-    found = [directory / relative for relative in files_below(directory)
-             if _is_results_file(directory, relative, skipped=skipped)]
-    return sorted(found, key=lambda path: (path.name, str(path)))
-
-
-def dangling_results_links_below(directory: Path, *, skip: Path | None = None) -> list[tuple[Path, str]]:
-    """The links below `directory` named as `results_files_below` would take them whose target is
-    gone, with where each points, in name order: a batch that is there by name only."""
-    skipped = os.path.realpath(skip) if skip else None
-    found = [(directory / relative, target) for relative, target in dangling_links_below(directory)
-             if _is_results_file(directory, relative, skipped=skipped)]
-    return sorted(found, key=lambda found: (found[0].name, str(found[0])))
+    files, broken = entries_below(directory)
+    found = [directory / relative for relative in files if _is_results_file(directory, relative, skipped=skipped)]
+    broken_found = [(directory / link.relative, link) for link in broken
+                    if _is_results_file(directory, link.relative, skipped=skipped)]
+    return (sorted(found, key=lambda path: (path.name, str(path))),
+            sorted(broken_found, key=lambda found: (found[0].name, str(found[0]))))
 
 
 def _is_results_file(directory: Path, relative: Path, *, skipped: str | None) -> bool:
