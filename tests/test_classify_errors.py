@@ -37,6 +37,20 @@ def test_missing_imagenet_weights_name_the_file_and_where_to_put_it(run_cli, tmp
     assert "Traceback" not in result.output
 
 
+def test_keras_download_messages_go_to_stderr_not_to_the_output_scripts_read(run_cli, tmp_path, monkeypatch):
+    from keras.src.utils import file_utils, io_utils
+
+    def download_that_fails(*args, **kwargs):
+        io_utils.print_msg("Downloading data from https://storage.googleapis.com/resnet50.h5")  # as Keras does
+        raise Exception("URL fetch failure: [Errno -2] Name or service not known")  # noqa: TRY002
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setattr(file_utils, "get_file", download_that_fails)
+    result = run_cli("classify", "--from-images", "--model", "resnet50", "--weights", "imagenet", expect=1)
+    assert "Downloading data from" in result.stderr
+    assert "Downloading data from" not in result.stdout
+
+
 def test_an_incomplete_download_in_the_keras_cache_is_not_called_missing(run_cli, tmp_path, monkeypatch):
     # A download cut off half-way leaves a file Keras' hash check rejects; it then downloads again.
     from keras.src.utils import file_utils

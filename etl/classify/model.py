@@ -6,8 +6,10 @@ re-run can tell which images this very model and these very weights have already
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +126,10 @@ def load_application(name: str, weights: str) -> Classifier:
         # put there by hand) is deleted and downloaded again: say so when that download fails.
         cached_bytes = cached.stat().st_size if cached.is_file() else None
         try:
-            model = constructor(weights="imagenet")
+            # Keras writes "Downloading data from ..." and its progress bar to standard output, the
+            # stream a script reads a command's results from; they are progress, so stderr.
+            with contextlib.redirect_stdout(sys.stderr):
+                model = constructor(weights="imagenet")
         except Exception as error:  # Keras raises a bare Exception when the download fails
             found = (f"{cached} is missing" if cached_bytes is None else
                      f"{cached} ({cached_bytes:,} bytes) is not the file Keras publishes (a download cut off, "
