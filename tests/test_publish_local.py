@@ -427,3 +427,113 @@ def test_the_endpoint_answers_bad_paging_and_its_own_faults_with_errors_boto3_re
         client.get_account_balance()
     assert fault.value.response["Error"]["Code"] == "ServiceFault"
     assert "ZeroDivisionError" in fault.value.response["Error"]["Message"]
+
+
+def test_extending_hits_we_expired_leaves_them_out_instead_of_failing_on_them(run_cli, warehouse, server, planned):
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    run_cli("hits", "expire")
+    calls = len(server.turk.calls)
+    output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
+    assert output.count("asked 2, left out: it expired at") == planned.n_hits
+    assert "0 extra assignments on 0 HITs: $0.00" in output
+    assert len(server.turk.calls) == calls
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_extensions") == [(0,)]
+
+
+def test_a_hit_extended_again_after_an_abandoned_extension_of_the_same_size_gets_a_new_request_token(
+        run_cli, warehouse, server, planned):
+    # An extension that failed, then was abandoned when its HIT expired, then the HIT given more
+    # time (on the requester site) and extended by as many again: the abandoned token is taken.
+    from datetime import UTC, datetime, timedelta
+
+    from etl.crowd.platform import PlatformError
+    from etl.hits.manage import extend_batch, plan_extension
+
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+
+    class Unreachable(MTurkPlatform):
+        def add_assignments(self, hit_id, extra, token):
+            raise PlatformError("connection reset")
+
+    platform = platform_for(server)
+    with open_warehouse(warehouse, read_only=False) as con:
+        plan = plan_extension(con, planned.batch_id, extra=2, from_needs_more_votes=False)
+        with pytest.raises(PlatformError):
+            extend_batch(con, Unreachable(target_for(endpoint_url=server.url)), plan, budget=Decimal(1))
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for hit_id in server.turk.hits:
+        platform.set_expiration(hit_id, now)
+    assert "expired or are gone" in run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
+    for hit_id in server.turk.hits:
+        platform.set_expiration(hit_id, now + timedelta(days=1))
+    output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
+    assert f"added {2 * planned.n_hits} assignments" in output
+    tokens = [token for (token,) in query(warehouse, "SELECT unique_request_token FROM raw.hit_extensions")]
+    assert len(tokens) == len(set(tokens)) == 2 * planned.n_hits
+    assert query(warehouse, "SELECT DISTINCT max_assignments FROM raw.hits") == [(5,)]
+
+
+def _second_batch_of_the_same_design(warehouse) -> str:
+    """Another batch planned with the same design as `planned`: MTurk gives both one HIT type."""
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.executemany("INSERT INTO raw.images (image_id, load_id) VALUES (?, 1)",
+                        [[f"https://img.example/second/{i}.jpg"] for i in range(N_IMAGES)])
+        return build_hits(con, HitDesign(), seed=6).batch_id
+
+
+def test_a_second_batch_of_one_design_killed_after_its_first_hit_is_still_pinned_to_its_target(
+        run_cli, warehouse, server, planned):
+    publish(warehouse, server, planned.batch_id)
+    second = _second_batch_of_the_same_design(warehouse)
+
+    class Killed(Exception):
+        pass
+
+    class DiesAfterFirstHit(MTurkPlatform):
+        def create_hit(self, **kwargs):
+            super().create_hit(**kwargs)
+            raise Killed  # the process dies before the warehouse records the HIT
+
+    with open_warehouse(warehouse, read_only=False) as con, pytest.raises(Killed):
+        publish_batch(con, DiesAfterFirstHit(target_for(endpoint_url=server.url)), batch_id=second,
+                      budget=Decimal(10), qualifications=seed_qualifications())
+    hits_on_the_endpoint = len(server.turk.hits)
+    result = run_cli("hits", "publish", "--batch", second, "--endpoint-url", "http://127.0.0.1:9/", "--budget", "5",
+                     expect=1)
+    assert f"batch {second} is published on {server.url}" in result.output
+    rerun = run_cli("hits", "publish", "--batch", second, "--budget", "5").output
+    assert "3 HITs created, 1 already there" in rerun
+    assert "of which the 1 already there were paid when an earlier run created them" in rerun
+    assert len(server.turk.hits) == hits_on_the_endpoint + 3
+
+
+def test_a_second_masters_batch_of_one_design_is_extended_with_the_masters_fee(warehouse, server, planned):
+    from etl.crowd.platform import MASTERS, Qualification
+    from etl.hits.manage import plan_extension
+
+    second = _second_batch_of_the_same_design(warehouse)
+    with open_warehouse(warehouse, read_only=False) as con:
+        for batch_id in (planned.batch_id, second):
+            publish_batch(con, platform_for(server), batch_id=batch_id, budget=Decimal(10),
+                          qualifications=[Qualification(MASTERS, "Exists")])
+        plan = plan_extension(con, second, extra=1, from_needs_more_votes=False)
+    assert plan.masters and plan.exact_price == Decimal(4) * Decimal("0.0205")
+
+
+def test_mturks_own_hosts_given_as_an_endpoint_are_the_live_and_sandbox_targets():
+    live = target_for(endpoint_url="https://mturk-requester.us-east-1.amazonaws.com/")
+    assert (live.name, live.live) == ("live", True)
+    sandbox = target_for(endpoint_url="https://mturk-requester-sandbox.us-east-1.amazonaws.com")
+    assert (sandbox.name, sandbox.live) == ("sandbox", False)
+    assert target_for(endpoint_url="http://127.0.0.1:8443").live is False
+
+
+def test_the_publish_log_adds_up_to_what_the_batch_cost_not_to_each_hit_rounded_up(warehouse, server):
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.executemany("INSERT INTO raw.images (image_id, load_id) VALUES (?, 1)",
+                        [[f"https://img.example/{i}.jpg"] for i in range(N_IMAGES)])
+        planned = build_hits(con, HitDesign(reward=Decimal("0.07"), gold_per_hit=0), seed=5)
+    # 4 HITs x 3 assignments x ($0.07 + 20% fee) = $1.008 exactly: $0.252 a HIT, not $0.26
+    report = publish(warehouse, server, planned.batch_id)
+    assert report.price.exact == Decimal("1.008")
+    assert query(warehouse, "SELECT sum(price) FROM raw.publish_log") == [(Decimal("1.0080"),)]

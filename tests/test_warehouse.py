@@ -78,3 +78,23 @@ def test_connections_never_draw_duckdbs_progress_bar_into_stdout(tmp_path):
     for read_only in (False, True):
         with open_warehouse(tmp_path / "wh.duckdb", read_only=read_only) as con:
             assert con.sql("SELECT current_setting('enable_progress_bar')").fetchall() == [(False,)]
+
+
+def test_upgrading_gives_every_published_batch_its_hit_type_row(warehouse, monkeypatch):
+    # Before migration 11 a HIT type had one row, for the first batch that used it: the second
+    # batch of the same design had none (so its target and its Masters fee were unknown).
+    all_migrations = wh.migrations()
+    monkeypatch.setattr(wh, "migrations", lambda: [m for m in all_migrations if m[0] < 11])
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        con.execute("INSERT INTO raw.hit_types VALUES ('3TYPE', 'sandbox', 'crowdaudit-1', '[masters]', "
+                    "TIMESTAMP '2026-01-01 10:00')")
+        con.executemany("INSERT INTO raw.publish_log VALUES (?, ?, ?, '3TYPE', 'sandbox', ?, 'created', 0.06, ?)", [
+            ["local-1-1", "3H1", "crowdaudit-1", "t1", "2026-01-01 10:01"],
+            ["local-2-1", "3H2", "crowdaudit-2", "t2", "2026-02-01 09:00"],
+            ["local-2-2", "3H3", "crowdaudit-2", "t3", "2026-02-01 09:01"]])
+    monkeypatch.setattr(wh, "migrations", lambda: all_migrations)
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        rows = con.execute("SELECT batch_id, qualification_requirements, created_at::VARCHAR FROM raw.hit_types "
+                           "ORDER BY 1").fetchall()
+    assert rows == [("crowdaudit-1", "[masters]", "2026-01-01 10:00:00"),
+                    ("crowdaudit-2", "[masters]", "2026-02-01 09:00:00")]

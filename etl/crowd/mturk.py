@@ -36,8 +36,17 @@ PAGE_SIZE = 100
 
 
 def target_for(*, live: bool = False, endpoint_url: str | None = None) -> CrowdTarget:
-    """sandbox (the default), live, or an explicit endpoint (named by its URL in the warehouse)."""
+    """sandbox (the default), live, or an explicit endpoint (named by its URL in the warehouse).
+
+    An endpoint URL that is MTurk's own (the live marketplace's or the sandbox's host) is that
+    target, so real money is asked about before it is spent however the target was named, and a
+    batch published with --live is followed when a re-run names the same host by URL."""
     if endpoint_url:
+        host = urlparse(endpoint_url).hostname
+        if host == urlparse(LIVE_ENDPOINT).hostname:
+            return CrowdTarget("live", LIVE_ENDPOINT, live=True)
+        if host == urlparse(SANDBOX_ENDPOINT).hostname:
+            return CrowdTarget("sandbox", SANDBOX_ENDPOINT, live=False)
         return CrowdTarget(endpoint_url, endpoint_url, live=False)
     if live:
         return CrowdTarget("live", LIVE_ENDPOINT, live=True)

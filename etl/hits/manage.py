@@ -109,6 +109,10 @@ class ExtensionPlan:
     resumed_from: datetime | None = None
     abandoned: list[str] = field(default_factory=list)  # resumed HITs that expired or are gone
     masters: bool = False  # the batch's HIT type asks for Masters (+5% of the reward)
+    # Earlier extensions of each HIT (settled: a plan is only made when none is unfinished), so a
+    # HIT extended again by as many as before gets a new request token, not a settled one's.
+    earlier: dict[str, int] = field(default_factory=dict)
+    written_tokens: dict[str, str] = field(default_factory=dict)  # a resumed plan's, as written
 
     @property
     def exact_price(self) -> Decimal:
@@ -122,7 +126,8 @@ class ExtensionPlan:
         return round_up_to_cent(self.exact_price)
 
     def tokens(self) -> dict[str, str]:
-        return {h: extension_token(h, self.from_assignments[h], n) for h, n in self.extra.items()}
+        return {h: self.written_tokens.get(h) or extension_token(h, self.from_assignments[h], n, self.earlier.get(h, 0))
+                for h, n in self.extra.items()}
 
 
 def asks_masters(con: duckdb.DuckDBPyConnection, batch_id: str) -> bool:
@@ -137,7 +142,7 @@ def asks_masters(con: duckdb.DuckDBPyConnection, batch_id: str) -> bool:
 def unfinished_extension(con: duckdb.DuckDBPyConnection, batch_id: str) -> ExtensionPlan | None:
     """What an earlier `hits extend` planned and did not see through (it was killed, or a call failed)."""
     rows = con.execute(
-        "SELECT hit_id, extra, from_assignments, reward, planned_at FROM raw.hit_extensions "
+        "SELECT hit_id, extra, from_assignments, reward, planned_at, unique_request_token FROM raw.hit_extensions "
         "WHERE batch_id = ? AND done_at IS NULL ORDER BY hit_id",
         [batch_id],
     ).fetchall()
@@ -145,9 +150,17 @@ def unfinished_extension(con: duckdb.DuckDBPyConnection, batch_id: str) -> Exten
         return None
     return ExtensionPlan(
         batch_id, extra={h: n for h, n, *_ in rows}, from_assignments={h: f for h, _, f, *_ in rows},
-        reward={h: r for h, _, _, r, _ in rows}, resumed_from=min(r[4] for r in rows),
-        masters=asks_masters(con, batch_id),
+        reward={h: r for h, _, _, r, *_ in rows}, resumed_from=min(r[4] for r in rows),
+        masters=asks_masters(con, batch_id), written_tokens={r[0]: r[5] for r in rows},
     )
+
+
+def _settled_extensions(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, int]:
+    """How many settled extensions each HIT of the batch has (see ExtensionPlan.earlier)."""
+    return dict(con.execute(
+        "SELECT hit_id, count(*) FROM raw.hit_extensions WHERE batch_id = ? AND done_at IS NOT NULL GROUP BY hit_id",
+        [batch_id],
+    ).fetchall())
 
 
 def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int | None,
@@ -174,9 +187,16 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
             raise CrowdauditError("give --assignments N (>= 1) or --from-needs-more-votes")
         wanted = dict.fromkeys(hits, extra)
     reward = dict(con.execute("SELECT hit_id, reward FROM raw.hits WHERE batch_id = ?", [batch_id]).fetchall())
-    plan = ExtensionPlan(batch_id, {}, masters=asks_masters(con, batch_id))
+    expired = dict(con.execute(
+        "SELECT hit_id, expiration FROM raw.hits WHERE batch_id = ? AND expiration <= timezone('UTC', now())",
+        [batch_id]).fetchall())
+    plan = ExtensionPlan(batch_id, {}, masters=asks_masters(con, batch_id), earlier=_settled_extensions(con, batch_id))
     for hit_id, n in sorted(wanted.items()):
         current = hits[hit_id]
+        if hit_id in expired:
+            plan.capped[hit_id] = (f"asked {n}, left out: it expired at {expired[hit_id]:%Y-%m-%d %H:%M} UTC, and "
+                                   "MTurk adds no assignments to an expired HIT")
+            continue
         if current < 10 <= current + n:
             plan.capped[hit_id] = f"asked {n}, capped at {9 - current}: MTurk keeps a HIT under 10 assignments"
             n = 9 - current
@@ -187,8 +207,12 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
     return plan
 
 
-def extension_token(hit_id: str, current_assignments: int, extra: int) -> str:
-    return "ca-x-" + hashlib.sha256(f"{hit_id}|{current_assignments}|{extra}".encode()).hexdigest()[:40]
+def extension_token(hit_id: str, current_assignments: int, extra: int, earlier: int = 0) -> str:
+    """The same extension -> the same token, so the platform recognises a retry. `earlier` settled
+    extensions of the HIT tell a new one apart from an abandoned one of the same size (a HIT that
+    expired, was given more time and is extended again), whose token is already taken."""
+    attempt = f"|{earlier}" if earlier else ""  # tokens written before `earlier` existed stay the same
+    return "ca-x-" + hashlib.sha256(f"{hit_id}|{current_assignments}|{extra}{attempt}".encode()).hexdigest()[:40]
 
 
 def _write_plan(con: duckdb.DuckDBPyConnection, plan: ExtensionPlan, target: str) -> None:

@@ -67,9 +67,11 @@ class PublishReport:
         if self.dry_run:
             return (f"dry run: {self.price.n_hits} HITs of batch {self.batch_id} would cost ${self.price.total} "
                     f"on {self.target}; nothing was sent")
+        paid_before = (f", of which the {len(self.already_existed)} already there were paid when an earlier run "
+                       "created them" if self.already_existed else "")
         return (f"batch {self.batch_id} on {self.target}: {len(self.created)} HITs created, "
                 f"{len(self.already_existed)} already there (recorded, not paid twice); "
-                f"HIT type {self.hit_type_id}; price ${self.price.total}")
+                f"HIT type {self.hit_type_id}; price ${self.price.total}{paid_before}")
 
 
 def batch_design(con: duckdb.DuckDBPyConnection, batch_id: str) -> BatchDesign:
@@ -213,12 +215,14 @@ def publish_batch(
     hit_type_id = platform.create_hit_type(spec)
     report.hit_type_id = hit_type_id
     con.execute(
-        "INSERT INTO raw.hit_types SELECT ?, ?, ?, ?, timezone('UTC', now()) WHERE NOT EXISTS "
-        "(SELECT 1 FROM raw.hit_types WHERE hit_type_id = ? AND target = ?)",
-        [hit_type_id, platform.target.name, batch_id,
-         json.dumps(hit_type_payload(spec)["QualificationRequirements"]), hit_type_id, platform.target.name],
+        "INSERT INTO raw.hit_types SELECT $type, $target, $batch, $qualifications, timezone('UTC', now()) "
+        "WHERE NOT EXISTS (SELECT 1 FROM raw.hit_types WHERE hit_type_id = $type AND target = $target "
+        "AND batch_id = $batch)",
+        {"type": hit_type_id, "target": platform.target.name, "batch": batch_id,
+         "qualifications": json.dumps(hit_type_payload(spec)["QualificationRequirements"])},
     ).fetchall()
-    per_hit_price = batch_price(design, 1, qualifications, platform).total
+    # Unrounded, so that the log adds up to what the batch cost (rounding each HIT up would not).
+    per_hit_price = batch_price(design, 1, qualifications, platform).exact
     for hit in hits:
         token = request_token(design, hit)
         if hit.requester_annotation in known:
