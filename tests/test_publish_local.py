@@ -361,21 +361,25 @@ def test_every_question_is_checked_before_anything_is_created(warehouse, server,
     assert server.turk.hits == {}
 
 
-def test_an_unfinished_extension_whose_hits_expired_is_abandoned_not_retried_for_ever(
-        run_cli, warehouse, server, planned):
+def _extension_left_unfinished(warehouse, server, batch_id: str) -> None:
+    """`hits extend --assignments 2` planned and written, its every call failing (a network down)."""
     from etl.crowd.platform import PlatformError
     from etl.hits.manage import extend_batch, plan_extension
-
-    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
 
     class Unreachable(MTurkPlatform):
         def add_assignments(self, hit_id, extra, token):
             raise PlatformError("connection reset")
 
     with open_warehouse(warehouse, read_only=False) as con:
-        plan = plan_extension(con, planned.batch_id, extra=2, from_needs_more_votes=False)
+        plan = plan_extension(con, batch_id, extra=2, from_needs_more_votes=False)
         with pytest.raises(PlatformError):
             extend_batch(con, Unreachable(target_for(endpoint_url=server.url)), plan, budget=Decimal(1))
+
+
+def test_an_unfinished_extension_whose_hits_expired_is_abandoned_not_retried_for_ever(
+        run_cli, warehouse, server, planned):
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    _extension_left_unfinished(warehouse, server, planned.batch_id)
     run_cli("hits", "expire")
     output = run_cli("hits", "extend", "--assignments", "1", "--budget", "1").output
     assert "4 HIT(s) of the unfinished extension expired or are gone" in output
@@ -446,20 +450,9 @@ def test_a_hit_extended_again_after_an_abandoned_extension_of_the_same_size_gets
     # time (on the requester site) and extended by as many again: the abandoned token is taken.
     from datetime import UTC, datetime, timedelta
 
-    from etl.crowd.platform import PlatformError
-    from etl.hits.manage import extend_batch, plan_extension
-
     run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
-
-    class Unreachable(MTurkPlatform):
-        def add_assignments(self, hit_id, extra, token):
-            raise PlatformError("connection reset")
-
+    _extension_left_unfinished(warehouse, server, planned.batch_id)
     platform = platform_for(server)
-    with open_warehouse(warehouse, read_only=False) as con:
-        plan = plan_extension(con, planned.batch_id, extra=2, from_needs_more_votes=False)
-        with pytest.raises(PlatformError):
-            extend_batch(con, Unreachable(target_for(endpoint_url=server.url)), plan, budget=Decimal(1))
     now = datetime.now(UTC).replace(tzinfo=None)
     for hit_id in server.turk.hits:
         platform.set_expiration(hit_id, now)
