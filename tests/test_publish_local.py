@@ -438,7 +438,7 @@ def test_extending_hits_we_expired_leaves_them_out_instead_of_failing_on_them(ru
     run_cli("hits", "expire")
     calls = len(server.turk.calls)
     output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
-    assert output.count("asked 2, left out: it expired at") == planned.n_hits
+    assert output.count("asked 2, left out: `hits expire` ended it at") == planned.n_hits
     assert "0 extra assignments on 0 HITs: $0.00" in output
     assert len(server.turk.calls) == calls
     assert query(warehouse, "SELECT count(*) FROM raw.hit_extensions") == [(0,)]

@@ -187,15 +187,16 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
             raise CrowdauditError("give --assignments N (>= 1) or --from-needs-more-votes")
         wanted = dict.fromkeys(hits, extra)
     reward = dict(con.execute("SELECT hit_id, reward FROM raw.hits WHERE batch_id = ?", [batch_id]).fetchall())
+    # Only HITs `hits expire` ended: a recorded expiration may be stale (a HIT given more time
+    # elsewhere), and for those the platform says whether it still takes assignments.
     expired = dict(con.execute(
-        "SELECT hit_id, expiration FROM raw.hits WHERE batch_id = ? AND expiration <= timezone('UTC', now())",
-        [batch_id]).fetchall())
+        "SELECT hit_id, expiration FROM raw.hits WHERE batch_id = ? AND status = 'expired'", [batch_id]).fetchall())
     plan = ExtensionPlan(batch_id, {}, masters=asks_masters(con, batch_id), earlier=_settled_extensions(con, batch_id))
     for hit_id, n in sorted(wanted.items()):
         current = hits[hit_id]
         if hit_id in expired:
-            plan.capped[hit_id] = (f"asked {n}, left out: it expired at {expired[hit_id]:%Y-%m-%d %H:%M} UTC, and "
-                                   "MTurk adds no assignments to an expired HIT")
+            plan.capped[hit_id] = (f"asked {n}, left out: `hits expire` ended it at {expired[hit_id]:%Y-%m-%d %H:%M} "
+                                   "UTC, and MTurk adds no assignments to an expired HIT")
             continue
         if current < 10 <= current + n:
             plan.capped[hit_id] = f"asked {n}, capped at {9 - current}: MTurk keeps a HIT under 10 assignments"
