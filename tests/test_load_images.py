@@ -349,3 +349,21 @@ def test_a_manifest_refused_by_the_quality_gate_names_the_url_column(tmp_path, r
     source.write_text("url,language\nhttps://x.example/a.jpg,hindi\n")
     result = run_cli("load", "images", str(source), expect=1)
     assert "column url: refused by the quality gate" in result.output and "image_id is unique" in result.output
+
+
+def test_a_folders_fingerprint_keeps_the_form_earlier_loads_were_logged_under(tmp_path):
+    # A warehouse's load log holds fingerprints of folders loaded by earlier versions: a change of
+    # form would load every folder again as new. Given the walk's sizes, or walking itself, the same.
+    import hashlib
+
+    from etl.load.listing import entries_below
+    from etl.load.transaction import directory_fingerprint
+
+    (tmp_path / "hindi" / "12").mkdir(parents=True)
+    (tmp_path / "hindi" / "12" / "01.jpg").write_bytes(b"abc")
+    (tmp_path / "notes.txt").write_bytes(b"hello")
+    (tmp_path / "hindi" / "12" / "02.jpg").symlink_to(tmp_path / "gone.jpg")  # leads nowhere: not listed
+    expected = hashlib.sha256(b"served at https://x.org from /d\nhindi/12/01.jpg:3\nnotes.txt:5").hexdigest()
+    assert directory_fingerprint(tmp_path, served_at="https://x.org from /d") == expected
+    files, _ = entries_below(tmp_path)
+    assert directory_fingerprint(tmp_path, served_at="https://x.org from /d", sizes=files) == expected

@@ -8,6 +8,7 @@ from raw.language_regions at build time unless a manifest states it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -237,25 +238,23 @@ def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path, *, allo
     return load_file(con, "images", Path(manifest), write, sha256=sha256)
 
 
-def images_in_directory(directory: Path, *, url_prefix: str) -> tuple[pl.DataFrame, list[BrokenLink]]:
-    """(every image file below `directory`, with the URL it will be shown at and its language/word;
-    the links named as images that lead to no file, in name order)."""
+def images_in_directory(directory: Path, files: Iterable[Path], *, url_prefix: str) -> pl.DataFrame:
+    """The image files among `files` (relative to `directory`), with the URL each will be shown at
+    and its language/word."""
     directory = Path(directory)
-    files, broken = entries_below(directory)
     relative = sorted(p.as_posix() for p in files if _is_image(p))
     not_utf8 = next((name for name in relative if not encodes_as_utf8(name)), None)
     if not_utf8 is not None:
         raise InputFileError(str(directory), f"file {os.fsencode(not_utf8)!r}: its name is not UTF-8, so it "
                                              "cannot be part of a URL; rename it")
     prefix = url_prefix.rstrip("/") + "/"
-    images = pl.DataFrame({"relative": relative}, schema={"relative": pl.String}).select(
+    return pl.DataFrame({"relative": relative}, schema={"relative": pl.String}).select(
         (pl.lit(prefix) + url_path(pl.col("relative"))).alias("image_id"),
         (pl.lit(str(directory.resolve()) + "/") + pl.col("relative")).alias("path"),
         language_from_path(pl.col("relative")).alias("language"),
         word_from_path(pl.col("relative")).alias("word"),
         pl.lit(None, pl.String).alias("region"),
     )
-    return images, sorted((link for link in broken if _is_image(link.relative)), key=lambda link: link.relative)
 
 
 def _is_image(relative: Path) -> bool:
@@ -306,8 +305,9 @@ def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_pref
     if not directory.is_dir():
         raise InputFileError(str(directory), "is not a directory")
     check_url_prefix(url_prefix, str(directory))
-    images, broken = images_in_directory(directory, url_prefix=url_prefix)
-    frame = _known_languages_only(con, images)
+    files, links = entries_below(directory)
+    frame = _known_languages_only(con, images_in_directory(directory, files, url_prefix=url_prefix))
+    broken = sorted((link for link in links if _is_image(link.relative)), key=lambda link: link.relative)
     if frame.height == 0:
         raise InputFileError(
             str(directory), f"holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"
@@ -322,4 +322,5 @@ def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_pref
         return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated, notes=[*notes, *warnings])
 
     return load_file(con, "images", directory, write,
-                     sha256=directory_fingerprint(directory, served_at=f"{url_prefix} from {directory.resolve()}"))
+                     sha256=directory_fingerprint(directory, served_at=f"{url_prefix} from {directory.resolve()}",
+                                                  sizes=files))

@@ -37,23 +37,24 @@ NOT_THERE = "not there"
 LOOP = "a loop of links"
 
 
-def entries_below(directory: Path) -> tuple[list[Path], list[BrokenLink]]:
-    """(every file below `directory`, every link there that leads to no file), as paths relative
-    to it, from one walk. A link whose target is gone (moved, on a drive not mounted) must be
-    said, or a caller drops a batch or an image no one hears of; finding them costs nothing more
-    than the stat that tells a file from anything else."""
-    files: list[Path] = []
+def entries_below(directory: Path) -> tuple[dict[Path, int], list[BrokenLink]]:
+    """({every file below `directory`: its size}, every link there that leads to no file), as
+    paths relative to it, from one walk. A link whose target is gone (moved, on a drive not
+    mounted) must be said, or a caller drops a batch or an image no one hears of; finding them
+    costs nothing more than the stat that tells a file from anything else, and that stat's size
+    is what a directory's fingerprint needs (see transaction.directory_fingerprint)."""
+    files: dict[Path, int] = {}
     broken: list[BrokenLink] = []
     for relative in _names_below(directory):
         path = directory / relative
         try:
-            is_file = stat.S_ISREG(os.stat(path).st_mode)
+            status = os.stat(path)
         except OSError as error:
             if os.path.islink(path):
                 broken.append(BrokenLink(relative, os.readlink(path), _why_unreachable(error)))
             continue
-        if is_file:
-            files.append(relative)
+        if stat.S_ISREG(status.st_mode):
+            files[relative] = status.st_size
     return files, broken
 
 
@@ -67,7 +68,7 @@ def _why_unreachable(error: OSError) -> str:
 
 def files_below(directory: Path) -> list[Path]:
     """Every file below `directory`, as a path relative to it."""
-    return entries_below(directory)[0]
+    return list(entries_below(directory)[0])
 
 
 def _names_below(directory: Path) -> Iterator[Path]:

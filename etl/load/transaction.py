@@ -6,7 +6,7 @@ import hashlib
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl.load.listing import files_below
+from etl.load.listing import entries_below
 from etl.load.loadlog import already_loaded, file_sha256, next_load_id, record_load, size_seen_before
 from etl.warehouse import transaction
 
@@ -211,10 +211,13 @@ def upsert_by_key(
     return inserted, updated
 
 
-def directory_fingerprint(directory: Path, *, served_at: str = "") -> str:
+def directory_fingerprint(directory: Path, *, served_at: str = "", sizes: Mapping[Path, int] | None = None) -> str:
     """A directory 'file' is identified by its listing (names and sizes), not its bytes, and by the
-    URL it is served at: the same folder under another --url-prefix is other images."""
-    listing = sorted(f"{p.as_posix()}:{(directory / p).stat().st_size}" for p in files_below(directory))
+    URL it is served at: the same folder under another --url-prefix is other images. `sizes`: the
+    listing when the caller has just walked the folder (entries_below), so it is not walked again."""
+    if sizes is None:
+        sizes = entries_below(directory)[0]
+    listing = sorted(f"{p.as_posix()}:{size}" for p, size in sizes.items())
     if served_at:
         listing.insert(0, f"served at {served_at}")
     return hashlib.sha256("\n".join(listing).encode("utf-8", "surrogateescape")).hexdigest()
