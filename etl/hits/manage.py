@@ -109,10 +109,8 @@ class ExtensionPlan:
     resumed_from: datetime | None = None
     abandoned: list[str] = field(default_factory=list)  # resumed HITs that expired or are gone
     masters: bool = False  # the batch's HIT type asks for Masters (+5% of the reward)
-    # Earlier extensions of each HIT (settled: a plan is only made when none is unfinished), so a
-    # HIT extended again by as many as before gets a new request token, not a settled one's.
-    earlier: dict[str, int] = field(default_factory=dict)
-    written_tokens: dict[str, str] = field(default_factory=dict)  # a resumed plan's, as written
+    # Each HIT's UniqueRequestToken: a new plan's from extension_token, a resumed one's as written.
+    tokens: dict[str, str] = field(default_factory=dict)
 
     @property
     def exact_price(self) -> Decimal:
@@ -124,10 +122,6 @@ class ExtensionPlan:
     def price(self) -> Decimal:
         """Rounded up to the cent: never shows less than is spent."""
         return round_up_to_cent(self.exact_price)
-
-    def tokens(self) -> dict[str, str]:
-        return {h: self.written_tokens.get(h) or extension_token(h, self.from_assignments[h], n, self.earlier.get(h, 0))
-                for h, n in self.extra.items()}
 
 
 def asks_masters(con: duckdb.DuckDBPyConnection, batch_id: str) -> bool:
@@ -151,12 +145,13 @@ def unfinished_extension(con: duckdb.DuckDBPyConnection, batch_id: str) -> Exten
     return ExtensionPlan(
         batch_id, extra={h: n for h, n, *_ in rows}, from_assignments={h: f for h, _, f, *_ in rows},
         reward={h: r for h, _, _, r, *_ in rows}, resumed_from=min(r[4] for r in rows),
-        masters=asks_masters(con, batch_id), written_tokens={r[0]: r[5] for r in rows},
+        masters=asks_masters(con, batch_id), tokens={r[0]: r[5] for r in rows},
     )
 
 
 def _settled_extensions(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, int]:
-    """How many settled extensions each HIT of the batch has (see ExtensionPlan.earlier)."""
+    """How many settled extensions each HIT of the batch has (a new plan is only made when none is
+    unfinished), so a HIT extended again by as many as before gets a new token, not a settled one's."""
     return dict(con.execute(
         "SELECT hit_id, count(*) FROM raw.hit_extensions WHERE batch_id = ? AND done_at IS NOT NULL GROUP BY hit_id",
         [batch_id],
@@ -191,7 +186,8 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
     # elsewhere), and for those the platform says whether it still takes assignments.
     expired = dict(con.execute(
         "SELECT hit_id, expiration FROM raw.hits WHERE batch_id = ? AND status = 'expired'", [batch_id]).fetchall())
-    plan = ExtensionPlan(batch_id, {}, masters=asks_masters(con, batch_id), earlier=_settled_extensions(con, batch_id))
+    plan = ExtensionPlan(batch_id, {}, masters=asks_masters(con, batch_id))
+    earlier = _settled_extensions(con, batch_id)
     for hit_id, n in sorted(wanted.items()):
         current = hits[hit_id]
         if hit_id in expired:
@@ -205,6 +201,7 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
             plan.extra[hit_id] = n
             plan.from_assignments[hit_id] = current
             plan.reward[hit_id] = reward[hit_id]
+            plan.tokens[hit_id] = extension_token(hit_id, current, n, earlier.get(hit_id, 0))
     return plan
 
 
@@ -218,10 +215,9 @@ def extension_token(hit_id: str, current_assignments: int, extra: int, earlier: 
 
 def _write_plan(con: duckdb.DuckDBPyConnection, plan: ExtensionPlan, target: str) -> None:
     now = datetime.now(UTC).replace(tzinfo=None)
-    tokens = plan.tokens()
     con.executemany(
         "INSERT INTO raw.hit_extensions VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-        [[plan.batch_id, h, plan.from_assignments[h], n, plan.reward[h], tokens[h], target, now]
+        [[plan.batch_id, h, plan.from_assignments[h], n, plan.reward[h], plan.tokens[h], target, now]
          for h, n in plan.extra.items()],
     )
 
@@ -280,18 +276,17 @@ def extend_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: 
         raise CrowdauditError("extension cancelled; nothing was added")
     if plan.resumed_from is None:
         _write_plan(con, plan, platform.target.name)
-    tokens = plan.tokens()
     for hit_id, n in plan.extra.items():
         if plan.resumed_from is not None:
-            settled = _settled_on_platform(con, platform, plan, hit_id, tokens[hit_id])
+            settled = _settled_on_platform(con, platform, plan, hit_id, plan.tokens[hit_id])
             if settled == "abandoned":
                 plan.abandoned.append(hit_id)
             if settled is not None:
                 continue
         try:
-            platform.add_assignments(hit_id, n, tokens[hit_id])
+            platform.add_assignments(hit_id, n, plan.tokens[hit_id])
         except PlatformError as error:
             if "already been processed" not in str(error):
                 raise
-        _mark_done(con, hit_id, n, tokens[hit_id])
+        _mark_done(con, hit_id, n, plan.tokens[hit_id])
     return sum(n for hit_id, n in plan.extra.items() if hit_id not in plan.abandoned)

@@ -215,9 +215,8 @@ def publish_batch(
     hit_type_id = platform.create_hit_type(spec)
     report.hit_type_id = hit_type_id
     con.execute(
-        "INSERT INTO raw.hit_types SELECT $type, $target, $batch, $qualifications, timezone('UTC', now()) "
-        "WHERE NOT EXISTS (SELECT 1 FROM raw.hit_types WHERE hit_type_id = $type AND target = $target "
-        "AND batch_id = $batch)",
+        "INSERT OR IGNORE INTO raw.hit_types "  # a re-run of the batch: its row is there (the key says so)
+        "SELECT $type, $target, $batch, $qualifications, timezone('UTC', now())",
         {"type": hit_type_id, "target": platform.target.name, "batch": batch_id,
          "qualifications": json.dumps(hit_type_payload(spec)["QualificationRequirements"])},
     ).fetchall()

@@ -66,11 +66,6 @@ def _why_unreachable(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def files_below(directory: Path) -> list[Path]:
-    """Every file below `directory`, as a path relative to it."""
-    return list(entries_below(directory)[0])
-
-
 def _names_below(directory: Path) -> Iterator[Path]:
     """What os.walk lists as not a folder below `directory` (files, dangling links, sockets ...)."""
     seen: set[str] = set()
