@@ -54,6 +54,21 @@ def test_label_posteriors_are_calibrated_in_bins_of_a_tenth(tmp_path):
     assert (bins["accuracy"] - bins["posterior"]).abs().max() <= 0.05
 
 
+def test_dawid_skene_labels_called_at_least_99_percent_sure_are_wrong_at_most_1_percent_of_the_time(tmp_path):
+    # Maximum likelihood set a confusion entry to 0 or 1 for workers whose answers on one side were
+    # all right, and their votes then counted as certain: labels with a posterior >= 0.99 (99.9% on
+    # average) were wrong 2.8% of the time, and needs_more_votes never saw them.
+    warehouse, audit = write_and_build(
+        tmp_path, SyntheticCrowd(n_images=30_000, n_workers=2000, votes_per_image=3), seed=5, gold_share=0.05
+    )
+    confidence = query(warehouse, "SELECT image_id, label, posterior, method FROM label_confidence WHERE NOT is_gold")
+    assert confidence["method"].unique().to_list() == ["dawid_skene"]
+    scored = confidence.join(audit.truth, on="image_id").with_columns((pl.col("label") == pl.col("truth")).alias("right"))
+    sure = scored.filter(pl.col("posterior") >= 0.99)
+    assert sure.height >= 5000
+    assert 1 - sure["right"].mean() <= 0.01
+    assert abs(scored["posterior"].mean() - scored["right"].mean()) <= 0.01
+
 def test_few_votes_per_worker_fall_back_to_gold_weighted_voting_and_say_so(tmp_path):
     warehouse, audit = write_and_build(
         tmp_path, SyntheticCrowd(n_images=1500, n_workers=900, votes_per_image=3), seed=8, gold_share=0.2

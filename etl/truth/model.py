@@ -9,6 +9,13 @@ flatter the model: its answer, clamped, helped fit the confusion matrices of the
 voted on it. So gold is cross-fitted: split in two folds (alternate gold images in image_id order,
 so the same gold makes the same folds in every build), each fold's images are scored by a fit
 that clamps only the other fold (`p_yes_held_out`), as if they were ordinary images.
+
+How sure are they? The paper's maximum likelihood puts a confusion entry at 0 or 1 whenever a
+worker's answers on one side were all right, and a vote of such a worker then counts as certain:
+with 3 votes per image, labels it called at least 99% sure (on average 99.9%) were wrong 2.8% of
+the time. Each entry therefore gets half a right and half a wrong answer (`PSEUDO_COUNT`, the
+Jeffreys prior Beta(1/2, 1/2)), which made those posteriors as right as they claim on simulated
+crowds of 600 to 30,000 images, at the same accuracy.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from etl.models import PythonModel, register_python_model
 from etl.truth.dawid_skene import DawidSkeneFit, dawid_skene
 
 RELATION = "intermediate.int_truth_dawid_skene"
+# Added to each worker's right and wrong answers on each side (int_truth_ds_workers.sql too).
+PSEUDO_COUNT = 0.5
 
 
 def build_dawid_skene(con: duckdb.DuckDBPyConnection) -> None:
@@ -63,7 +72,7 @@ def build_dawid_skene(con: duckdb.DuckDBPyConnection) -> None:
 
     def fit_clamping(chosen: np.ndarray) -> DawidSkeneFit:
         return dawid_skene(task, worker, selected, n_tasks=n_tasks, n_workers=n_workers,
-                           gold_task=gold_task[chosen], gold_truth=gold_truth[chosen])
+                           gold_task=gold_task[chosen], gold_truth=gold_truth[chosen], pseudo_count=PSEUDO_COUNT)
 
     fit = fit_clamping(np.ones(gold_task.size, dtype=bool))
     p_yes_held_out = np.full(n_tasks, np.nan)
