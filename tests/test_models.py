@@ -90,3 +90,19 @@ def test_unknown_region_is_one_group_whether_the_language_or_the_image_is_unknow
     rows = query(warehouse, "SELECT grp, n, tp, fn, recall, precision_corrected_lo FROM classifier_metrics "
                             "WHERE truth_source = 'gold' AND grouping = 'region'")
     assert rows == [("unknown", 2, 1, 1, 0.5, None)]
+
+
+@pytest.mark.parametrize(("n_images", "truth"), [(12, "true"), (11, "false")])
+def test_a_classifier_right_or_wrong_on_every_image_builds(tmp_path, run_cli, warehouse, n_images, truth):
+    # Precision 1 over 12 images (0 over 11): the Wilson bound rounded to 0.9999999999999998
+    # (4.4e-17), on the wrong side of the point estimate, and the SQL test refused the whole build.
+    urls = [f"https://ex.org/w/hindi/1/{i:02}.jpg" for i in range(n_images)]
+    (tmp_path / "p.csv").write_text("path,predictions,predictions_include_groom_or_bridegroom\n"
+                                    + "".join(f"{url},\"['groom']\",True\n" for url in urls))
+    (tmp_path / "gold.csv").write_text("url,truth\n" + "".join(f"{url},{truth}\n" for url in urls))
+    run_cli("load", "predictions", str(tmp_path / "p.csv"))
+    run_cli("load", "gold", str(tmp_path / "gold.csv"))
+    run_cli("build")
+    rows = query(warehouse, "SELECT n, precision, recall FROM classifier_metrics "
+                            "WHERE truth_source = 'gold' AND grouping = 'all'")
+    assert rows == [(n_images, 1.0 if truth == "true" else 0.0, 1.0 if truth == "true" else None)]
