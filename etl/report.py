@@ -22,6 +22,8 @@ from etl.quality.results import latest_results
 
 MAX_WRONG_IMAGES = 24
 THUMBNAIL_PIXELS = 96
+# As `classify` decodes (etl.classify.job.MAX_PIXELS): 100 megapixels is 300 MB decoded.
+MAX_THUMBNAIL_SOURCE_PIXELS = 100_000_000
 
 
 def _rows(con: duckdb.DuckDBPyConnection, query: str) -> list[dict]:
@@ -36,18 +38,29 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def thumbnail_data_uri(path: str | None) -> str | None:
-    """A small JPEG of the image as a data: URI, or None when the file is not here."""
+    """A small JPEG of the image as a data: URI, turned as its EXIF orientation says (as browsers,
+    and so the crowd, see it), or None when the file is not here or is not a readable image. An
+    image of more than MAX_THUMBNAIL_SOURCE_PIXELS is not decoded: a small file can claim 16,000 x
+    16,000 pixels (a "decompression bomb"), which Pillow refuses with an error of its own."""
     if not path or not Path(path).is_file():
         return None
-    from PIL import Image, UnidentifiedImageError
+    import warnings
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
-            buffer = io.BytesIO()
-            image.save(buffer, format="JPEG", quality=80)
-    except (OSError, UnidentifiedImageError):
+        with warnings.catch_warnings():
+            # Pillow's warnings (a large image, corrupt EXIF) would reach cron's mail as noise.
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                if image.width * image.height > MAX_THUMBNAIL_SOURCE_PIXELS:
+                    return None
+                image.draft("RGB", (THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))  # a JPEG decodes at a fraction of its size
+                image = ImageOps.exif_transpose(image).convert("RGB")
+                image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+                buffer = io.BytesIO()
+                image.save(buffer, format="JPEG", quality=80)
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
         return None
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 

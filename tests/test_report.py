@@ -188,3 +188,63 @@ def test_precision_and_recall_bars_carry_their_wilson_interval(demo_warehouse_te
     for (x1, x2), (lo, hi) in zip(intervals, expected, strict=True):
         assert float(x1) == pytest.approx(120 + lo * 440, abs=0.06)
         assert float(x2) == pytest.approx(120 + hi * 440, abs=0.06)
+
+
+def _report_with_a_wrong_image_at(run_cli, tmp_path: Path, picture: Path) -> str:
+    """The split votes' second image (the crowd says yes, the classifier no) with `picture` as its local file."""
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(f"url,language,path\n{URLS[1]},hindi,{picture}\n", encoding="utf-8")
+    predictions = tmp_path / "predictions.csv"
+    predictions.write_text("path,predictions,predictions_include_groom_or_bridegroom\n"
+                           f"{URLS[1]},\"['suit', 'a', 'b']\",False\n", encoding="utf-8")
+    run_cli("load", "images", str(manifest))
+    run_cli("load", "predictions", str(predictions))
+    run_cli("build")
+    return report_of(run_cli, tmp_path)
+
+
+def _thumbnails(page: str) -> list:
+    import base64
+    import io
+
+    from PIL import Image
+
+    return [Image.open(io.BytesIO(base64.b64decode(data)))
+            for data in re.findall(r'<img src="data:image/jpeg;base64,([^"]+)"', page)]
+
+
+def test_a_wrong_images_thumbnail_is_turned_the_way_its_exif_orientation_shows_it(split_votes, run_cli, tmp_path):
+    from PIL import Image
+
+    # A portrait photo (48 x 96 upright) as a camera stores it: sideways, with orientation 6.
+    upright = Image.new("RGB", (48, 96), (255, 255, 255))
+    upright.paste((255, 0, 0), (0, 0, 48, 48))  # red on top
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    photo = tmp_path / "portrait.jpg"
+    upright.transpose(Image.Transpose.ROTATE_90).save(photo, quality=95, exif=exif)
+
+    [thumbnail] = _thumbnails(_report_with_a_wrong_image_at(run_cli, tmp_path, photo))
+    assert thumbnail.size == (48, 96)
+    top, bottom = thumbnail.convert("RGB").getpixel((24, 10)), thumbnail.convert("RGB").getpixel((24, 86))
+    assert top[0] > 200 > top[1] and min(bottom) > 200
+
+
+def test_a_wrong_image_whose_file_is_a_decompression_bomb_is_listed_without_a_thumbnail(split_votes, run_cli,
+                                                                                       tmp_path):
+    import struct
+    import zlib
+
+    # 250 KB on disk, 16,000 x 16,000 pixels: Pillow refuses to open it with an error of its own.
+    side = 16_000
+    rows = zlib.compress(b"".join(b"\x00" * (side + 1) for _ in range(side)), 9)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    page = _report_with_a_wrong_image_at(run_cli, tmp_path, bomb)
+    assert _thumbnails(page) == []
+    assert "1 of 1 images with both a prediction and a label" in text_of(page, "wrong")
