@@ -21,6 +21,9 @@ from etl.paths import TEMPLATES_DIR
 from etl.quality.results import latest_results
 
 MAX_WRONG_IMAGES = 24
+# Rows of the worker table: a crowd of 100,000 workers would make a 13 MB page nobody scrolls
+# through. Flagged workers come first; the worker_quality mart holds them all.
+MAX_WORKERS = 200
 THUMBNAIL_PIXELS = 96
 # As `classify` decodes (etl.classify.job.MAX_PIXELS): 100 megapixels is 300 MB decoded.
 MAX_THUMBNAIL_SOURCE_PIXELS = 100_000_000
@@ -166,13 +169,16 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     """)
     for image in wrong:
         image["thumbnail"] = thumbnail_data_uri(image.pop("path"))
-    workers = _rows(con, """
+    workers = _rows(con, f"""
         SELECT worker_id, n_votes, gold_answered, gold_correct, gold_accuracy, gold_accuracy_lo,
                gold_accuracy_hi, gold_sensitivity, gold_specificity, seconds_per_image,
                flag_too_fast, flag_always_no, flag_always_yes, flag_low_gold_accuracy, flagged
         FROM main.worker_quality
         ORDER BY flagged DESC, gold_accuracy NULLS LAST, n_votes DESC, worker_id
+        LIMIT {MAX_WORKERS}
     """)
+    worker_counts = _rows(con, "SELECT count(*) AS workers, count(*) FILTER (WHERE flagged) AS flagged "
+                               "FROM main.worker_quality")[0]
     return {
         "loads_since_build": loads_since_build(con),
         "built_at": built_at(con),
@@ -189,6 +195,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         "compared": compared,
         "wrong_images": wrong,
         "workers": workers,
+        "worker_counts": worker_counts,
         "data_quality": latest_results(con).to_dicts(),
     }
 

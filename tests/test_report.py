@@ -248,3 +248,26 @@ def test_a_wrong_image_whose_file_is_a_decompression_bomb_is_listed_without_a_th
     page = _report_with_a_wrong_image_at(run_cli, tmp_path, bomb)
     assert _thumbnails(page) == []
     assert "1 of 1 images with both a prediction and a label" in text_of(page, "wrong")
+
+
+def test_a_crowd_larger_than_the_worker_table_shows_its_first_rows_and_says_how_many_there_are(run_cli, warehouse,
+                                                                                                tmp_path):
+    from etl.report import MAX_WORKERS
+
+    # Three times as many workers as the table holds, each answering 10 images; every 7th ticks all
+    # of them (flagged: always ticks), the others one in two.
+    n_workers, tasks = 3 * MAX_WORKERS, [f"https://x.example/{k}.jpg" for k in range(10)]
+    votes = tmp_path / "votes.csv"
+    votes.write_text("task,worker,label\n" + "".join(
+        f"{url},W{worker:05d},{int(worker % 7 == 0 or (k + worker) % 2 == 0)}\n"
+        for worker in range(n_workers) for k, url in enumerate(tasks)), encoding="utf-8")
+    run_cli("load", "votes", str(votes))
+    run_cli("build")
+    workers, flagged = query(warehouse, "SELECT count(*), count(*) FILTER (WHERE flagged) FROM worker_quality")[0]
+    assert workers == n_workers and flagged == len(range(0, n_workers, 7))
+    page = report_of(run_cli, tmp_path)
+    table = re.search(r'<section id="workers">.*?<tbody>(.*?)</tbody>', page, re.DOTALL).group(1)
+    assert table.count("<tr") == MAX_WORKERS
+    assert table.count('<tr class="bad">') == flagged  # flagged first: all of them in the table
+    assert (f"The first {MAX_WORKERS} of {n_workers:,} workers ({flagged:,} flagged); all of them are in the "
+            "worker_quality table") in text_of(page, "workers")
