@@ -156,7 +156,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     wrong = _rows(con, f"""
         SELECT l.image_id, i.path, i.language, i.region, c.n_yes, l.n_votes, l.label, l.p_yes,
                p.target_in_top_k AS predicted,
-               (SELECT string_agg(label, ', ' ORDER BY rank) FROM main.predictions AS q
+               (SELECT list(label ORDER BY rank) FROM main.predictions AS q
                 WHERE q.image_id = l.image_id AND q.label IS NOT NULL) AS top_labels
         FROM main.labels AS l
         JOIN (SELECT DISTINCT image_id, target_in_top_k FROM main.predictions) AS p USING (image_id)

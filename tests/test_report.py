@@ -4,6 +4,7 @@ its sentences stay honest when a kind of data is missing, and hostile values sta
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def test_the_wrong_images_count_is_the_metrics_errors_and_the_sample_spans_langu
                                                       "WHERE truth_source = 'labels' AND grouping = 'all'")[0]
     shown = text_of(page, "wrong")
     assert f"{errors} of {compared} images with both a prediction and a label" in shown
-    languages = set(re.findall(r"<figcaption>\s*([a-z]+) ·", page))
+    languages = set(re.findall(r"<figcaption>\s*<bdi>([a-z]+)</bdi> ·", page))
     n_languages = query(demo_warehouse_template, "SELECT count(DISTINCT language) FROM images")[0][0]
     assert len(languages) == n_languages
 
@@ -271,3 +272,32 @@ def test_a_crowd_larger_than_the_worker_table_shows_its_first_rows_and_says_how_
     assert table.count('<tr class="bad">') == flagged  # flagged first: all of them in the table
     assert (f"The first {MAX_WORKERS} of {n_workers:,} workers ({flagged:,} flagged); all of them are in the "
             "worker_quality table") in text_of(page, "workers")
+
+
+def test_a_wrong_images_top_labels_read_in_rank_order_when_some_are_written_right_to_left(split_votes, run_cli,
+                                                                                          tmp_path, browser):
+    # A classifier with Hebrew class names ('groom', 'bride'): in a left-to-right page, two
+    # right-to-left words in a row form one run, read from the right, ranks 3 then 2.
+    ranked = ["suit", "חתן", "כלה"]
+    predictions = tmp_path / "predictions.csv"
+    predictions.write_text("path,predictions,predictions_include_groom_or_bridegroom\n"
+                           f"{URLS[1]},\"{ranked!r}\",False\n", encoding="utf-8")
+    run_cli("load", "predictions", str(predictions))
+    run_cli("build")
+    report_of(run_cli, tmp_path)
+    browser.open((tmp_path / "report.html").as_uri(),
+                 ready="document.readyState === 'complete' && !!document.getElementById('wrong')")
+    # Where each label starts on the screen, found in the caption's text, whatever elements hold it.
+    lefts = browser.evaluate("""(labels => {
+        const caption = document.querySelector('#wrong figcaption');
+        return labels.map(label => {
+            const walker = document.createTreeWalker(caption, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                const at = node.textContent.indexOf(label);
+                if (at < 0) continue;
+                const range = document.createRange();
+                range.setStart(node, at); range.setEnd(node, at + label.length);
+                return range.getBoundingClientRect().left;
+            }
+            return null; }); })(""" + json.dumps(ranked) + ")")
+    assert None not in lefts and lefts == sorted(lefts), lefts
