@@ -76,3 +76,27 @@ def test_the_report_reads_on_a_wide_screen_and_on_a_400_pixel_phone(report_page)
     # the page itself never scrolls sideways: wide tables and the chart scroll in their own box
     assert narrow["page"] <= narrow["window"] and narrow["overflowing"] == 0
     assert narrow["wrapped"] == []
+
+
+def test_a_group_name_in_capitals_is_clipped_before_the_bars(demo_warehouse_template, browser, tmp_path):
+    from etl.report import gather, render
+    from etl.warehouse import open_warehouse
+
+    with open_warehouse(demo_warehouse_template, read_only=True) as con:
+        context = gather(con)
+    # Cut to 16 characters, "MIDDLE EAST & N…" is still about 130 pixels wide; the bars start at 120.
+    next(m for m in context["region_metrics"] if m["grp"] == "Western")["grp"] = "MIDDLE EAST & NORTH AFRICA"
+    page = tmp_path / "report.html"
+    page.write_text(render(context), encoding="utf-8")
+    browser.open(page.as_uri(), ready="document.readyState === 'complete' && !!document.getElementById('by-region')")
+    # Which points left to right along the name's line are the name (bars and intervals hidden, so
+    # only the text can be hit), from 0 to 139 pixels into the chart.
+    hits = json.loads(browser.evaluate("""JSON.stringify((() => {
+        const svg = document.querySelector('#by-region svg');
+        svg.querySelectorAll('rect, line').forEach(e => e.style.visibility = 'hidden');
+        const name = Array.from(svg.querySelectorAll('text')).find(t => t.textContent.includes('MIDDLE EAST'));
+        name.scrollIntoView({block: 'center'});
+        const box = name.getBoundingClientRect(), left = svg.getBoundingClientRect().left;
+        return [...Array(140).keys()].map(x => document.elementFromPoint(left + x, box.top + box.height / 2) === name);
+    })())"""))
+    assert hits[5] and not any(hits[120:])
