@@ -454,6 +454,21 @@ def test_a_decompression_bomb_is_skipped_and_named_without_being_decoded(run_cli
     assert query(warehouse, "SELECT count(*) FROM raw.image_predictions") == [(N_IMAGES,)]
 
 
+def test_a_gif_whose_frames_together_are_a_decompression_bomb_is_skipped_and_named(run_cli, warehouse, images_dir,
+                                                                                   tiny_model):
+    # 89 bytes on disk: a 6,000 x 6,000 canvas (36 MP, under the limit) and 3 frames of one pixel.
+    # TensorFlow decodes every frame of a GIF as the whole canvas: 108 MP, 324 MB.
+    frame = (b"\x21\xf9\x04\x00\x00\x00\x00\x00"  # graphic control extension: no delay, no disposal
+             + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00")  # one pixel, LZW
+    bomb = images_dir / "marathi" / "7000" / "02.gif"
+    bomb.write_bytes(b"GIF89a" + struct.pack("<HHBBB", 6000, 6000, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+                     + frame * 3 + b"\x3b")
+    result = classify_tiny(run_cli, images_dir, tiny_model)
+    assert (f"{bomb}: 3 frames of 36,000,000 pixels, more than the 100,000,000 crowdaudit decodes "
+            "(TensorFlow decodes every frame of a GIF)") in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw.image_predictions") == [(N_IMAGES,)]
+
+
 def test_classify_leaves_tensorflows_start_up_chatter_off_the_terminal(warehouse, images_dir, tiny_model):
     # In a process of its own: TensorFlow says these things once, when it first loads.
     model_path, labels_path = tiny_model

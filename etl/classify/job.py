@@ -189,14 +189,17 @@ def _write_batch(con: duckdb.DuckDBPyConnection, run_id: str, labels: pl.DataFra
 
 
 # A decoded image takes 3 bytes a pixel, and two decode at once: 100 megapixels is 600 MB, while a
-# small, highly compressed PNG can claim 16,000 x 16,000 (a "decompression bomb").
+# small, highly compressed PNG can claim 16,000 x 16,000 (a "decompression bomb"). TensorFlow
+# decodes every frame of a GIF, each the whole canvas, before the first is kept: a 300 KB GIF of
+# 400 frames, each changing one pixel of a 2,000 x 2,000 canvas, takes 4.8 GB.
 MAX_PIXELS = 100_000_000
 EXIF_ORIENTATION = 0x0112
 
 
-def _header(path: str) -> tuple[int, int]:
-    """(width x height, EXIF orientation) from the file's header, nothing decoded; (0, 1) when
-    Pillow cannot tell (the decoder then decides whether it is an image)."""
+def _header(path: str) -> tuple[int, int, int]:
+    """(width x height, frames TensorFlow decodes, EXIF orientation) from the file's header and
+    frame headers, nothing decoded; (0, 1, 1) when Pillow cannot tell (the decoder then decides
+    whether it is an image)."""
     import warnings
 
     from PIL import Image
@@ -209,12 +212,22 @@ def _header(path: str) -> tuple[int, int]:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 width, height = image.size
+                # Only GIFs: TensorFlow's PNG decoder reads an animated PNG's first frame alone.
+                frames = image.n_frames if image.format == "GIF" else 1
                 orientation = image.getexif().get(EXIF_ORIENTATION, 1)
     except Exception:  # noqa: BLE001 - any unreadable header is the decoder's to judge
-        return 0, 1
+        return 0, 1, 1
     finally:
         Image.MAX_IMAGE_PIXELS = guard
-    return width * height, orientation if isinstance(orientation, int) else 1
+    return width * height, frames, orientation if isinstance(orientation, int) else 1
+
+
+def _too_large(pixels: int, frames: int) -> str:
+    """Why an image of `pixels` a frame and `frames` frames is not decoded."""
+    if frames == 1:
+        return f"{pixels:,} pixels, more than the {MAX_PIXELS:,} crowdaudit decodes"
+    return (f"{frames:,} frames of {pixels:,} pixels, more than the {MAX_PIXELS:,} crowdaudit decodes "
+            "(TensorFlow decodes every frame of a GIF)")
 
 
 def check_run_settings(classifier: Classifier, settings: RunSettings) -> None:
@@ -258,9 +271,8 @@ def classify_images(
         for path, ok in zip(paths, exists, strict=True) if not ok
     ]
     headers = {position: _header(paths[position]) for position, ok in enumerate(exists) if ok}
-    too_large = {position: size for position, (size, _) in headers.items() if size > MAX_PIXELS}
-    result.skipped += [(paths[p], f"{size:,} pixels, more than the {MAX_PIXELS:,} crowdaudit decodes")
-                       for p, size in too_large.items()]
+    too_large = {position for position, (pixels, frames, _) in headers.items() if pixels * frames > MAX_PIXELS}
+    result.skipped += [(paths[p], _too_large(*headers[p][:2])) for p in sorted(too_large)]
     readable = [position for position in headers if position not in too_large]
     result.continued = _unfinished_run(con, classifier, settings)
     run_id = result.continued or f"classify-{uuid.uuid4().hex[:12]}"
@@ -269,7 +281,7 @@ def classify_images(
     seen: set[int] = set()
     clock = time.perf_counter()
     batches = image_batches(
-        [paths[p] for p in readable], [headers[p][1] for p in readable], image_size=classifier.image_size,
+        [paths[p] for p in readable], [headers[p][2] for p in readable], image_size=classifier.image_size,
         preprocess=classifier.preprocess, batch_size=settings.batch_size,
     ) if readable else []
     for positions, inputs in batches:
