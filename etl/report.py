@@ -95,7 +95,10 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     totals = _rows(con, """
         SELECT
             (SELECT count(*) FROM main.images) AS images,
-            (SELECT count(*) FROM raw.hits) AS hits,
+            -- A HIT `hits build` planned is not on the platform: one uploaded through the web site
+            -- comes back under the site's HITId, and a published one changes status.
+            (SELECT count(*) FROM raw.hits WHERE status IS DISTINCT FROM 'planned') AS hits,
+            (SELECT count(*) FROM raw.hits WHERE status = 'planned') AS hits_planned,
             (SELECT count(*) FROM raw.assignments) AS assignments,
             (SELECT count(*) FROM raw.assignments WHERE assignment_status = 'Rejected') AS rejected,
             (SELECT count(*) FROM main.votes) AS votes,

@@ -301,3 +301,15 @@ def test_a_wrong_images_top_labels_read_in_rank_order_when_some_are_written_righ
             }
             return null; }); })(""" + json.dumps(ranked) + ")")
     assert None not in lefts and lefts == sorted(lefts), lefts
+
+
+def test_hits_planned_but_not_published_are_not_counted_as_hits(split_votes, run_cli, tmp_path):
+    # Uploaded through the web site, a planned HIT comes back under the site's HITId: counted
+    # as well, it would be counted twice.
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("url,language\n" + "".join(f"https://new.example/hindi/1/{k}.jpg,hindi\n" for k in range(3)),
+                        encoding="utf-8")
+    run_cli("load", "images", str(manifest))
+    run_cli("hits", "build", "--per-hit", "3", "--variables", str(tmp_path / "variables.csv"))
+    shown = text_of(report_of(run_cli, tmp_path), "summary")
+    assert " 1 HITs (1 more planned, not published through crowdaudit) 3 " in shown
