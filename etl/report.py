@@ -155,6 +155,12 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         JOIN (SELECT DISTINCT image_id, target_in_top_k FROM main.predictions) AS p USING (image_id)
         WHERE l.label IS NOT NULL
     """)[0]
+    # The class the flag is about, as the runs the marts use recorded it (`classify --target`;
+    # 'groom' for a predictions CSV, the seed's).
+    targets = [row["target"] for row in _rows(con, """
+        SELECT DISTINCT target FROM raw.prediction_runs
+        WHERE run_id IN (SELECT run_id FROM main.predictions) AND target IS NOT NULL ORDER BY target
+    """)]
     # Taken in turn from each language, so a long list is not all of the alphabet's first languages.
     wrong = _rows(con, f"""
         SELECT l.image_id, i.path, i.language, i.region, c.n_yes, l.n_votes, l.label, l.p_yes,
@@ -196,6 +202,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         "confidence": confidence,
         "more_votes": more_votes,
         "compared": compared,
+        "targets": targets,
         "wrong_images": wrong,
         "workers": workers,
         "worker_counts": worker_counts,

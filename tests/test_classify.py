@@ -329,6 +329,15 @@ def test_the_report_says_when_a_classify_run_is_newer_than_the_marts(run_cli, wa
         ORDER BY l.load_id""") == [("classify", "tiny"), ("classify", "another")]
 
 
+def test_the_report_names_the_target_the_classify_run_flagged(run_cli, images_dir, tiny_model, tmp_path):
+    classify_tiny(run_cli, images_dir, tiny_model, "--target", "bride")
+    run_cli("build")
+    run_cli("report", "-o", str(tmp_path / "report.html"))
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Positive = the classifier's top classes include the target (<bdi>bride</bdi>)." in page
+    assert "groom" not in page.split("</h1>", 1)[1].split("</p>", 1)[0]
+
+
 @pytest.fixture
 def clock_in_india(monkeypatch):
     """The machine's clock 5.5 hours ahead of UTC (DuckDB's now() follows TZ)."""
