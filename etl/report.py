@@ -17,6 +17,8 @@ import jinja2
 
 from etl import __version__
 from etl.atomic_file import write_text_atomically
+from etl.crowd.platform import MASTERS
+from etl.hits.pricing import MTURK_FEES
 from etl.paths import TEMPLATES_DIR
 from etl.quality.results import latest_results
 
@@ -92,7 +94,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         from etl.errors import CrowdauditError
 
         raise CrowdauditError("the warehouse has no marts yet: run `crowdaudit build` first")
-    totals = _rows(con, """
+    totals = _rows(con, f"""
         SELECT
             (SELECT count(*) FROM main.images) AS images,
             -- A HIT `hits build` planned is not on the platform: one uploaded through the web site
@@ -112,10 +114,14 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
             SELECT
                 coalesce(sum(h.reward) FILTER (WHERE a.assignment_status <> 'Rejected'), 0) AS reward_paid,
                 coalesce(sum(h.reward) FILTER (WHERE a.assignment_status = 'Submitted'), 0) AS reward_pending,
-                -- MTurk's commission by the rule `crowdaudit cost` uses (the macro `build` writes)
-                coalesce(sum(h.reward + mturk_fee_per_assignment(h.reward, coalesce(h.max_assignments, 0)))
+                -- MTurk's commission by the rule `crowdaudit cost` uses (the macro `build` writes),
+                -- and its Masters fee for a batch crowdaudit published asking for Masters
+                coalesce(sum(h.reward + mturk_fee_per_assignment(h.reward, coalesce(h.max_assignments, 0))
+                             + CASE WHEN m.batch_id IS NOT NULL THEN h.reward * {MTURK_FEES.masters_fee} ELSE 0 END)
                          FILTER (WHERE a.assignment_status <> 'Rejected'), 0) AS cost_with_fees
             FROM raw.assignments AS a JOIN raw.hits AS h USING (hit_id)
+            LEFT JOIN (SELECT DISTINCT batch_id FROM raw.hit_types
+                       WHERE contains(qualification_requirements, '{MASTERS}')) AS m USING (batch_id)
         ) AS rewards
     """)[0]
     metrics = _rows(con, """

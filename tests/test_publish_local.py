@@ -530,3 +530,18 @@ def test_the_publish_log_adds_up_to_what_the_batch_cost_not_to_each_hit_rounded_
     report = publish(warehouse, server, planned.batch_id)
     assert report.price.exact == Decimal("1.008")
     assert query(warehouse, "SELECT sum(price) FROM raw.publish_log") == [(Decimal("1.0080"),)]
+
+
+def test_the_reports_cost_card_adds_the_masters_fee_of_a_batch_published_asking_for_masters(
+        run_cli, warehouse, server, planned, tmp_path):
+    from etl.crowd.platform import MASTERS, Qualification
+
+    with open_warehouse(warehouse, read_only=False) as con:
+        publish_batch(con, platform_for(server), batch_id=planned.batch_id, budget=Decimal(10),
+                      qualifications=[Qualification(MASTERS, "Exists")])
+    run_cli("hits", "results", "--output", str(tmp_path / "answers.csv"), "--ingest")
+    run_cli("build")
+    run_cli("report", "-o", str(tmp_path / "report.html"))
+    card = (tmp_path / "report.html").read_text(encoding="utf-8").split('id="cost">')[1].split("</div>")[0]
+    # 12 assignments x ($0.01 + the $0.01 minimum commission + 5% Masters of $0.01) = $0.246
+    assert "$0.25 with MTurk's fees" in card
