@@ -187,6 +187,22 @@ def test_results_before_any_worker_answered_ingests_nothing_and_quarantines_noth
     assert not (warehouse.parent / "quarantine").exists() and not (tmp_path / "quarantine").exists()
 
 
+def test_results_ingest_takes_allow_warnings_as_the_gate_tells_it_to(run_cli, warehouse, server, planned, tmp_path):
+    # A worker who submitted a whole HIT a second after accepting it fails a warning expectation:
+    # the refusal says to pass --allow-warnings, which `hits results --ingest` must then accept.
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    fast = next(iter(server.turk.assignments.values()))
+    fast["AcceptTime"] = fast["SubmitTime"] - 1
+    output = str(tmp_path / "answers.csv")
+    refused = run_cli("hits", "results", "--output", output, "--ingest", expect=1).output
+    assert "pass --allow-warnings" in refused
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(0,)]
+    loaded = run_cli("hits", "results", "--output", output, "--ingest", "--allow-warnings").output
+    assert "12 inserted" in loaded
+    assert query(warehouse, "SELECT work_time_in_seconds FROM raw.assignments "
+                            f"WHERE assignment_id = '{fast['AssignmentId']}'") == [(1,)]
+
+
 def test_extend_never_takes_a_hit_across_ten_assignments(run_cli, warehouse, server, planned):
     run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
     output = run_cli("hits", "extend", "--assignments", "8", "--budget", "5").output

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from etl.cli.base import Settings, cli, pass_settings
+from etl.cli.loading import allow_warnings_option
 from etl.errors import CrowdauditError
 from etl.hits.pricing import is_whole_cents
 from etl.warehouse import open_warehouse
@@ -282,9 +283,10 @@ def expire_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
 @click.option("--ingest", "then_ingest", is_flag=True, help="Ingest the file into the warehouse too.")
 @click.option("--allow-sandbox", is_flag=True,
               help="With --ingest: ingest a sandbox batch's answers too (they count as votes in every mart).")
+@allow_warnings_option("results")
 @pass_settings
 def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str | None, batch_id: str | None,
-                    output: Path | None, then_ingest: bool, allow_sandbox: bool) -> None:
+                    output: Path | None, then_ingest: bool, allow_sandbox: bool, allow_warnings: bool) -> None:
     """Fetch a published batch's assignments (ListAssignmentsForHIT) into a results file.
 
     The file has the requester web site's batch-results format, so `crowdaudit ingest` reads the
@@ -315,7 +317,7 @@ def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
         elif then_ingest:
             from etl.load.batch_results import ingest_results
 
-            click.echo(ingest_results(con, path).summary())
+            click.echo(ingest_results(con, path, allow_warnings=allow_warnings).summary())
 
 
 @hits.command("extend")
