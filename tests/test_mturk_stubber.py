@@ -224,6 +224,25 @@ def test_a_connection_lost_while_creating_a_hit_is_an_error_naming_it_not_a_trac
             requester_annotation="crowdaudit:batch-1:hit-1", unique_request_token="ca-1")
 
 
+@pytest.mark.parametrize(("target", "env", "said"), [
+    (["--live"], {"AWS_PROFILE": "no-such-profile"}, "live: The config profile (no-such-profile) could not be found"),
+    (["--endpoint-url", "127.0.0.1:8765"], {},
+     "127.0.0.1:8765: Invalid endpoint: 127.0.0.1:8765: an endpoint URL starts with http:// or https://"),
+])
+def test_a_client_boto3_cannot_make_is_an_error_naming_the_target_not_a_traceback(run_cli, planned, warehouse,
+                                                                                  monkeypatch, tmp_path, target, env,
+                                                                                  said):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("UPDATE raw.hits SET status = 'published'")
+    for command in (["hits", "results", "--output", str(tmp_path / "answers.csv")], ["hits", "status"]):
+        result = run_cli(*command, *target, expect=1)
+        assert f"Error: {said}" in result.output
+    assert not (tmp_path / "answers.csv").exists()
+
+
 def test_review_and_worker_operations_send_valid_requests(stubbed):
     platform, stubber = stubbed
     stubber.add_response("approve_assignment", {}, {"AssignmentId": "3A", "RequesterFeedback": "thanks"})

@@ -58,13 +58,24 @@ def is_loopback(url: str | None) -> bool:
 
 
 def mturk_client(target: CrowdTarget):
-    """A boto3 MTurk client for the target, in us-east-1 (MTurk's only region)."""
+    """A boto3 MTurk client for the target, in us-east-1 (MTurk's only region).
+
+    boto3 refuses some setups when the client is made, before any call: an AWS_PROFILE that no
+    config file names, a broken ~/.aws/config, an endpoint given without its scheme
+    (`127.0.0.1:8765`). Those are the user's to fix, so they are said, not raised as tracebacks."""
     import boto3
+    from botocore.exceptions import BotoCoreError
 
     kwargs: dict = {"region_name": REGION, "endpoint_url": target.endpoint_url}
     if is_loopback(target.endpoint_url):
         kwargs.update(aws_access_key_id="mturk-local", aws_secret_access_key="mturk-local")
-    return boto3.client("mturk", **kwargs)
+    try:
+        return boto3.client("mturk", **kwargs)
+    except ValueError as error:  # botocore's "Invalid endpoint: 127.0.0.1:8765"
+        raise PlatformError(f"{target.name}: {error}: an endpoint URL starts with http:// or https://, "
+                            "e.g. http://127.0.0.1:8765") from None
+    except BotoCoreError as error:
+        raise PlatformError(f"{target.name}: {error}") from None
 
 
 def _utc(value: datetime | None) -> datetime | None:
