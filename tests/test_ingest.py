@@ -209,6 +209,25 @@ def test_summer_timestamps_use_pacific_daylight_time(tmp_path, run_cli, warehous
     assert query(warehouse, "SELECT accept_time FROM raw.assignments") == [(datetime(2019, 7, 7, 16, 0, 1),)]
 
 
+def test_an_approval_rate_out_of_no_hits_is_no_rate_not_zero_percent(tmp_path, run_cli, warehouse):
+    # '0% (0/0)' is what the site writes for a worker it gives no history of (and what `hits results`
+    # writes, the API giving none): staging must not read it as a worker whose every HIT was rejected.
+    rows = results_rows(HIT, ANSWERS[:2]).with_columns(
+        pl.Series("LifetimeApprovalRate", ["0% (0/0)", "95% (19/20)"]),
+        pl.Series("Last30DaysApprovalRate", ["0% (0/0)", "100% (4/4)"]),
+        pl.Series("Last7DaysApprovalRate", ["0% (0/0)", "0% (0/3)"]),
+    )
+    run_cli("ingest", str(write_results_csv(rows, tmp_path / "rates.csv")))
+    run_cli("build")
+    assert query(warehouse, """
+        SELECT worker_id, lifetime_approval_rate, lifetime_approved, lifetime_submitted,
+               last30_days_approval_rate, last7_days_approval_rate
+        FROM staging.stg_assignments ORDER BY worker_id""") == [
+        ("W1", None, 0, 0, None, None),
+        ("W2", 0.95, 19, 20, 1.0, 0.0),
+    ]
+
+
 def test_a_results_file_with_5_images_per_row_ingests(write_results, run_cli, warehouse):
     hits = {"H5a": URLS[:5], "H5b": URLS[5:9]}  # the last HIT of the batch has a blank slot
     answers = [
