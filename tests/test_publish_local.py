@@ -187,6 +187,16 @@ def test_results_before_any_worker_answered_ingests_nothing_and_quarantines_noth
     assert not (warehouse.parent / "quarantine").exists() and not (tmp_path / "quarantine").exists()
 
 
+@pytest.mark.parametrize("ingest", [[], ["--ingest"]])
+def test_results_of_a_batch_only_planned_says_to_publish_it_and_writes_nothing(run_cli, warehouse, planned, tmp_path,
+                                                                              ingest):
+    # Not "answers written" (an empty file), nor, with --ingest, "is on the MTurk sandbox".
+    output = tmp_path / "answers.csv"
+    result = run_cli("hits", "results", "--output", str(output), *ingest, expect=1)
+    assert f"batch '{planned.batch_id}' has no published HITs: `crowdaudit hits publish` first" in result.output
+    assert "sandbox" not in result.output and not output.exists()
+
+
 def test_results_ingest_takes_allow_warnings_as_the_gate_tells_it_to(run_cli, warehouse, server, planned, tmp_path):
     # A worker who submitted a whole HIT a second after accepting it fails a warning expectation:
     # the refusal says to pass --allow-warnings, which `hits results --ingest` must then accept.

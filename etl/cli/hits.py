@@ -297,12 +297,15 @@ def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
     Example:
       crowdaudit hits results --ingest
     """
+    from etl.hits.manage import published_hit_ids
     from etl.hits.results import results_from_platform
     from etl.simulate import write_results_csv
 
     with open_warehouse(settings.warehouse, read_only=not then_ingest, wait_seconds=settings.wait_seconds,
                         must_exist=True) as con:
         batch_id = _batch(con, batch_id)
+        # A batch only planned has no answers to fetch, and no target yet (it is not a sandbox batch).
+        published_hit_ids(con, batch_id)
         platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
         if then_ingest and platform.target.name == "sandbox" and not allow_sandbox:
             raise CrowdauditError(
