@@ -4,12 +4,14 @@ service model (request parameters by the client's validator, responses by the St
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import boto3
+import polars as pl
 import pytest
 from botocore.stub import ANY, Stubber
+from conftest import query, results_rows
 
 from etl.crowd.mturk import MTurkPlatform, target_for
 from etl.crowd.platform import seed_qualifications
@@ -19,7 +21,7 @@ from etl.hits.manage import batch_progress, expire_batch, extend_batch, plan_ext
 from etl.hits.plan import HitDesign, build_hits
 from etl.hits.publish import publish_batch
 from etl.hits.results import results_from_platform
-from etl.load.batch_results import ingest_results
+from etl.load.batch_results import ingest_results, staged_frames
 from etl.simulate import write_results_csv
 from etl.warehouse import open_warehouse
 
@@ -199,6 +201,69 @@ def test_api_answers_keep_their_other_fields_where_ingest_keeps_a_site_files(stu
         extra = {a: json.loads(e) for a, e in con.execute("SELECT assignment_id, extra FROM raw.assignments").fetchall()}
     assert extra["3A0"]["Answer.taskAnswers"] == task_answers
     assert (extra["3A1"]["Answer.image2.on"], extra["3A1"]["Answer.comment"]) == ("true", "two is a wedding")
+
+
+def test_a_batch_fetched_through_the_api_loads_as_its_site_download_does_and_counts_each_vote_once(
+        stubbed, planned, warehouse, run_cli, tmp_path):
+    # boto3 gives aware datetimes in the machine's zone (here India's); the site writes Pacific time,
+    # PST in winter and PDT in summer. Both must land as the same UTC instants, with the same answers.
+    platform, stubber = stubbed
+    india = timezone(timedelta(hours=5, minutes=30))
+    winter, summer = datetime(2019, 2, 21, 1, 34, 42, tzinfo=india), datetime(2019, 7, 7, 21, 30, 1, tzinfo=india)
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("UPDATE raw.hits SET status = 'published'")
+        shown = dict(con.execute("SELECT hit_id, list(image_id ORDER BY slot) FROM raw.hit_items GROUP BY hit_id "
+                                 "ORDER BY hit_id").fetchall())
+    first, second = shown
+    api = {first: [
+        {"AssignmentId": "3A1", "WorkerId": "W1", "HITId": first, "AssignmentStatus": "Approved",
+         "AcceptTime": winter, "SubmitTime": winter + timedelta(seconds=100),
+         "AutoApprovalTime": winter + timedelta(days=3), "ApprovalTime": winter + timedelta(hours=22, minutes=26),
+         "Answer": answer_xml([("selected", "image3|image1")])},
+        {"AssignmentId": "3A2", "WorkerId": "W2", "HITId": first, "AssignmentStatus": "Submitted",
+         "AcceptTime": summer, "SubmitTime": summer + timedelta(seconds=40),
+         "AutoApprovalTime": summer + timedelta(days=3), "Answer": answer_xml([("selected", "none_of_the_above")])},
+    ], second: [
+        {"AssignmentId": "3A3", "WorkerId": "W1", "HITId": second, "AssignmentStatus": "Submitted",
+         "AcceptTime": summer, "SubmitTime": summer + timedelta(seconds=40),
+         "AutoApprovalTime": summer + timedelta(days=3), "Answer": answer_xml([("selected", "image2")])},
+    ]}
+    site = results_rows(shown, [
+        {"AssignmentId": "3A1", "HITId": first, "WorkerId": "W1", "selected": "image3|image1", "status": "Approved"},
+        {"AssignmentId": "3A2", "HITId": first, "WorkerId": "W2", "selected": "none_of_the_above"},
+        {"AssignmentId": "3A3", "HITId": second, "WorkerId": "W1", "selected": "image2"},
+    ]).with_columns(
+        pl.Series("AcceptTime", ["Wed Feb 20 12:04:42 PST 2019", *["Sun Jul 07 09:00:01 PDT 2019"] * 2]),
+        pl.Series("SubmitTime", ["Wed Feb 20 12:06:22 PST 2019", *["Sun Jul 07 09:00:41 PDT 2019"] * 2]),
+        pl.Series("AutoApprovalTime", ["Sat Feb 23 12:04:42 PST 2019", *["Wed Jul 10 09:00:01 PDT 2019"] * 2]),
+        pl.Series("ApprovalTime", ["Thu Feb 21 10:30:42 PST 2019", "", ""]),
+        pl.Series("WorkTimeInSeconds", ["100", "40", "40"]),
+    )
+    site_file = write_results_csv(site, tmp_path / "Batch_3512345_batch_results.csv")
+    for fetch in (1, 2):
+        for hid, assignments in api.items():
+            stubber.add_response("get_hit", {"HIT": hit_response(1, annotation="a") | {"HITId": hid}}, {"HITId": hid})
+            stubber.add_response("list_assignments_for_hit", {"Assignments": assignments, "NumResults": 1},
+                                 {"HITId": hid, "MaxResults": 100})
+        with open_warehouse(warehouse, read_only=False) as con:
+            api_file = write_results_csv(results_from_platform(con, platform, planned.batch_id),
+                                         tmp_path / f"fetch{fetch}" / f"Batch_{planned.batch_id}_results.csv")
+            ingest_results(con, api_file)
+
+    def loaded(path):
+        return staged_frames(path)[2].drop("answer_selected", "extra", "source_row", "lifetime_approval_rate",
+                                           "last30_days_approval_rate", "last7_days_approval_rate"
+                                           ).sort("assignment_id")
+
+    assert loaded(api_file).to_dicts() == loaded(site_file).to_dicts()
+    assert loaded(api_file)["accept_time"].to_list() == [datetime(2019, 2, 20, 20, 4, 42),
+                                                        *[datetime(2019, 7, 7, 16, 0, 1)] * 2]
+    run_cli("build")
+    votes = query(warehouse, "SELECT * FROM votes ORDER BY ALL")
+    assert "3 rows, all already in the warehouse; nothing changed" in run_cli("ingest", str(site_file)).output
+    run_cli("build")
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(3,)]
+    assert query(warehouse, "SELECT * FROM votes ORDER BY ALL") == votes and len(votes) == 9
 
 
 def test_a_platform_error_while_fetching_answers_names_the_hit(stubbed, planned, warehouse):
