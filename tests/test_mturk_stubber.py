@@ -266,6 +266,35 @@ def test_a_batch_fetched_through_the_api_loads_as_its_site_download_does_and_cou
     assert query(warehouse, "SELECT * FROM votes ORDER BY ALL") == votes and len(votes) == 9
 
 
+def test_an_api_answer_of_several_shapes_is_read_as_ingest_reads_the_sites_download_of_it(
+        stubbed, planned, warehouse, tmp_path):
+    # A form posting `selected` beside image<N> checkboxes, or a crowd-form's taskAnswers beside
+    # them: ingest reads the site's file by Answer.selected, else Answer.taskAnswers, else the
+    # per-slot columns. The API's answer must give the same votes, not the union of the shapes
+    # (which made the site's download of the batch clash with what the API path had loaded).
+    platform, stubber = stubbed
+    answers = [[("selected", "image1"), ("image2", "on"), ("image3.on", "true")],
+               [("taskAnswers", '[{"image3":{"on":true}}]'), ("image2", "on")]]
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("UPDATE raw.hits SET status = 'published'")
+        shown = dict(con.execute("SELECT hit_id, list(image_id ORDER BY slot) FROM raw.hit_items GROUP BY hit_id "
+                                 "ORDER BY hit_id").fetchall())
+        for n, (hid, fields) in enumerate(zip(shown, answers, strict=True)):
+            stubber.add_response("get_hit", {"HIT": hit_response(1, annotation="a") | {"HITId": hid}}, {"HITId": hid})
+            stubber.add_response("list_assignments_for_hit", {"Assignments": [{
+                "AssignmentId": f"3A{n}", "WorkerId": f"AW{n}", "HITId": hid, "AssignmentStatus": "Submitted",
+                "AcceptTime": NOW, "SubmitTime": NOW + timedelta(seconds=40), "Answer": answer_xml(fields),
+            }], "NumResults": 1}, {"HITId": hid, "MaxResults": 100})
+        results = results_from_platform(con, platform, planned.batch_id)
+    api_slots = staged_frames(write_results_csv(results, tmp_path / "api.csv"))[2]["selected_slots"].to_list()
+    site_slots = []
+    for n, (hid, fields) in enumerate(zip(shown, answers, strict=True)):
+        site = results_rows(shown, [{"AssignmentId": f"3A{n}", "HITId": hid, "WorkerId": f"AW{n}", "selected": ""}])
+        site = site.drop("Answer.selected").with_columns(pl.lit(v).alias(f"Answer.{k}") for k, v in fields)
+        site_slots += staged_frames(write_results_csv(site, tmp_path / f"site{n}.csv"))[2]["selected_slots"].to_list()
+    assert api_slots == site_slots == [[1], [3]]
+
+
 def test_a_platform_error_while_fetching_answers_names_the_hit(stubbed, planned, warehouse):
     platform, stubber = stubbed
     with open_warehouse(warehouse, read_only=False) as con:

@@ -151,11 +151,18 @@ def api_answer_slots(fields: list[tuple[str, str]]) -> list[int]:
     Our HIT posts `selected` even when nothing is ticked (as none_of_the_above; it will not submit
     an empty answer), so an answer holding no field we read came from another form, or from none:
     reading it as nothing ticked would invent a "no" on every image, so it is refused, naming the
-    fields it does hold."""
+    fields it does hold.
+
+    A form that posts more than one shape (a `selected` and image<N> checkboxes) is read as ingest
+    reads the site's download of it (`etl.load.answer_columns`): `selected`, else taskAnswers, else
+    the per-slot fields, never their union, so both give the same votes."""
     if not any(is_answer_field(name) for name, _ in fields):
         held = ", ".join(dict.fromkeys(name for name, _ in fields)) or "none"
         raise AnswerError("the answer holds no field crowdaudit reads (selected, taskAnswers or image<N>): "
                           f"it holds {held}")
+    for preferred in (SELECTED, TASK_ANSWERS):
+        if any(name == preferred for name, _ in fields):
+            return selected_slots([(name, value) for name, value in fields if name == preferred])
     return selected_slots(fields)
 
 
