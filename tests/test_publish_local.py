@@ -571,3 +571,24 @@ def test_the_reports_cost_card_adds_the_masters_fee_of_a_batch_published_asking_
     card = (tmp_path / "report.html").read_text(encoding="utf-8").split('id="cost">')[1].split("</div>")[0]
     # 12 assignments x ($0.01 + the $0.01 minimum commission + 5% Masters of $0.01) = $0.246
     assert "$0.25 with MTurk's fees" in card
+
+
+def test_a_sandbox_batchs_results_file_is_not_ingested_unless_asked_and_its_redownload_is(
+        run_cli, warehouse, server, planned, tmp_path):
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    answers = tmp_path / "Batch_1_results.csv"
+    run_cli("hits", "results", "--output", str(answers))
+    # The sandbox cannot be reached from the tests: the batch is recorded as published there instead.
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("UPDATE raw.publish_log SET target = 'sandbox'")
+    before = table_fingerprints(warehouse)
+    refused = run_cli("ingest", str(answers), expect=1).output
+    assert "published on the MTurk sandbox" in refused and "--allow-sandbox" in refused
+    assert ", row 2, column HITId:" in refused
+    assert table_fingerprints(warehouse) == before
+    assert "12 inserted" in run_cli("ingest", "--allow-sandbox", str(answers)).output
+    # Once in, a re-download of the batch (a decision made since) loads without being asked again.
+    redownload = tmp_path / "Batch_1_results (1).csv"
+    redownload.write_text(answers.read_text(encoding="utf-8").replace('"Submitted"', '"Rejected"', 1),
+                          encoding="utf-8")
+    assert "1 updated" in run_cli("ingest", str(redownload)).output

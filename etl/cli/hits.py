@@ -320,7 +320,7 @@ def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
         elif then_ingest:
             from etl.load.batch_results import ingest_results
 
-            click.echo(ingest_results(con, path, allow_warnings=allow_warnings).summary())
+            click.echo(ingest_results(con, path, allow_warnings=allow_warnings, allow_sandbox=allow_sandbox).summary())
 
 
 @hits.command("extend")

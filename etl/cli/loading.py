@@ -137,8 +137,11 @@ def load_regions_command(settings: Settings, csv_file: Path) -> None:
 @cli.command("ingest")
 @click.argument("results_files", nargs=-1, required=True, type=click.Path(path_type=Path))  # checked per file
 @allow_warnings_option("results")
+@click.option("--allow-sandbox", is_flag=True,
+              help="Ingest answers to HITs `hits publish` put on the MTurk sandbox too (testers' answers, which "
+                   "then count as votes in every mart).")
 @pass_settings
-def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: bool) -> None:
+def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: bool, allow_sandbox: bool) -> None:
     """Ingest MTurk batch results CSVs (as downloaded from the requester site), or every one below a folder.
 
     A folder stands for the files below it whose name ends in results.csv (the site's
@@ -152,7 +155,8 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
     A bad file is reported with its row and column, a link whose target is gone with where it
     points, and the other files still load. Each
     file passes the data-quality gate first; a refused file is copied to quarantine/ beside
-    the warehouse with a summary of the failed expectations.
+    the warehouse with a summary of the failed expectations. Answers to HITs `hits publish` put
+    on the MTurk sandbox are refused unless --allow-sandbox.
 
     \b
     Examples:
@@ -165,7 +169,7 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
         for path in paths:
             _say_when_large(settings, path)
             try:
-                result = ingest_results(con, path, allow_warnings=allow_warnings)
+                result = ingest_results(con, path, allow_warnings=allow_warnings, allow_sandbox=allow_sandbox)
             except (CrowdauditError, OSError) as error:  # OSError: unreadable, or gone since it was listed
                 failures.append(f"{path}: {error.strerror or error}" if isinstance(error, OSError) else str(error))
                 click.echo(f"Error: {failures[-1]}", err=True)

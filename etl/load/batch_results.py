@@ -469,10 +469,34 @@ WHERE a.assignment_id = s.assignment_id
 """
 
 
-def ingest_results(con: duckdb.DuckDBPyConnection, path: Path, *, allow_warnings: bool = False) -> LoadResult:
+def _refuse_new_sandbox_hits(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A HIT crowdaudit published on the MTurk sandbox was answered by testers (often the requester):
+    its answers would count as votes in every mart. Refused unless asked for; once a sandbox HIT's
+    answers are in, a re-download of them (statuses moved on) loads as any other file."""
+    found = con.execute(
+        f"""
+        SELECT s.{ROW_COLUMN}, s.hit_id, p.batch_id FROM staged_hits AS s
+        JOIN raw.publish_log AS p ON p.hit_id = s.hit_id AND p.target = 'sandbox'
+        WHERE s.hit_id NOT IN (SELECT hit_id FROM raw.assignments)
+        ORDER BY s.{ROW_COLUMN} LIMIT 1
+        """
+    ).fetchall()
+    if found:
+        row, hit_id, batch_id = found[0]
+        raise InputFileError(
+            str(path),
+            f"HIT {hit_id} is batch {batch_id}'s, published on the MTurk sandbox, whose workers are testers: "
+            "its answers would count as votes in every mart. Pass --allow-sandbox to ingest them",
+            row=row, column="HITId",
+        )
+
+
+def ingest_results(con: duckdb.DuckDBPyConnection, path: Path, *, allow_warnings: bool = False,
+                   allow_sandbox: bool = False) -> LoadResult:
     """Load one batch results file in one transaction (see the module docstring).
 
-    The staged frames pass the quality gate first; a refused file is quarantined."""
+    The staged frames pass the quality gate first; a refused file is quarantined. Answers to HITs
+    crowdaudit published on the sandbox are refused unless `allow_sandbox`."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(str(path), "is a directory, not a results CSV" if path.is_dir() else "no such file")
@@ -483,11 +507,11 @@ def ingest_results(con: duckdb.DuckDBPyConnection, path: Path, *, allow_warnings
     if loaded_before:
         return loaded_before
     with quarantine_on_refusal(con, path):
-        return _ingest_staged(con, path, pending_sha256, allow_warnings=allow_warnings)
+        return _ingest_staged(con, path, pending_sha256, allow_warnings=allow_warnings, allow_sandbox=allow_sandbox)
 
 
-def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: Future[str], *, allow_warnings: bool
-                   ) -> LoadResult:
+def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: Future[str], *, allow_warnings: bool,
+                   allow_sandbox: bool) -> LoadResult:
     hits, hit_items, assignments, repeats = staged_frames(path)
     warnings = check_batch("results", path, {"hits": hits, "hit_items": hit_items, "assignments": assignments},
                            allow_warnings=allow_warnings, file_columns=FILE_COLUMNS)
@@ -496,6 +520,8 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: F
         # staged_hit_items is scanned in place (three times): copying 4M rows into a temp table costs more.
         with staged(con, staged_assignments=assignments, staged_hits=hits, staged_hit_items=hit_items):
             _raise_on_conflicts(con, path)
+            if not allow_sandbox:
+                _refuse_new_sandbox_hits(con, path)
             # A known HIT's items are already there (and agree: checked above), so filter by HIT,
             # a third of the rows, rather than anti-joining every (HIT, slot).
             con.execute(
