@@ -133,12 +133,12 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     agreement = _rows(con, "SELECT * FROM main.agreement ORDER BY grouping, grp")
     # The same target and the same images (gold excluded) as needs_more_votes.
     confidence = _rows(con, """
-        SELECT count(*) AS labelled,
+        SELECT count(c.label) AS labelled,
                count(*) FILTER (WHERE c.posterior < s.target_posterior AND NOT c.is_gold) AS unsure,
                avg(c.posterior) AS mean_posterior,
                any_value(s.target_posterior) AS target_posterior
-        FROM main.label_confidence AS c CROSS JOIN raw.truth_settings AS s
-        WHERE c.label IS NOT NULL
+        -- the settings first, so the target is stated when there are no labels yet
+        FROM raw.truth_settings AS s LEFT JOIN main.label_confidence AS c ON c.label IS NOT NULL
     """)[0]
     # One extra assignment on a HIT votes on all its images: the bill is per HIT (votes loaded
     # without a HIT are their own), as needs_more_votes' hit_extra_assignments and hit_cost say.
@@ -183,7 +183,9 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         LIMIT {MAX_WRONG_IMAGES}
     """)
     for image in wrong:
-        image["thumbnail"] = thumbnail_data_uri(image.pop("path"))
+        path = image.pop("path")
+        image["thumbnail"] = thumbnail_data_uri(path)
+        image["has_file"] = bool(path) and Path(path).is_file()  # a file not shown is not a file missing
     workers = _rows(con, f"""
         SELECT worker_id, n_votes, gold_answered, gold_correct, gold_accuracy, gold_accuracy_lo,
                gold_accuracy_hi, gold_sensitivity, gold_specificity, seconds_per_image,
@@ -210,6 +212,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         "compared": compared,
         "targets": targets,
         "wrong_images": wrong,
+        "max_thumbnail_megapixels": MAX_THUMBNAIL_SOURCE_PIXELS // 1_000_000,
         "workers": workers,
         "worker_counts": worker_counts,
         "data_quality": latest_results(con).to_dicts(),

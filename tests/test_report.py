@@ -249,6 +249,9 @@ def test_a_wrong_image_whose_file_is_a_decompression_bomb_is_listed_without_a_th
     page = _report_with_a_wrong_image_at(run_cli, tmp_path, bomb)
     assert _thumbnails(page) == []
     assert "1 of 1 images with both a prediction and a label" in text_of(page, "wrong")
+    # The file is there: the caption says the picture is not shown, not that there is no file.
+    assert '<div class="no-image">picture not shown</div>' in page and "no local file</div>" not in page
+    assert "over 100 megapixels" in text_of(page, "wrong")
 
 
 def test_a_crowd_larger_than_the_worker_table_shows_its_first_rows_and_says_how_many_there_are(run_cli, warehouse,
@@ -313,3 +316,14 @@ def test_hits_planned_but_not_published_are_not_counted_as_hits(split_votes, run
     run_cli("hits", "build", "--per-hit", "3", "--variables", str(tmp_path / "variables.csv"))
     shown = text_of(report_of(run_cli, tmp_path), "summary")
     assert " 1 HITs (1 more planned, not published through crowdaudit) 3 " in shown
+
+
+def test_before_any_label_the_labels_section_still_states_the_target_posterior(run_cli, tmp_path):
+    predictions = tmp_path / "p.csv"
+    predictions.write_text("path,predictions,predictions_include_groom_or_bridegroom\n"
+                           "https://x.example/hindi/1/01.jpg,\"['groom']\",True\n", encoding="utf-8")
+    run_cli("load", "predictions", str(predictions))
+    run_cli("build")
+    shown = text_of(report_of(run_cli, tmp_path), "labels")
+    assert shown.startswith("How sure the labels are 0 images labelled;")
+    assert "0 outside gold below the target posterior of 80.0%" in shown
