@@ -106,6 +106,17 @@ def test_a_corrupt_file_is_skipped_and_reported_without_stopping_the_run(run_cli
     assert query(warehouse, "SELECT count(DISTINCT image_id) FROM raw.image_predictions") == [(N_IMAGES,)]
 
 
+def test_an_image_whose_file_became_a_folder_is_skipped_as_a_folder_not_as_missing(run_cli, warehouse, images_dir,
+                                                                                    tiny_model):
+    classify_tiny(run_cli, images_dir, tiny_model)  # loads the folder's images
+    moved = images_dir / "marathi" / "7000" / "01.png"
+    moved.unlink()
+    moved.mkdir()
+    result = run_cli("classify", "--from-images", "--model-path", str(tiny_model[0]), "--labels", str(tiny_model[1]),
+                     "--top-k", "3", "--target", "groom")
+    assert f"{moved}: is a folder, not an image file" in result.output
+
+
 def test_a_second_run_classifies_nothing(run_cli, warehouse, images_dir, tiny_model):
     classify_tiny(run_cli, images_dir, tiny_model)
     before = table_fingerprints(warehouse)

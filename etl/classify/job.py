@@ -222,6 +222,16 @@ def _header(path: str) -> tuple[int, int, int]:
     return width * height, frames, orientation if isinstance(orientation, int) else 1
 
 
+def _not_a_file(path: str) -> str:
+    """Why an image's path names no file to classify."""
+    if Path(path).is_dir():
+        return "is a folder, not an image file"
+    if Path(path).is_absolute():
+        return "no such file"
+    return (f"no such file in {Path.cwd()} (a relative path, left by a load from before manifests' "
+            "paths were stored absolute, is read from the current folder)")
+
+
 def _too_large(pixels: int, frames: int) -> str:
     """Why an image of `pixels` a frame and `frames` frames is not decoded."""
     if frames == 1:
@@ -264,12 +274,7 @@ def classify_images(
     paths = images["path"].to_list()
     image_ids = images["image_id"].to_list()
     exists = [Path(path).is_file() for path in paths]
-    result.skipped += [
-        (path, "no such file" if Path(path).is_absolute() else
-         f"no such file in {Path.cwd()} (a relative path, left by a load from before manifests' "
-         "paths were stored absolute, is read from the current folder)")
-        for path, ok in zip(paths, exists, strict=True) if not ok
-    ]
+    result.skipped += [(path, _not_a_file(path)) for path, ok in zip(paths, exists, strict=True) if not ok]
     headers = {position: _header(paths[position]) for position, ok in enumerate(exists) if ok}
     too_large = {position for position, (pixels, frames, _) in headers.items() if pixels * frames > MAX_PIXELS}
     result.skipped += [(paths[p], _too_large(*headers[p][:2])) for p in sorted(too_large)]
