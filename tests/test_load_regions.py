@@ -49,3 +49,28 @@ def test_rows_read_counts_every_row_of_a_regions_file_and_a_note_names_the_repea
     assert "3 rows read, 2 inserted" in result.output
     assert "note: 1 of the 3 rows read repeat an earlier row of the file; they count once" in result.output
     assert query(warehouse, "SELECT rows_in_file, rows_inserted FROM raw.load_log WHERE kind = 'regions'") == [(3, 2)]
+
+
+def test_a_new_region_written_two_ways_is_one_region_spelled_as_first_written(tmp_path, run_cli, warehouse):
+    (tmp_path / "regions.csv").write_text("language,region\narabic,Middle East\npersian,middle east\n"
+                                          "hebrew,MIDDLE-EAST\n")
+    result = run_cli("load", "regions", str(tmp_path / "regions.csv"))
+    assert "region(s) 'Middle East' (first at row 2) are not among the known regions" in result.output
+    assert query(warehouse, "SELECT language, region FROM raw.language_regions "
+                            "WHERE language IN ('arabic', 'persian', 'hebrew') ORDER BY 1") == [
+        ("arabic", "Middle East"), ("hebrew", "Middle East"), ("persian", "Middle East")]
+
+
+def test_a_region_a_manifest_gave_images_is_spelled_as_the_images_have_it(tmp_path, run_cli, warehouse):
+    (tmp_path / "m.csv").write_text("url,language,region\nhttps://x.example/a.jpg,arabic,Middle East\n")
+    run_cli("load", "images", str(tmp_path / "m.csv"))
+    (tmp_path / "regions.csv").write_text("language,region\npersian,middle-east\n")
+    run_cli("load", "regions", str(tmp_path / "regions.csv"))
+    (tmp_path / "m2.csv").write_text("url,language,region\nhttps://x.example/b.jpg,kurdish,MIDDLE EAST\n")
+    run_cli("load", "images", str(tmp_path / "m2.csv"))
+    (tmp_path / "m3.csv").write_text("url,language\nhttps://x.example/c.jpg,persian\n")
+    run_cli("load", "images", str(tmp_path / "m3.csv"))
+    run_cli("build")
+    assert query(warehouse, "SELECT image_id, region FROM images ORDER BY 1") == [
+        ("https://x.example/a.jpg", "Middle East"), ("https://x.example/b.jpg", "Middle East"),
+        ("https://x.example/c.jpg", "Middle East")]

@@ -201,19 +201,28 @@ def region_key(region: pl.Expr) -> pl.Expr:
 
 
 def canonical_regions(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
-    """Spell each region as raw.language_regions does, so a manifest's 'western' is not a group of
-    its own in classifier_metrics. A region the table does not know is kept as written and named
-    in a note (a typo would otherwise pass unseen)."""
-    known = pl.DataFrame(con.execute("SELECT DISTINCT region FROM raw.language_regions").fetchall(),
-                         schema={"known": pl.String}, orient="row").with_columns(region_key(pl.col("known")).alias("key"))
+    """Spell each region as the warehouse already does, so a manifest's 'western' is not a group of
+    its own in classifier_metrics: as raw.language_regions has it, else as a manifest gave it to
+    images, else as this file first wrote it (`Middle East` then `middle-east` is one new region).
+    A region the table does not know is named in a note (a typo would otherwise pass unseen)."""
+    def spellings(query: str) -> pl.DataFrame:
+        return pl.DataFrame(con.execute(query).fetchall(), schema={"known": pl.String}, orient="row")
+
+    table = spellings("SELECT DISTINCT region FROM raw.language_regions ORDER BY region")
+    in_use = pl.concat([table, spellings("SELECT DISTINCT region FROM raw.images WHERE region IS NOT NULL "
+                                         "ORDER BY region"),
+                        frame.select(pl.col("region").drop_nulls().alias("known"))])
+    known = in_use.with_columns(region_key(pl.col("known")).alias("key")).unique("key", keep="first",
+                                                                                 maintain_order=True)
     spelled = frame.with_columns(region_key(pl.col("region")).alias("key")).join(
-        known.unique("key", keep="first"), on="key", how="left", maintain_order="left")
-    unknown = spelled.filter(pl.col("region").is_not_null() & pl.col("known").is_null())
+        known, on="key", how="left", maintain_order="left")
+    table_keys = table.select(region_key(pl.col("known")))["known"].implode()
+    unknown = spelled.filter(pl.col("region").is_not_null() & ~pl.col("key").is_in(table_keys))
     notes = []
     if unknown.height:
-        names = unknown["region"].unique(maintain_order=True).to_list()
+        names = unknown["known"].unique(maintain_order=True).to_list()
         notes.append(f"note: region(s) {', '.join(map(repr, names[:5]))} (first at row {unknown[ROW_COLUMN][0]}) "
-                     f"are not among the known regions ({', '.join(sorted(known['known']))}); "
+                     f"are not among the known regions ({', '.join(sorted(table['known']))}); "
                      "each will be a group of its own")
     return spelled.with_columns(pl.coalesce("known", "region").alias("region")).drop("key", "known"), notes
 
