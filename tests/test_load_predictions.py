@@ -287,3 +287,22 @@ def test_a_predictions_file_refused_by_the_quality_gate_names_the_path_column(tm
     result = run_cli("load", "predictions", str(path), expect=1)
     assert "row 2, column path: refused by the quality gate" in result.output
     assert "image_id is an http(s) URL" in result.output
+
+
+def test_a_relative_path_names_the_image_a_directory_load_gave_a_percent_encoded_url(tmp_path, run_cli, warehouse):
+    from PIL import Image
+
+    folder = tmp_path / "data" / "w" / "hindi" / "12"
+    folder.mkdir(parents=True)
+    for name in ("a b.jpg", "c#1.jpg", "50%.jpg"):
+        Image.new("RGB", (8, 8)).save(folder / name, format="JPEG")
+    run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m")
+    (tmp_path / "elsewhere").mkdir()
+    path = tmp_path / "elsewhere" / "p.csv"  # not beside the images: matched by the end of their URLs
+    write_seed_csv(path, [{"path": f"w/hindi/12/{name}", "predictions": [label],
+                           "predictions_include_groom_or_bridegroom": label == "groom"}
+                          for name, label in (("a b.jpg", "groom"), ("c#1.jpg", "gown"), ("50%.jpg", "veil"))])
+    run_cli("load", "predictions", str(path))
+    assert query(warehouse, "SELECT image_id, label FROM raw.prediction_labels ORDER BY label") == [
+        ("https://cdn.example/m/w/hindi/12/c%231.jpg", "gown"), ("https://cdn.example/m/w/hindi/12/a%20b.jpg", "groom"),
+        ("https://cdn.example/m/w/hindi/12/50%25.jpg", "veil")]

@@ -160,18 +160,20 @@ def _resolve_image_ids(
 
 def _images_ending_with(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl.DataFrame:
     """(source_row, image_id, other, n): for each row's path `a/b.jpg`, the images whose URL ends
-    with `/a/b.jpg` (the first, the last, how many), as the seed's relative paths are matched.
+    with `/a/b.jpg` (the first, the last, how many), as the seed's relative paths are matched. A
+    path is also matched percent-encoded as a directory load encodes it (`a b.jpg` is the end of
+    `.../a%20b.jpg`): the file's name, not the URL that `load images DIR` made of it.
 
     An equality join on each image's last k path segments, for the few k the paths have: joining
     on ends_with compared every row with every image (10,000 rows against 5,000,000 images: 135 s).
     The comparison is of text, with no LIKE wildcards (_ and % are common in names)."""
-    wanted = rows.select(
-        ROW_COLUMN, pl.col("path").str.strip_chars_start("/").alias("tail"),
-    ).with_columns((pl.col("tail").str.count_matches("/") + 1).cast(pl.Int64).alias("k"))
+    tail = pl.col("path").str.strip_chars_start("/")
+    wanted = pl.concat([rows.select(ROW_COLUMN, tail.alias("tail")), rows.select(ROW_COLUMN, url_path(tail).alias("tail"))]
+                       ).unique().with_columns((pl.col("tail").str.count_matches("/") + 1).cast(pl.Int64).alias("k"))
     segment_counts = sorted(wanted["k"].unique().to_list())
     return con.sql(
         """
-        SELECT w.source_row, min(t.image_id) AS image_id, max(t.image_id) AS other, count(*) AS n
+        SELECT w.source_row, min(t.image_id) AS image_id, max(t.image_id) AS other, count(DISTINCT t.image_id) AS n
         FROM wanted AS w
         JOIN (SELECT i.image_id, c.k, array_to_string(i.parts[-c.k:], '/') AS tail
               FROM (SELECT image_id, string_split(image_id, '/') AS parts FROM raw.images) AS i
