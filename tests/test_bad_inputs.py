@@ -78,6 +78,7 @@ CORPUS: dict[str, tuple[int | None, str | None]] = {
     "results_utf16.csv": (None, "UTF-16"),
     "images_language_empty.csv": (3, "language"),
     "predictions_contradicting_rows.csv": (4, "predictions"),
+    "predictions_semicolon_delimiter.csv": (1, "delimiter"),  # as Excel saves 'CSV' where ',' is the decimal mark
     "results_task_answers_not_json.csv": (3, "Answer.taskAnswers"),
     "results_task_answers_checkbox_not_boolean.csv": (4, "Answer.taskAnswers"),
     "results_task_answers_no_slot_field.csv": (3, "Answer.taskAnswers"),

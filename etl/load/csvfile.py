@@ -158,12 +158,19 @@ def _check_header(path: Path, header: list[str], required: list[str] | tuple[str
                              "row numbers; rename or delete that column", row=1, column=ROW_COLUMN)
     missing = [name for name in required if name not in header]
     if missing:
-        hint = ""
-        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-            hint = " (the file does not look comma-separated: is the delimiter ';' or a tab?)"
+        hint = f" ({NOT_COMMA_SEPARATED})" if _not_comma_separated(header) else ""
         raise InputFileError(
             str(path), f"missing required column(s) {', '.join(missing)}{hint}", row=1
         )
+
+
+NOT_COMMA_SEPARATED = "the file does not look comma-separated: is the delimiter ';' or a tab?"
+
+
+def _not_comma_separated(header: list[str]) -> bool:
+    """A header read as one column that holds another delimiter: Excel's 'CSV' where the decimal
+    mark is a comma (it writes ';'), or a tab-separated export."""
+    return len(header) == 1 and any(sep in header[0] for sep in ";\t|")
 
 
 def diagnose(path: Path, error: Exception) -> InputFileError:
@@ -180,6 +187,8 @@ def diagnose(path: Path, error: Exception) -> InputFileError:
                 if not encodes_as_utf8("".join(row)):
                     return _not_utf8(path, row_number, row, header)
                 if row_number > 1 and len(row) > len(header):
+                    if _not_comma_separated(header):  # a comma inside a cell split the row, not the delimiter
+                        return InputFileError(str(path), f"the header reads as one column; {NOT_COMMA_SEPARATED}", row=1)
                     return InputFileError(
                         str(path),
                         f"{len(row)} fields where the header has {len(header)}",
