@@ -367,3 +367,23 @@ def test_a_folders_fingerprint_keeps_the_form_earlier_loads_were_logged_under(tm
     assert directory_fingerprint(tmp_path, served_at="https://x.org from /d") == expected
     files, _ = entries_below(tmp_path)
     assert directory_fingerprint(tmp_path, served_at="https://x.org from /d", sizes=files) == expected
+
+
+def test_a_folder_that_cannot_be_read_is_named_not_left_out_unseen(tmp_path, run_cli, warehouse, monkeypatch):
+    # As a shared drive has it: a language folder copied in by another user, readable only by them.
+    # (Simulated: the tests run as root, which reads every folder.)
+    for language in ("hindi", "tamil"):
+        (tmp_path / "data" / language / "12").mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / "data" / language / "12" / "01.jpg")
+    listing = os.scandir
+
+    def scandir(path="."):
+        if os.path.basename(os.fspath(path)) == "tamil":
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m")
+    assert "1 rows read, 1 inserted" in result.output
+    assert "note: 1 folder(s) could not be read" in result.output and "tamil (Permission denied)" in result.output
+    assert query(warehouse, "SELECT image_id FROM raw.images") == [("https://cdn.example/m/hindi/12/01.jpg",)]

@@ -23,7 +23,7 @@ from etl.load.csvfile import (
     read_text_csv,
     without_repeats,
 )
-from etl.load.listing import BrokenLink, entries_below, is_hidden
+from etl.load.listing import BrokenLink, UnreadableFolder, entries_below, is_hidden
 from etl.load.mturk_format import blank_to_null
 from etl.load.transaction import LoadCounts, LoadResult, directory_fingerprint, load_file, skip_if_loaded
 from etl.quality.gate import check_batch, quarantine_on_refusal
@@ -278,6 +278,13 @@ def _links_to_nothing(broken: list[BrokenLink]) -> str:
     return f"{len(broken)} image link(s) lead to no file (moved, or on a drive not mounted?): {shown}{more}"
 
 
+def _folders_not_read(unreadable: list[UnreadableFolder]) -> str:
+    """How many folders could not be listed, and the first few with why."""
+    shown = ", ".join(folder.brief() for folder in unreadable[:3])
+    more = f" and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""
+    return f"{len(unreadable)} folder(s) could not be read: {shown}{more}"
+
+
 def url_path(relative: pl.Expr) -> pl.Expr:
     """A relative file path as it goes into a URL: the characters that would end or change a URL
     (space, #, ?, %, quotes, controls) percent-encoded, everything else (non-ASCII letters
@@ -314,13 +321,16 @@ def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_pref
     if not directory.is_dir():
         raise InputFileError(str(directory), "is not a directory")
     check_url_prefix(url_prefix, str(directory))
-    files, links = entries_below(directory)
+    unreadable: list[UnreadableFolder] = []
+    files, links = entries_below(directory, unreadable)
     frame = _known_languages_only(con, images_in_directory(directory, files, url_prefix=url_prefix))
     broken = sorted((link for link in links if _is_image(link.relative)), key=lambda link: link.relative)
+    unreadable = [folder for folder in unreadable if not is_hidden(folder.relative)]
     if frame.height == 0:
         raise InputFileError(
             str(directory), f"holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"
                             + (f"; {_links_to_nothing(broken)}" if broken else "")
+                            + (f"; {_folders_not_read(unreadable)}" if unreadable else "")
         )
     with quarantine_on_refusal(con, directory):
         warnings = check_batch("images", directory, {"images": frame}, allow_warnings=allow_warnings)
@@ -328,6 +338,8 @@ def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_pref
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         inserted, updated = upsert_images(con, frame, load_id)
         notes = [f"note: {_links_to_nothing(broken)}; they are not registered"] if broken else []
+        if unreadable:  # permission denied, say: the images in them are not registered
+            notes.append(f"note: {_folders_not_read(unreadable)}; the images in them are not registered")
         return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated, notes=[*notes, *warnings])
 
     return load_file(con, "images", directory, write,

@@ -37,15 +37,30 @@ NOT_THERE = "not there"
 LOOP = "a loop of links"
 
 
-def entries_below(directory: Path) -> tuple[dict[Path, int], list[BrokenLink]]:
+@dataclass(frozen=True)
+class UnreadableFolder:
+    """A folder below a folder whose files cannot be listed (permission denied, a drive gone): its
+    path relative to the folder, and the system's words."""
+
+    relative: Path
+    reason: str
+
+    def brief(self) -> str:
+        return f"{self.relative.as_posix()} ({self.reason})"
+
+
+def entries_below(directory: Path, unreadable: list[UnreadableFolder] | None = None
+                  ) -> tuple[dict[Path, int], list[BrokenLink]]:
     """({every file below `directory`: its size}, every link there that leads to no file), as
     paths relative to it, from one walk. A link whose target is gone (moved, on a drive not
     mounted) must be said, or a caller drops a batch or an image no one hears of; finding them
     costs nothing more than the stat that tells a file from anything else, and that stat's size
-    is what a directory's fingerprint needs (see transaction.directory_fingerprint)."""
+    is what a directory's fingerprint needs (see transaction.directory_fingerprint). The folders
+    that could not be listed are added to `unreadable` when given: os.walk passes over them
+    without a word, and every file in them with them."""
     files: dict[Path, int] = {}
     broken: list[BrokenLink] = []
-    for relative in _names_below(directory):
+    for relative in _names_below(directory, unreadable if unreadable is not None else []):
         path = directory / relative
         try:
             status = os.stat(path)
@@ -66,10 +81,16 @@ def _why_unreachable(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def _names_below(directory: Path) -> Iterator[Path]:
-    """What os.walk lists as not a folder below `directory` (files, dangling links, sockets ...)."""
+def _names_below(directory: Path, unreadable: list[UnreadableFolder]) -> Iterator[Path]:
+    """What os.walk lists as not a folder below `directory` (files, dangling links, sockets ...);
+    the folders it cannot list go to `unreadable`."""
+    def cannot_list(error: OSError) -> None:
+        folder = Path(error.filename) if error.filename else directory
+        relative = folder.relative_to(directory) if folder.is_relative_to(directory) else folder
+        unreadable.append(UnreadableFolder(relative, error.strerror or str(error)))
+
     seen: set[str] = set()
-    for folder, subfolders, files in os.walk(directory, followlinks=True):
+    for folder, subfolders, files in os.walk(directory, followlinks=True, onerror=cannot_list):
         real = os.path.realpath(folder)
         if real in seen:
             subfolders.clear()
