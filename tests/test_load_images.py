@@ -387,3 +387,13 @@ def test_a_folder_that_cannot_be_read_is_named_not_left_out_unseen(tmp_path, run
     assert "1 rows read, 1 inserted" in result.output
     assert "note: 1 folder(s) could not be read" in result.output and "tamil (Permission denied)" in result.output
     assert query(warehouse, "SELECT image_id FROM raw.images") == [("https://cdn.example/m/hindi/12/01.jpg",)]
+
+
+def test_a_manifest_region_of_unknown_in_any_case_is_the_unknown_group_the_marts_use(tmp_path, run_cli, warehouse):
+    (tmp_path / "m.csv").write_text("url,language,region\nhttps://x.example/a.jpg,hindi,Unknown\n"
+                                    "https://x.example/b.jpg,klingon,\n")
+    result = run_cli("load", "images", str(tmp_path / "m.csv"))
+    assert "not among the known regions" not in result.output
+    run_cli("build")
+    assert query(warehouse, "SELECT image_id, region FROM images ORDER BY 1") == [
+        ("https://x.example/a.jpg", "unknown"), ("https://x.example/b.jpg", "unknown")]

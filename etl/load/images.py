@@ -200,23 +200,29 @@ def region_key(region: pl.Expr) -> pl.Expr:
     return region.str.to_lowercase().str.replace_all(r"[\s_-]+", "")
 
 
+# The region the marts give an image whose language the table does not know (stg_images).
+UNKNOWN_REGION = "unknown"
+
+
 def canonical_regions(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     """Spell each region as the warehouse already does, so a manifest's 'western' is not a group of
-    its own in classifier_metrics: as raw.language_regions has it, else as a manifest gave it to
-    images, else as this file first wrote it (`Middle East` then `middle-east` is one new region).
-    A region the table does not know is named in a note (a typo would otherwise pass unseen)."""
+    its own in classifier_metrics: as raw.language_regions has it (`Unknown` as the marts write
+    `unknown`), else as a manifest gave it to images, else as this file first wrote it
+    (`Middle East` then `middle-east` is one new region). A region the table does not know is
+    named in a note (a typo would otherwise pass unseen)."""
     def spellings(query: str) -> pl.DataFrame:
         return pl.DataFrame(con.execute(query).fetchall(), schema={"known": pl.String}, orient="row")
 
     table = spellings("SELECT DISTINCT region FROM raw.language_regions ORDER BY region")
-    in_use = pl.concat([table, spellings("SELECT DISTINCT region FROM raw.images WHERE region IS NOT NULL "
-                                         "ORDER BY region"),
+    marts = pl.DataFrame({"known": [UNKNOWN_REGION]})  # the group of images of no known region
+    in_use = pl.concat([table, marts,
+                        spellings("SELECT DISTINCT region FROM raw.images WHERE region IS NOT NULL ORDER BY region"),
                         frame.select(pl.col("region").drop_nulls().alias("known"))])
     known = in_use.with_columns(region_key(pl.col("known")).alias("key")).unique("key", keep="first",
                                                                                  maintain_order=True)
     spelled = frame.with_columns(region_key(pl.col("region")).alias("key")).join(
         known, on="key", how="left", maintain_order="left")
-    table_keys = table.select(region_key(pl.col("known")))["known"].implode()
+    table_keys = pl.concat([table, marts]).select(region_key(pl.col("known")))["known"].implode()
     unknown = spelled.filter(pl.col("region").is_not_null() & ~pl.col("key").is_in(table_keys))
     notes = []
     if unknown.height:
