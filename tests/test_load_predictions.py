@@ -306,3 +306,21 @@ def test_a_relative_path_names_the_image_a_directory_load_gave_a_percent_encoded
     assert query(warehouse, "SELECT image_id, label FROM raw.prediction_labels ORDER BY label") == [
         ("https://cdn.example/m/w/hindi/12/c%231.jpg", "gown"), ("https://cdn.example/m/w/hindi/12/a%20b.jpg", "groom"),
         ("https://cdn.example/m/w/hindi/12/50%25.jpg", "veil")]
+
+
+def test_a_character_escaped_as_a_surrogate_pair_is_that_character_and_half_a_pair_is_refused(tmp_path, run_cli,
+                                                                                             warehouse):
+    import json
+
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [{"path": "https://x.example/a.jpg", "predictions": json.dumps(["🎉 party", "café"]),
+                           "predictions_include_groom_or_bridegroom": False}])
+    assert "\\ud83c\\udf89" in path.read_text()  # json.dumps escapes a character beyond U+FFFF as two
+    run_cli("load", "predictions", str(path))
+    assert query(warehouse, "SELECT label FROM raw.prediction_labels ORDER BY rank") == [("🎉 party",), ("café",)]
+
+    half = tmp_path / "half.csv"
+    half.write_text("path,predictions,predictions_include_groom_or_bridegroom\n"
+                    "https://x.example/b.jpg,['veil'],False\nhttps://x.example/c.jpg,['\\ud83c party'],False\n")
+    result = run_cli("load", "predictions", str(half), expect=1)
+    assert "half.csv, row 3, column predictions" in result.output and "broken escape" in result.output

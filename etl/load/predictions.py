@@ -88,8 +88,11 @@ def predictions_frame(path: Path) -> pl.DataFrame:
 
 
 def _python_unescape(label: str) -> str:
-    """What Python's repr escaped (\\', \\n, \\t, \\xe9, \\\\ ...) back to the characters; no eval."""
-    return codecs.decode(label.encode("latin-1", "backslashreplace"), "unicode_escape")
+    """What Python's repr escaped (\\', \\n, \\t, \\xe9, \\\\ ...) back to the characters; no eval.
+    A character beyond U+FFFF that json.dumps wrote as a surrogate pair (\\ud83c\\udf89) is that
+    character; half a pair is no character (UnicodeDecodeError), which no text column can hold."""
+    decoded = codecs.decode(label.encode("latin-1", "backslashreplace"), "unicode_escape")
+    return decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
 
 
 def _resolve_image_ids(
