@@ -197,3 +197,40 @@ def _pristine_copy(request):
         warehouse = request.getfixturevalue("loaded")
         shutil.copyfile(warehouse, warehouse.with_name("pristine.duckdb"))
     yield
+
+
+@pytest.mark.parametrize("kind", ["images", "predictions", "gold", "regions", "votes"])
+def test_a_file_whose_name_is_not_utf8_is_refused_by_name_by_every_loader(kind, tmp_path, run_cli, warehouse):
+    # A name in Latin-1 (a zip made on Windows, a copy from an old share): neither polars nor the
+    # load log can hold it. The file itself would load.
+    latin1 = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.csv"))
+    latin1.write_text({"images": "url,language\nhttps://x.example/a.jpg,hindi\n",
+                       "predictions": "path,predictions,predictions_include_groom_or_bridegroom\n"
+                                      "https://x.example/a.jpg,['groom'],True\n",
+                       "gold": "url,truth\nhttps://x.example/a.jpg,1\n",
+                       "regions": "language,region\nklingon,Fictional\n",
+                       "votes": "task,worker,label\nt1,w1,1\n"}[kind])
+    run_cli("build")
+    before = table_fingerprints(warehouse)
+    result = run_cli("load", kind, str(latin1), expect=1)
+    assert "caf\\xe9.csv: its path is not UTF-8" in result.output and "rename" in result.output
+    assert table_fingerprints(warehouse) == before
+    latin1.rename(tmp_path / "cafe.csv")  # as the message asks
+    run_cli("load", kind, str(tmp_path / "cafe.csv"))
+
+
+def test_a_folder_whose_path_is_not_utf8_is_refused_not_stored_garbled(tmp_path, run_cli, warehouse, monkeypatch):
+    # Given from inside it ('.'), the folder's own name is UTF-8; the absolute paths stored are not.
+    from PIL import Image
+
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"))
+    (folder / "data" / "hindi" / "12").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(folder / "data" / "hindi" / "12" / "01.jpg", format="JPEG")
+    (folder / "m.csv").write_text("url,language,path\nhttps://x.example/a.jpg,hindi,data/hindi/12/01.jpg\n")
+    run_cli("build")
+    before = table_fingerprints(warehouse)
+    monkeypatch.chdir(folder)
+    for args in (["data", "--url-prefix", "https://x.example/d"], ["m.csv"]):
+        result = run_cli("load", "images", *args, expect=1)
+        assert "caf\\xe9" in result.output and "its path is not UTF-8" in result.output
+    assert table_fingerprints(warehouse) == before

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import itertools
 import mmap
+import os
 import re
 from pathlib import Path
 
@@ -200,6 +201,17 @@ def diagnose(path: Path, error: Exception) -> InputFileError:
                 str(path), f"malformed CSV (line {reader.line_num} of the file): {bad}", row=row_number + 1
             )
     return InputFileError(str(path), f"cannot be read as CSV: {str(error).splitlines()[0]}")
+
+
+def refuse_path_not_utf8(path: Path, *, resolved: bool = False) -> None:
+    """Refuse a file or folder whose path is not UTF-8 (a zip made on Windows, an old share), by
+    name, before anything reads it: neither polars nor the load log can hold such a name (a
+    traceback), and a path stored from it comes out garbled. `resolved`: the absolute path, for a
+    folder whose files' paths are stored (`load images DIR`, a manifest's relative paths)."""
+    text = str(Path(path).resolve()) if resolved else str(path)
+    if not encodes_as_utf8(text):
+        raise InputFileError(os.fsencode(text).decode("utf-8", "backslashreplace"),
+                             "its path is not UTF-8 (a zip made on Windows, an old share); rename it")
 
 
 def encodes_as_utf8(text: str) -> bool:

@@ -15,6 +15,7 @@ from etl.load.csvfile import (
     first_contradiction,
     read_text_csv,
     refuse_control_characters,
+    refuse_path_not_utf8,
     without_repeats,
 )
 from etl.load.images import HTTP_URL, IMAGES_OR_VOTES, images_not_known
@@ -90,6 +91,7 @@ def gold_frame(path: Path, *, positive: str | None = None) -> StagedGold:
 def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | None = None,
               allow_warnings: bool = False) -> LoadResult:
     """Insert new gold answers and correct changed ones (the newest file wins)."""
+    refuse_path_not_utf8(Path(path))
     options = {"positive": positive}
     sha256, loaded_before = skip_if_loaded(con, "gold", Path(path), options)
     if loaded_before:

@@ -21,6 +21,7 @@ from etl.load.csvfile import (
     first_bad_row,
     first_contradiction,
     read_text_csv,
+    refuse_path_not_utf8,
     without_repeats,
 )
 from etl.load.listing import BrokenLink, UnreadableFolder, entries_below, is_hidden
@@ -164,6 +165,8 @@ def _manifest_frame(path: Path) -> tuple[pl.DataFrame, int]:
     if bad:
         raise InputFileError(str(path), f"language is empty for {bad['image_id']}",
                              row=bad[ROW_COLUMN], column="language")
+    if frame.select(pl.col("path").is_not_null() & ~pl.col("path").str.starts_with("/")).to_series().any():
+        refuse_path_not_utf8(path.parent, resolved=True)  # a relative path is stored taken from there
     frame = absolute_paths(frame, "path", path.parent)
     contradiction = first_contradiction(frame, "image_id", ("path", "language", "word", "region"))
     if contradiction:
@@ -236,6 +239,7 @@ def canonical_regions(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> tu
 def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path, *, allow_warnings: bool = False
                          ) -> LoadResult:
     """`crowdaudit load images MANIFEST.csv` (columns url,language; optional path, word, region)."""
+    refuse_path_not_utf8(manifest)
     sha256, loaded_before = skip_if_loaded(con, "images", Path(manifest))
     if loaded_before:
         return loaded_before
@@ -326,6 +330,7 @@ def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_pref
     directory = Path(directory)
     if not directory.is_dir():
         raise InputFileError(str(directory), "is not a directory")
+    refuse_path_not_utf8(directory, resolved=True)  # each image's path is stored from it
     check_url_prefix(url_prefix, str(directory))
     unreadable: list[UnreadableFolder] = []
     files, links = entries_below(directory, unreadable)

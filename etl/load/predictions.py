@@ -14,7 +14,13 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv
+from etl.load.csvfile import (
+    ROW_COLUMN,
+    first_bad_row,
+    first_contradiction,
+    read_text_csv,
+    refuse_path_not_utf8,
+)
 from etl.load.gold import parse_truth
 from etl.load.images import IMAGES_OR_VOTES, absolute_paths, check_url_prefix, images_not_known, url_path
 from etl.load.transaction import LoadCounts, LoadResult, load_file, skip_if_loaded, staged
@@ -206,6 +212,7 @@ def load_predictions(
     allow_warnings: bool = False,
 ) -> LoadResult:
     path = Path(path)
+    refuse_path_not_utf8(path)
     options = {"url_prefix": url_prefix, "model": model}
     sha256, loaded_before = skip_if_loaded(con, "predictions", path, options)
     if loaded_before:

@@ -13,7 +13,14 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError
-from etl.load.csvfile import ROW_COLUMN, first_bad_row, first_contradiction, read_text_csv, without_repeats
+from etl.load.csvfile import (
+    ROW_COLUMN,
+    first_bad_row,
+    first_contradiction,
+    read_text_csv,
+    refuse_path_not_utf8,
+    without_repeats,
+)
 from etl.load.images import canonical_regions, language_name, url_languages_sql
 from etl.load.transaction import LoadCounts, LoadResult, load_file, staged, upsert_by_key
 
@@ -42,6 +49,7 @@ def regions_frame(path: Path) -> tuple[pl.DataFrame, int]:
 def load_regions(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
     """Insert new languages and move known ones to the region the file gives (the newest file wins)."""
     path = Path(path)
+    refuse_path_not_utf8(path)
     languages, repeats = regions_frame(path)
     staged_regions, notes = canonical_regions(con, languages)
 

@@ -20,6 +20,7 @@ from etl.load.csvfile import (
     first_bad_row,
     read_text_csv,
     refuse_control_characters,
+    refuse_path_not_utf8,
     without_repeats,
 )
 from etl.load.gold import FALSE_WORDS, TRUE_WORDS
@@ -104,6 +105,7 @@ def load_votes(
     """Insert new votes into raw.external_votes and correct changed ones, in one transaction.
 
     The staged votes pass the quality gate first; a refused file is quarantined."""
+    refuse_path_not_utf8(Path(path))
     columns = (task_col, worker_col, label_col)
     options = {"columns": ",".join(columns) if columns != ("task", "worker", "label") else None,
                "positive": positive if positive != "1" else None}  # defaults: the file's sha256 alone
