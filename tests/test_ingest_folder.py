@@ -193,3 +193,26 @@ def test_a_large_file_is_announced_before_it_is_read_on_a_terminal_and_not_with_
     assert "reading" not in ingest("--silent")
     monkeypatch.setattr(loading, "LARGE_FILE_BYTES", results.stat().st_size + 1)
     assert "reading" not in ingest()
+
+
+def test_a_folder_below_that_cannot_be_listed_is_an_error_naming_it_and_the_others_still_load(
+        tmp_path, write_results, run_cli, warehouse, monkeypatch):
+    # A shared drive: one user's batch folder readable only by them (simulated: tests run as root);
+    # a drive's hidden .Trashes, unreadable as a rule, is left alone as hidden files are.
+    downloads = tmp_path / "downloads"
+    good = _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "Batch_1_batch_results.csv")
+    _move(write_results("b2.csv", {"H2": URLS}, _answers("H2", "B")), downloads / "alice" / "Batch_2_batch_results.csv")
+    (downloads / ".Trashes").mkdir()
+    listing = os.scandir
+
+    def scandir(path="."):
+        if os.path.basename(os.fspath(path)) in ("alice", ".Trashes"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = run_cli("ingest", str(downloads), expect=1)
+    assert (f"Error: {downloads / 'alice'}: cannot list this folder (Permission denied); "
+            "a results file in it was not looked for") in result.output
+    assert ".Trashes" not in result.output
+    assert query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results'") == [(str(good),)]

@@ -12,7 +12,7 @@ from etl.errors import CrowdauditError
 from etl.load.batch_results import ingest_results
 from etl.load.gold import load_gold
 from etl.load.images import load_images_dir, load_images_manifest
-from etl.load.listing import RESULTS_SUFFIX, results_files_below
+from etl.load.listing import RESULTS_SUFFIX, UnreadableFolder, results_files_below
 from etl.load.predictions import load_predictions
 from etl.load.regions import load_regions
 from etl.quality.suites import BATCH_SUITES, WARNING
@@ -153,7 +153,7 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
     at all. The same file twice changes nothing; a
     re-download where assignments were approved or rejected updates their status only.
     A bad file is reported with its row and column, a link whose target is gone with where it
-    points, and the other files still load. Each
+    points, a folder that cannot be listed by name, and the other files still load. Each
     file passes the data-quality gate first; a refused file is copied to quarantine/ beside
     the warehouse with a summary of the failed expectations. Answers to HITs `hits publish` put
     on the MTurk sandbox are refused unless --allow-sandbox.
@@ -195,18 +195,23 @@ def _say_when_large(settings: Settings, path: Path) -> None:
 def results_files_given(given: tuple[Path, ...], *, quarantine: Path) -> tuple[list[Path], list[str]]:
     """(the files to ingest, errors): a folder stands for the results files below it, and one
     holding none is an error of its own, as is each link there named as a results file whose
-    target is gone (the other files still load)."""
+    target is gone, and each folder there that cannot be listed (the other files still load)."""
     paths: list[Path] = []
     errors: list[str] = []
     for path in given:
         if not path.is_dir():
             paths.append(path)
             continue
-        below, broken = results_files_below(path, skip=quarantine)
+        unreadable: list[UnreadableFolder] = []
+        below, broken = results_files_below(path, skip=quarantine, unreadable=unreadable)
         for link_path, link in broken:
             errors.append(f"{link_path}: {link.describe()}")
             click.echo(f"Error: {errors[-1]}", err=True)
-        if not below and not broken:
+        for folder in unreadable:
+            errors.append(f"{path / folder.relative}: cannot list this folder ({folder.reason}); "
+                          "a results file in it was not looked for")
+            click.echo(f"Error: {errors[-1]}", err=True)
+        if not below and not broken and not unreadable:
             errors.append(f"{path}: no results file (a name ending in {RESULTS_SUFFIX}) below this folder")
             click.echo(f"Error: {errors[-1]}", err=True)
         if below:

@@ -113,16 +113,24 @@ RESULTS_SUFFIX = "results.csv"
 RESULTS_NAME = re.compile(r"results(?: ?\(\d+\))?\.csv$", re.IGNORECASE)
 
 
-def results_files_below(directory: Path, *, skip: Path | None = None) -> tuple[list[Path], list[tuple[Path, BrokenLink]]]:
+def results_files_below(directory: Path, *, skip: Path | None = None,
+                        unreadable: list[UnreadableFolder] | None = None,
+                        ) -> tuple[list[Path], list[tuple[Path, BrokenLink]]]:
     """(the batch results files below `directory`, in name order; the links named as one that lead to no
-    file, with the path to each): files whose name ends in results.csv, as the site names downloads
+    file, with the path to each), and the folders there that could not be listed added to
+    `unreadable` (a batch in one would be missed without a word; hidden ones, such as a drive's
+    .Trashes, are left out as their files are): files whose name ends in results.csv, as the site names downloads
     (Batch_<id>_batch_results.csv) and `hits results` writes them, or in "results (1).csv", as a
     browser names a batch downloaded again (its new statuses must arrive); the batch's input
     (.variables.csv), other files and hidden ones (see `is_hidden`) are left alone. `skip` is a
     folder not to look in: the warehouse's quarantine/, whose copies of refused files would
     otherwise come back as new batches every night."""
     skipped = os.path.realpath(skip) if skip else None
-    files, broken = entries_below(directory)
+    not_listed: list[UnreadableFolder] = []
+    files, broken = entries_below(directory, not_listed)
+    if unreadable is not None:
+        unreadable += [folder for folder in not_listed if not is_hidden(folder.relative)
+                       and not (skipped and _is_within(os.path.realpath(directory / folder.relative), skipped))]
     found = [directory / relative for relative in files if _is_results_file(directory, relative, skipped=skipped)]
     broken_found = [(directory / link.relative, link) for link in broken
                     if _is_results_file(directory, link.relative, skipped=skipped)]
