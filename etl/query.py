@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import duckdb
 import polars as pl
 import pyarrow as pa
+from duckdb.sqltypes import DuckDBPyType
 
 from etl.errors import CrowdauditError
 from etl.warehouse import sql_identifier
@@ -23,9 +24,11 @@ FORMATS = ("table", "csv", "json")
 TABLE_ROWS = 200
 # Rows converted and written at a time: large enough that per-batch work is negligible.
 BATCH_ROWS = 100_000
-# Type ids polars cannot hold exactly (or at all): shown as DuckDB's own text for them.
-AS_TEXT = {"interval", "date", "time", "time_tz", "time_ns", "timestamp", "timestamp_s", "timestamp_ms",
-           "timestamp_ns", "timestamp_tz", "union", "blob", "bit", "varint", "bignum", "uuid", "enum"}
+# Type ids polars cannot hold exactly (or at all): shown as DuckDB's own text for them. DuckDB names
+# the zoned ones in words: a TIMESTAMPTZ of `infinity` made polars panic, a TIMETZ lost its offset.
+AS_TEXT = {"interval", "date", "time", "time with time zone", "time_ns", "timestamp", "timestamp_s",
+           "timestamp_ms", "timestamp_ns", "timestamp with time zone", "union", "blob", "bit", "varint",
+           "bignum", "uuid", "enum"}
 NESTED = {"list", "struct", "map", "array"}
 FLOATING = {"double", "float"}
 WIDE_INTEGERS = {"hugeint", "uhugeint"}
@@ -139,11 +142,13 @@ def _printable(result: duckdb.DuckDBPyRelation, output_format: str) -> tuple[duc
         type_id = kind.id
         if type_id in AS_TEXT:
             expression = f"{column}::VARCHAR"
-        elif type_id in NESTED and output_format == "json" and "HUGEINT" in str(kind).upper():
-            # a sum inside a list or struct: DuckDB's JSON keeps every digit; parsed back below
+        elif type_id in NESTED and output_format == "json":
+            # DuckDB's JSON of a list or struct, parsed back in _parse_json_text: every digit of a sum,
+            # decimals as numbers like a DECIMAL column (not strings), temporal values as text even
+            # when polars cannot hold them (infinity), a TIMETZ list as a list, not JSON in a string.
             expression = f"to_json({column})::VARCHAR"
             json_text.append(name)
-        elif type_id in NESTED and (output_format == "csv" or _holds_text_only_types(str(kind))):
+        elif type_id in NESTED and (output_format == "csv" or _member_ids(kind) & AS_TEXT):
             expression = f"to_json({column})::VARCHAR"
         elif type_id in FLOATING and output_format == "json":
             expression = f"CASE WHEN isfinite({column}) THEN {column} END"
@@ -181,7 +186,7 @@ def unique_names(columns: list[str]) -> list[str]:
 
 
 def _parse_json_text(rows: list[dict], columns: list[str]) -> list[dict]:
-    """Columns sent as text to keep HUGEINT digits, back as JSON values (Python ints are exact)."""
+    """Columns sent as DuckDB's JSON text, back as JSON values (Python ints keep a HUGEINT's digits)."""
     for row in rows:
         for column in columns:
             if row[column] is not None:
@@ -199,10 +204,13 @@ def _finite(value):
     return value
 
 
-def _holds_text_only_types(type_text: str) -> bool:
-    """A nested type with a member polars cannot take (an interval or union inside a list)."""
-    text = type_text.upper()
-    return any(name in text for name in ("INTERVAL", "UNION", "TIME WITH TIME ZONE", "BIT", "INFINITY"))
+def _member_ids(kind: DuckDBPyType) -> set[str]:
+    """The type ids inside a nested type, at any depth (a struct's field names aside)."""
+    ids: set[str] = set()
+    for _, child in kind.children:
+        if isinstance(child, DuckDBPyType):  # an ARRAY's children hold its size too
+            ids |= {child.id, *(_member_ids(child) if child.id in NESTED | {"union"} else ())}
+    return ids
 
 
 def _build_hint(con: duckdb.DuckDBPyConnection) -> str:

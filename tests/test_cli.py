@@ -151,6 +151,51 @@ def test_sql_prints_every_duckdb_type_in_every_format(demo_run):
     assert table.exit_code == 0 and "3 days" in table.output
 
 
+@pytest.fixture(scope="module")
+def empty_warehouse(tmp_path_factory) -> Path:
+    """A migrated warehouse with nothing loaded: enough for queries of literals."""
+    from etl.warehouse import open_warehouse
+
+    path = tmp_path_factory.mktemp("empty") / "crowdaudit.duckdb"
+    with open_warehouse(path, read_only=False):
+        pass
+    return path
+
+
+ZONED_AND_INFINITE = ("SELECT 'infinity'::TIMESTAMPTZ AS never_tz, TIMETZ '10:00:00+02' AS at, "
+                      "['infinity'::TIMESTAMP] AS nevers, {'d': '-infinity'::DATE} AS since, "
+                      "[TIMETZ '11:30:00-05'] AS ats")
+
+
+def test_sql_prints_zoned_and_infinite_times_in_every_format(empty_warehouse):
+    # DuckDB names the zoned types 'timestamp with time zone' and 'time with time zone': they went
+    # to polars, which panicked on infinity (a traceback) and dropped a TIMETZ's offset.
+    base = ["--warehouse", str(empty_warehouse), "sql", ZONED_AND_INFINITE, "--format"]
+    as_json = CliRunner().invoke(cli, [*base, "json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.output) == [{"never_tz": "infinity", "at": "10:00:00+02", "nevers": ["infinity"],
+                                           "since": {"d": "-infinity"}, "ats": ["11:30:00-05"]}]
+    csv = CliRunner().invoke(cli, [*base, "csv"])
+    assert csv.exit_code == 0, csv.output
+    assert csv.output.splitlines()[1] == ('infinity,10:00:00+02,"[""infinity""]","{""d"":""-infinity""}",'
+                                          '"[""11:30:00-05""]"')
+    table = CliRunner().invoke(cli, [*base, "table"])
+    assert table.exit_code == 0, table.output
+    assert "10:00:00+02" in table.output and '["infinity"]' in table.output and "-infinity" in table.output
+
+
+def test_sql_json_gives_values_inside_lists_and_structs_their_json_types(empty_warehouse):
+    # A decimal column is a JSON number; inside a list (list(reward)) it was a string, and a list
+    # of intervals was the text of a JSON array rather than an array.
+    rows = json.loads(CliRunner().invoke(cli, [
+        "--warehouse", str(empty_warehouse), "sql", "--format", "json",
+        ("SELECT 0.05::DECIMAL(12,4) AS reward, [0.05::DECIMAL(12,4), 1.5::DECIMAL(5,2)] AS rewards, "
+         "{'r': 0.25::DECIMAL(12,4), 'n': 2} AS hit, [INTERVAL 1 DAY] AS spans, MAP {'k': 1.5::DECIMAL(3,1)} AS m")
+    ]).output, parse_constant=pytest.fail)
+    assert rows == [{"reward": 0.05, "rewards": [0.05, 1.5], "hit": {"r": 0.25, "n": 2}, "spans": ["1 day"],
+                     "m": {"k": 1.5}}]
+
+
 def test_sql_says_what_it_leaves_out_and_refuses_what_it_would_drop(demo_run):
     out, _ = demo_run
     base = ["--warehouse", str(out / "crowdaudit.duckdb"), "sql"]
