@@ -28,8 +28,10 @@ BATCH_ROWS = 100_000
 # the zoned ones in words: a TIMESTAMPTZ of `infinity` made polars panic, a TIMETZ lost its offset.
 AS_TEXT = {"interval", "date", "time", "time with time zone", "time_ns", "timestamp", "timestamp_s",
            "timestamp_ms", "timestamp_ns", "timestamp with time zone", "union", "blob", "bit", "varint",
-           "bignum", "uuid", "enum"}
+           "bignum", "uuid", "enum", "variant"}
 NESTED = {"list", "struct", "map", "array"}
+# A VARIANT (`typed_value` of duckdb_settings()) reaches polars as its binary encoding.
+AS_JSON_IN_JSON = NESTED | {"variant"}
 FLOATING = {"double", "float"}
 WIDE_INTEGERS = {"hugeint", "uhugeint"}
 
@@ -140,14 +142,15 @@ def _printable(result: duckdb.DuckDBPyRelation, output_format: str) -> tuple[duc
         column = f"#{position}"
         quoted = sql_identifier(name)
         type_id = kind.id
-        if type_id in AS_TEXT:
-            expression = f"{column}::VARCHAR"
-        elif type_id in NESTED and output_format == "json":
-            # DuckDB's JSON of a list or struct, parsed back in _parse_json_text: every digit of a sum,
-            # decimals as numbers like a DECIMAL column (not strings), temporal values as text even
-            # when polars cannot hold them (infinity), a TIMETZ list as a list, not JSON in a string.
+        if type_id in AS_JSON_IN_JSON and output_format == "json":
+            # DuckDB's JSON of a list, struct or variant, parsed back in _parse_json_text: every digit
+            # of a sum, decimals as numbers like a DECIMAL column (not strings), temporal values as
+            # text even when polars cannot hold them (infinity), a TIMETZ list as a list, not JSON
+            # in a string.
             expression = f"to_json({column})::VARCHAR"
             json_text.append(name)
+        elif type_id in AS_TEXT:
+            expression = f"{column}::VARCHAR"
         elif type_id in NESTED and (output_format == "csv" or _member_ids(kind) & AS_TEXT):
             expression = f"to_json({column})::VARCHAR"
         elif type_id in FLOATING and output_format == "json":

@@ -196,6 +196,22 @@ def test_sql_json_gives_values_inside_lists_and_structs_their_json_types(empty_w
                      "m": {"k": 1.5}}]
 
 
+def test_sql_prints_a_variant_as_its_value_in_every_format(empty_warehouse):
+    # DuckDB 2.0's VARIANT (duckdb_settings().typed_value) reached polars as its binary encoding:
+    # bytes in the table and JSON, a polars traceback for CSV.
+    base = ["--warehouse", str(empty_warehouse), "sql",
+            "SELECT 7::VARIANT AS n, 'x'::VARIANT AS s, {'a': [1, 2.5]}::VARIANT AS obj, [2::VARIANT] AS l",
+            "--format"]
+    as_json = CliRunner().invoke(cli, [*base, "json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.output) == [{"n": 7, "s": "x", "obj": {"a": [1, 2.5]}, "l": [2]}]
+    csv = CliRunner().invoke(cli, [*base, "csv"])
+    assert csv.exit_code == 0, csv.output
+    assert csv.output.splitlines()[1].startswith("7,x,")
+    table = CliRunner().invoke(cli, [*base, "table"])
+    assert table.exit_code == 0 and '\\x' not in table.output and "2.5" in table.output
+
+
 def test_sql_says_what_it_leaves_out_and_refuses_what_it_would_drop(demo_run):
     out, _ = demo_run
     base = ["--warehouse", str(out / "crowdaudit.duckdb"), "sql"]
