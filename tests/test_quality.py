@@ -204,6 +204,22 @@ def test_allow_warnings_never_lets_an_error_through():
     assert "WorkTimeInSeconds ≥ 0" in str(refused.value)
 
 
+def test_a_batch_refused_for_an_error_names_the_error_row_not_an_earlier_warning():
+    # Row 2 is an unusually fast worker (a warning), row 3 was submitted before it was accepted (an
+    # error): the refusal must point at row 3, which --allow-warnings would not get past.
+    assignments = pl.DataFrame({
+        "source_row": [2, 3], "assignment_id": ["A1", "A2"], "hit_id": ["H", "H"], "worker_id": ["W", "V"],
+        "assignment_status": ["Submitted", "Submitted"], "work_time_in_seconds": [1, 100],
+        "accept_time": [datetime(2020, 1, 1)] * 2, "submit_time": [datetime(2020, 1, 2), datetime(2019, 12, 31)],
+    })
+    with pytest.raises(QualityGateFailed) as refused:
+        check_batch("results", Path("x.csv"), {"assignments": assignments},
+                    file_columns={"submit_time": "SubmitTime", "accept_time": "AcceptTime"})
+    assert refused.value.row == 3 and refused.value.column == "SubmitTime, AcceptTime"
+    assert "SubmitTime ≥ AcceptTime" in refused.value.problem and "1 more failed" in refused.value.problem
+    assert "--allow-warnings" not in str(refused.value)
+
+
 def test_a_file_refused_by_the_reader_is_quarantined_with_its_row(tmp_path, run_cli, warehouse):
     bad = tmp_path / "Batch_5_batch_results.csv"
     bad.write_text('HITId,AssignmentId,WorkerId,AssignmentStatus,Input.image1,Answer.selected\n'

@@ -26,7 +26,10 @@ class QualityGateFailed(InputFileError):
     def __init__(self, path: Path, outcomes: list[Outcome], *, allow_warnings: bool,
                  file_columns: dict[str, str] | None = None):
         self.outcomes = outcomes
-        failed = [o for o in outcomes if o.is_error or (o.is_warning and not allow_warnings)]
+        # Errors first: a batch with a fast worker in row 2 and a broken row 9 is refused for row 9
+        # even with --allow-warnings, so the message must not send the user to row 2.
+        failed = sorted((o for o in outcomes if o.is_error or (o.is_warning and not allow_warnings)),
+                        key=lambda o: not o.is_error)
         first = failed[0]
         example = first.examples[0] if first.examples else {}
         row = example.get("source_row")
