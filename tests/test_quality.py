@@ -293,6 +293,18 @@ def test_load_votes_is_gated_too_a_reader_slip_is_refused_and_quarantined(tmp_pa
         ("t1", True), ("t2", False)]
 
 
+def test_an_expectation_great_expectations_cannot_evaluate_fails_saying_why():
+    # GX 1.x reports an expectation that raised under the metric's id, not at the top of
+    # exception_info: the failure read as "0 of 2 row(s) fail" with no reason.
+    frame = pl.DataFrame({"image_id": ["a", "b"], "score": ["0.5", "high"]})
+    [outcome] = run_suite(frame, Suite("t", (probability("score"),), ("image_id",)), screen=False)
+    assert not outcome.success and outcome.is_error
+    assert outcome.examples == [{"exception": "Column values, min_value, and max_value must either be None or of "
+                                              "the same type."}]
+    assert outcome.sentence() == ("t: error: could not check score is a probability in [0, 1] "
+                                  "[ExpectColumnValuesToBeBetween(score)]: " + outcome.examples[0]["exception"])
+
+
 def test_the_gate_counts_every_bad_row_not_just_a_sample():
     n = SAMPLE_ROWS * 5
     frame = pl.DataFrame({

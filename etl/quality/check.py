@@ -46,8 +46,11 @@ class Outcome:
         return asdict(self)
 
     def sentence(self) -> str:
-        where = "; ".join(", ".join(f"{k} {v}" for k, v in example.items()) for example in self.examples)
         kind = "error" if self.severity == ERROR else "warning"
+        if self.examples and "exception" in self.examples[0]:  # GX raised: no row count to give
+            return (f"{self.suite}: {kind}: could not check {self.description} [{self.expectation}]: "
+                    f"{self.examples[0]['exception']}")
+        where = "; ".join(", ".join(f"{k} {v}" for k, v in example.items()) for example in self.examples)
         return (f"{self.suite}: {kind}: expected {self.description} [{self.expectation}]; "
                 f"{self.unexpected_count} of {self.element_count} row(s) fail"
                 + (f", e.g. {where}" if where else ""))
@@ -146,13 +149,25 @@ def run_suite(frame: pl.DataFrame, suite: Suite, *, screen: bool = True, gx_when
         outcome.success = bool(result.success)
         details = result.result or {}
         outcome.unexpected_count = int(details.get("unexpected_count") or 0)
-        if result.exception_info and result.exception_info.get("raised_exception"):
+        failure = _exception_message(result.exception_info)
+        if failure is not None:
             outcome.success = False
-            outcome.examples = [{"exception": result.exception_info.get("exception_message")}]
+            outcome.examples = [{"exception": failure}]
             continue
         outcome.examples = [_plain(example, id_columns)
                             for example in (details.get("partial_unexpected_index_list") or [])][:EXAMPLES]
     return outcomes
+
+
+def _exception_message(info: dict | None) -> str | None:
+    """Why GX could not evaluate an expectation, or None. GX 1.x keys `exception_info` by the metric
+    that raised ({"MetricConfigurationID(...)": {"raised_exception": True, ...}}); looking for the
+    flag at the top only found nothing, and such a failure read as '0 of N row(s) fail'."""
+    if not info:
+        return None
+    entries = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    raised = [entry for entry in entries if entry.get("raised_exception")]
+    return str(raised[0].get("exception_message")) if raised else None
 
 
 def _plain(example: dict | object, id_columns: list[str]) -> dict:
