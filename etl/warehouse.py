@@ -102,14 +102,21 @@ def seed_language_regions(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _not_a_database(path: Path) -> CrowdauditError:
+    return CrowdauditError(
+        f"cannot open warehouse {path}: it is a data file (CSV, Parquet or JSON), not a DuckDB database; "
+        "point --warehouse at the .duckdb file")
+
+
 def _connect_waiting(path: Path, *, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
             con = duckdb.connect(str(path), read_only=read_only)
-            # DuckDB's progress bar goes to stdout, into `crowdaudit sql --format json > out.json`.
-            con.execute("SET enable_progress_bar = false")
-            return con
+        except duckdb.CatalogException as error:  # a data file opened read-only (see below)
+            if "in-memory" not in str(error):
+                raise CrowdauditError(f"cannot open warehouse {path}: {error}") from error
+            raise _not_a_database(path) from error
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise CrowdauditError(f"cannot open warehouse {path}: {error}") from error
@@ -122,6 +129,19 @@ def _connect_waiting(path: Path, *, read_only: bool, wait_seconds: float) -> duc
                     "finished (or raise --wait)."
                 ) from error
             time.sleep(0.2)
+            continue
+        # DuckDB 2.0 opens an existing CSV, Parquet or JSON file as an in-memory database holding a
+        # view of it: `--warehouse Batch_1_batch_results.csv ingest ...` said "45 inserted" and
+        # kept nothing. A warehouse is a database file, so its connection must have a path.
+        in_memory = con.execute(
+            "SELECT path IS NULL FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchall()[0][0]
+        if in_memory:
+            con.close()
+            raise _not_a_database(path)
+        # DuckDB's progress bar goes to stdout, into `crowdaudit sql --format json > out.json`.
+        con.execute("SET enable_progress_bar = false")
+        return con
 
 
 @contextmanager

@@ -98,3 +98,31 @@ def test_upgrading_gives_every_published_batch_its_hit_type_row(warehouse, monke
                            "ORDER BY 1").fetchall()
     assert rows == [("crowdaudit-1", "[masters]", "2026-01-01 10:00:00"),
                     ("crowdaudit-2", "[masters]", "2026-02-01 09:00:00")]
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_data_file_given_as_the_warehouse_is_refused_not_loaded_into_memory(tmp_path, read_only):
+    # DuckDB 2.0 opens a CSV as an in-memory database with a view of it: every write was lost.
+    data = tmp_path / "Batch_1_batch_results.csv"
+    data.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(CrowdauditError, match="is a data file .* not a DuckDB database"), \
+            open_warehouse(data, read_only=read_only):
+        pass
+    assert data.read_text(encoding="utf-8") == "a,b\n1,2\n"
+
+
+def test_ingest_into_a_csv_named_as_the_warehouse_says_so_instead_of_reporting_rows_inserted(
+        tmp_path, write_results):
+    from click.testing import CliRunner
+
+    from etl.cli import cli
+
+    batch = write_results("Batch_1_batch_results.csv", {"H": ["https://x.example/1.jpg"]},
+                          [{"AssignmentId": "A", "HITId": "H", "WorkerId": "W", "selected": "image1"}])
+    mistaken = tmp_path / "gold.csv"
+    mistaken.write_text("url,truth\nhttps://x.example/1.jpg,1\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--warehouse", str(mistaken), "ingest", str(batch)])
+    assert result.exit_code == 1, result.output
+    assert "inserted" not in result.output and "not a DuckDB database" in result.output
+    result = CliRunner().invoke(cli, ["--warehouse", str(mistaken), "sql", "SELECT 1"])
+    assert result.exit_code == 1 and "not a DuckDB database" in result.output
