@@ -126,3 +126,46 @@ def test_ingest_into_a_csv_named_as_the_warehouse_says_so_instead_of_reporting_r
     assert "inserted" not in result.output and "not a DuckDB database" in result.output
     result = CliRunner().invoke(cli, ["--warehouse", str(mistaken), "sql", "SELECT 1"])
     assert result.exit_code == 1 and "not a DuckDB database" in result.output
+
+
+# Migration 0009 as it first shipped (commit e6cf6c0), before `outcome` was written into it.
+HIT_EXTENSIONS_AS_FIRST_SHIPPED = """
+CREATE TABLE raw.hit_extensions (
+    batch_id VARCHAR NOT NULL, hit_id VARCHAR NOT NULL, from_assignments INTEGER NOT NULL,
+    extra INTEGER NOT NULL, reward DECIMAL(12, 4) NOT NULL, unique_request_token VARCHAR NOT NULL,
+    target VARCHAR NOT NULL, planned_at TIMESTAMP NOT NULL, done_at TIMESTAMP,
+    PRIMARY KEY (unique_request_token)
+);
+"""
+
+
+def test_a_warehouse_that_took_migration_9_before_it_was_edited_gets_the_outcome_column(warehouse, monkeypatch):
+    all_migrations = wh.migrations()
+    first_shipped = [(v, n, HIT_EXTENSIONS_AS_FIRST_SHIPPED if v == 9 else sql) for v, n, sql in all_migrations
+                     if v <= 9]
+    monkeypatch.setattr(wh, "migrations", lambda: first_shipped)
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        con.executemany("INSERT INTO raw.hit_extensions VALUES ('b', ?, 3, 2, 0.05, ?, 'sandbox', "
+                        "TIMESTAMP '2026-11-23 17:10', ?)",
+                        [["3H1", "t1", "2026-11-23 17:11"], ["3H2", "t2", None]])
+    monkeypatch.setattr(wh, "migrations", lambda: all_migrations)
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        assert con.execute("SELECT hit_id, done_at IS NOT NULL, outcome FROM raw.hit_extensions ORDER BY 1"
+                           ).fetchall() == [("3H1", True, "added"), ("3H2", False, None)]
+        # As `hits extend` writes its plan (etl/hits/manage.py: _write_plan).
+        con.execute("INSERT INTO raw.hit_extensions VALUES ('b', '3H3', 3, 2, 0.05, 't3', 'sandbox', "
+                    "TIMESTAMP '2026-11-24 09:00', NULL, NULL)")
+
+
+def test_the_outcome_migration_leaves_a_current_warehouse_as_it_was(warehouse, monkeypatch):
+    all_migrations = wh.migrations()
+    monkeypatch.setattr(wh, "migrations", lambda: [m for m in all_migrations if m[1] != "hit_extensions_outcome"])
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        con.execute("INSERT INTO raw.hit_extensions VALUES ('b', '3H1', 3, 2, 0.05, 't1', 'sandbox', "
+                    "TIMESTAMP '2026-11-23 17:10', TIMESTAMP '2026-11-23 17:11', 'abandoned: expired')")
+    monkeypatch.setattr(wh, "migrations", lambda: all_migrations)
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        assert con.execute("SELECT outcome FROM raw.hit_extensions").fetchall() == [("abandoned: expired",)]
+        assert [c for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE "
+                                          "table_name = 'hit_extensions' ORDER BY ordinal_position").fetchall()
+                ][-2:] == ["done_at", "outcome"]
