@@ -305,6 +305,17 @@ def test_an_expectation_great_expectations_cannot_evaluate_fails_saying_why():
                                   "[ExpectColumnValuesToBeBetween(score)]: " + outcome.examples[0]["exception"])
 
 
+def test_a_missing_value_in_an_example_row_is_null_so_the_examples_are_strict_json():
+    # pandas hands GX a missing string as NaN: it reached quarantine's .json and dq_results as NaN,
+    # which strict JSON readers (and DuckDB's ::JSON) refuse.
+    votes = pl.DataFrame({"source_row": [2, 3], "image_id": ["a", "b"], "worker_id": ["w", None],
+                          "selected": [True, False]})
+    outcomes = {o.expectation: o for o in run_suite(votes, BATCH_SUITES["votes"]["votes"])}
+    missing = outcomes["ExpectColumnValuesToNotBeNull(worker_id)"]
+    assert missing.examples == [{"image_id": "b", "source_row": 3, "worker_id": None}]
+    assert json.loads(json.dumps(missing.examples, allow_nan=False)) == missing.examples
+
+
 def test_the_gate_counts_every_bad_row_not_just_a_sample():
     n = SAMPLE_ROWS * 5
     frame = pl.DataFrame({

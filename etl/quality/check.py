@@ -10,6 +10,7 @@ frames). A clean batch of a million rows costs one parallel polars pass.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import asdict, dataclass, field
 
 import polars as pl
@@ -171,7 +172,8 @@ def _exception_message(info: dict | None) -> str | None:
 
 
 def _plain(example: dict | object, id_columns: list[str]) -> dict:
-    """The row's ids first, then the values at fault; numpy scalars and timestamps made JSON-friendly."""
+    """The row's ids first, then the values at fault; numpy scalars, timestamps and NaN (a missing
+    value, to pandas) made JSON-friendly, as quarantine's .json and dq_results.examples hold them."""
     if not isinstance(example, dict):
         return {"value": str(example)}
     plain = {}
@@ -179,5 +181,7 @@ def _plain(example: dict | object, id_columns: list[str]) -> dict:
         value = example[name]
         if hasattr(value, "item"):
             value = value.item()
+        if isinstance(value, float) and math.isnan(value):  # pandas' missing string: NaN is not JSON
+            value = None
         plain[name] = value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
     return plain
