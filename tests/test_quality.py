@@ -316,6 +316,20 @@ def test_a_missing_value_in_an_example_row_is_null_so_the_examples_are_strict_js
     assert json.loads(json.dumps(missing.examples, allow_nan=False)) == missing.examples
 
 
+def test_a_validation_run_that_cannot_be_recorded_whole_records_none_of_it(warehouse):
+    # executemany commits row by row: a run cut short stayed as the newest run, its later outcomes
+    # (here a failure the report should show) missing.
+    passed = Outcome("raw.gold", "ExpectColumnValuesToNotBeNull(truth)", ["truth"], "truth is never empty",
+                     "critical", True, 3, 0)
+    unrecordable = Outcome("raw.gold", "ExpectColumnValuesToBeUnique(image_id)", ["image_id"], "image_id is unique",
+                           "critical", False, 2**70, 2)  # no BIGINT holds this count
+    with open_warehouse(warehouse, read_only=False) as con:
+        with pytest.raises(duckdb.Error):
+            results.record_results(con, [passed, passed, unrecordable])
+        assert con.execute("SELECT count(*) FROM meta.dq_results").fetchall() == [(0,)]
+        assert results.latest_results(con).is_empty()
+
+
 def test_the_gate_counts_every_bad_row_not_just_a_sample():
     n = SAMPLE_ROWS * 5
     frame = pl.DataFrame({

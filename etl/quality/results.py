@@ -11,6 +11,7 @@ import polars as pl
 from etl.quality.check import Outcome, run_suite
 from etl.quality.sql_screen import screened_rows
 from etl.quality.suites import WAREHOUSE_SUITES
+from etl.warehouse import transaction
 
 
 def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
@@ -37,7 +38,8 @@ def validate_warehouse(con: duckdb.DuckDBPyConnection) -> tuple[list[Outcome], l
 
 
 def record_results(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome]) -> int:
-    """Append one run to meta.dq_results; return its run_id."""
+    """Append one run to meta.dq_results, all of it or none (a run cut short would be the newest,
+    and its missing failures would not show in the report); return its run_id."""
     run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM meta.dq_results").fetchall()[0][0]
     validated_at = datetime.now(UTC).replace(tzinfo=None)
     rows = [
@@ -45,8 +47,9 @@ def record_results(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome]) -> i
          o.unexpected_count, json.dumps(o.examples, default=str))
         for o in outcomes
     ]
-    if rows:
-        con.executemany("INSERT INTO meta.dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    if rows:  # one transaction: executemany commits row by row, and the report shows the newest run
+        with transaction(con):
+            con.executemany("INSERT INTO meta.dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return run_id
 
 
