@@ -25,11 +25,12 @@ TABLE_ROWS = 200
 # Rows converted and written at a time: large enough that per-batch work is negligible.
 BATCH_ROWS = 100_000
 # Type ids polars cannot hold exactly (or at all): shown as DuckDB's own text for them. DuckDB names
-# the zoned ones in words: a TIMESTAMPTZ of `infinity` made polars panic, a TIMETZ lost its offset.
+# the zoned ones in words: a TIMESTAMPTZ of `infinity` made polars panic, a TIMETZ lost its offset,
+# a TIMESTAMPTZ_NS of `infinity` came out as a date in 2262; a GEOMETRY is its WKT.
 AS_TEXT = {"interval", "date", "time", "time with time zone", "time_ns", "timestamp", "timestamp_s",
-           "timestamp_ms", "timestamp_ns", "timestamp with time zone", "union", "blob", "bit", "varint",
-           "bignum", "uuid", "enum", "variant"}
-NESTED = {"list", "struct", "map", "array"}
+           "timestamp_ms", "timestamp_ns", "timestamp with time zone", "timestamptz_ns", "union", "blob", "bit",
+           "varint", "bignum", "uuid", "enum", "variant", "geometry"}
+NESTED = {"list", "struct", "map", "array", "tuple"}
 # A VARIANT (`typed_value` of duckdb_settings()) reaches polars as its binary encoding.
 AS_JSON_IN_JSON = NESTED | {"variant"}
 FLOATING = {"double", "float"}

@@ -212,6 +212,28 @@ def test_sql_prints_a_variant_as_its_value_in_every_format(empty_warehouse):
     assert table.exit_code == 0 and '\\x' not in table.output and "2.5" in table.output
 
 
+@pytest.mark.parametrize("output_format", ["table", "csv", "json"])
+def test_sql_prints_every_type_duckdb_has(empty_warehouse, output_format):
+    # test_all_types(): a row of minimums, one of maximums, one of NULLs of every DuckDB type. Its
+    # TIMESTAMPTZ_NS, GEOMETRY and TUPLE columns were a polars traceback in CSV.
+    result = CliRunner().invoke(cli, ["--warehouse", str(empty_warehouse), "sql", "--format", output_format,
+                                      "SELECT * FROM test_all_types()"])
+    assert result.exit_code == 0, result.output
+    if output_format == "json":
+        assert len(json.loads(result.output, parse_constant=pytest.fail)) == 3
+
+
+def test_sql_prints_duckdb_2_types_as_duckdb_writes_them(empty_warehouse):
+    # A TIMESTAMPTZ_NS of infinity came out of JSON as 2262-04-11 23:47:16.854775+00:00.
+    rows = json.loads(CliRunner().invoke(cli, [
+        "--warehouse", str(empty_warehouse), "sql", "--format", "json",
+        ("SELECT 'infinity'::TIMESTAMPTZ_NS AS never, TIMESTAMPTZ_NS '2020-01-01 00:00:00.123456789+00' AS ns, "
+         "'POINT (1 2)'::GEOMETRY AS point, (SELECT tuple FROM test_all_types() LIMIT 1 OFFSET 1) AS pair")
+    ]).output)
+    assert rows == [{"never": "infinity", "ns": "2020-01-01 00:00:00.123456789+00", "point": "POINT (1 2)",
+                     "pair": [42, "🦆🦆🦆🦆🦆🦆"]}]
+
+
 def test_sql_says_what_it_leaves_out_and_refuses_what_it_would_drop(demo_run):
     out, _ = demo_run
     base = ["--warehouse", str(out / "crowdaudit.duckdb"), "sql"]
