@@ -89,3 +89,16 @@ def test_layout_prints_the_web_sites_design(run_cli, tmp_path):
     run_cli("hits", "layout", "--per-hit", "4", "-o", str(out))
     text = out.read_text()
     assert "${image4}" in text and "${image5}" not in text
+
+
+def test_a_hit_taking_all_the_gold_shows_each_gold_image_once(run_cli, warehouse, tmp_path):
+    """8 gold slots from 8 gold images: redrawing whole rows rarely gets all 8 distinct (0.2%), and
+    HITs still repeating after the redraws used to keep a gold image twice (ingest refuses them)."""
+    seed_images(warehouse, n_images=1000, n_gold=8)
+    run_cli("hits", "build", "--gold-per-hit", "8", "--seed", "1", "--variables", str(tmp_path / "v.csv"))
+    per_hit = query(warehouse, "SELECT count(*) FILTER (is_gold), count(DISTINCT image_id), count(*) "
+                               "FROM raw.hit_items GROUP BY hit_id")
+    assert len(per_hit) == 250
+    assert all(gold == 8 and distinct == total for gold, distinct, total in per_hit)
+    shown = pl.read_csv(tmp_path / "v.csv", infer_schema=False).select(pl.concat_list(pl.all())).to_series()
+    assert all(len(set(filter(None, row))) == len(list(filter(None, row))) for row in shown)

@@ -51,3 +51,17 @@ def test_a_results_file_that_fails_halfway_leaves_the_earlier_file_whole(tmp_pat
         write_results_csv(rows, target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_every_gold_image_in_every_hit_is_drawn_without_a_repeat(tmp_path, run_cli, warehouse):
+    """--gold-per-hit equal to the gold there is: redrawing rows alone gave up ('could not draw')."""
+    urls = [f"https://x.example/w/hindi/{k}/01.jpg" for k in range(1, 411)]
+    (tmp_path / "truth.csv").write_text("url,truth\n" + "".join(f"{u},{k % 2 == 0}\n" for k, u in enumerate(urls)))
+    (tmp_path / "gold.csv").write_text("url,truth\n" + "".join(f"{u},{k % 2 == 0}\n" for k, u in enumerate(urls[:10])))
+    results = tmp_path / "Batch_5_batch_results.csv"
+    run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--gold", str(tmp_path / "gold.csv"),
+            "--per-hit", "12", "--gold-per-hit", "10", "--workers", "5", "-o", str(results))
+    shown = pl.read_csv(results, infer_schema=False).select(pl.concat_list(pl.col("^Input.image.*$"))).to_series()
+    assert shown.len() == 200 * 3
+    assert all(len(set(filter(None, row))) == len(list(filter(None, row))) == 12 for row in shown)
+    run_cli("ingest", str(results))

@@ -26,6 +26,7 @@ from etl.hits.pricing import Price, is_whole_cents, price_hits
 from etl.hits.template import DEFAULT_DESCRIPTION, DEFAULT_KEYWORDS, DEFAULT_TITLE, slot_name
 from etl.load.loadlog import next_load_id, record_load
 from etl.load.transaction import staged
+from etl.simulate import distinct_draws
 from etl.warehouse import transaction
 
 DEFAULT_LIFETIME = 7 * 24 * 3600
@@ -118,14 +119,8 @@ def plan_items(fresh: list[str], gold: list[str], *, per_hit: int, gold_per_hit:
     n_hits = -(-len(fresh) // fresh_per_hit)
     hit_of_fresh = np.arange(len(fresh)) // fresh_per_hit
     gold_hit = np.repeat(np.arange(n_hits), gold_per_hit)
-    gold_pick = rng.integers(0, max(len(gold), 1), size=(n_hits, gold_per_hit))
-    # Redraw the HITs whose gold came up twice: an image shows once per HIT.
-    for _ in range(1000):
-        ordered = np.sort(gold_pick, axis=1)
-        clash = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
-        if not clash.any():
-            break
-        gold_pick[clash] = rng.integers(0, len(gold), size=(int(clash.sum()), gold_per_hit))
+    # Distinct within each HIT: an image shows once per HIT.
+    gold_pick = distinct_draws(rng, n_hits, gold_per_hit, len(gold), attempts=1000)
     gold_ids = np.asarray(gold, dtype=object)[gold_pick.ravel()] if gold_per_hit else np.array([], dtype=object)
     items = pl.DataFrame({
         "hit_number": np.concatenate([hit_of_fresh, gold_hit]).astype(np.int64),
