@@ -102,3 +102,18 @@ def test_a_hit_taking_all_the_gold_shows_each_gold_image_once(run_cli, warehouse
     assert all(gold == 8 and distinct == total for gold, distinct, total in per_hit)
     shown = pl.read_csv(tmp_path / "v.csv", infer_schema=False).select(pl.concat_list(pl.all())).to_series()
     assert all(len(set(filter(None, row))) == len(list(filter(None, row))) for row in shown)
+
+
+def test_gold_keyed_by_a_task_id_is_not_shown_as_an_image(run_cli, warehouse, tmp_path):
+    """Gold of long-format votes names a task ('q17'), not a picture a worker could judge."""
+    seed_images(warehouse, n_images=30, n_gold=0)
+    (tmp_path / "tasks.csv").write_text("task,truth\nq17,true\nq18,false\n")
+    run_cli("load", "gold", str(tmp_path / "tasks.csv"))
+    (tmp_path / "gold.csv").write_text("url,truth\nhttps://img.example/gold.jpg,true\n")
+    run_cli("load", "gold", str(tmp_path / "gold.csv"))
+    run_cli("hits", "build", "--gold-per-hit", "2", "--seed", "1", "--variables", str(tmp_path / "v.csv"))
+    assert query(warehouse, "SELECT DISTINCT image_id FROM raw.hit_items WHERE is_gold") == [
+        ("https://img.example/gold.jpg",)]
+    assert query(warehouse, "SELECT DISTINCT gold_per_hit FROM raw.hit_batches") == [(1,)]
+    shown = set(pl.read_csv(tmp_path / "v.csv", infer_schema=False).unpivot()["value"].drop_nulls())
+    assert not shown & {"q17", "q18"}

@@ -24,6 +24,7 @@ import polars as pl
 from etl.errors import CrowdauditError
 from etl.hits.pricing import Price, is_whole_cents, price_hits
 from etl.hits.template import DEFAULT_DESCRIPTION, DEFAULT_KEYWORDS, DEFAULT_TITLE, slot_name
+from etl.load.images import HTTP_URL
 from etl.load.loadlog import next_load_id, record_load
 from etl.load.transaction import staged
 from etl.simulate import distinct_draws
@@ -109,6 +110,14 @@ def candidate_images(con: duckdb.DuckDBPyConnection, where: str | None) -> list[
         ) from error
 
 
+def showable_gold(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Gold images a HIT can show, in a stable order: gold keyed by the task id of long-format votes
+    (`load gold` with a task column) names no picture, and mixed into a HIT it became an <img> of
+    'q17' that no worker can judge."""
+    gold = con.sql("SELECT image_id FROM raw.gold ORDER BY image_id").pl()
+    return gold.filter(pl.col("image_id").str.contains(HTTP_URL))["image_id"].to_list()
+
+
 def plan_items(fresh: list[str], gold: list[str], *, per_hit: int, gold_per_hit: int, seed: int) -> pl.DataFrame:
     """(hit_number, slot, image_id, is_gold): fresh images shuffled into HITs of per_hit - gold_per_hit,
     gold_per_hit distinct gold images added to each, slots shuffled within each HIT."""
@@ -167,7 +176,7 @@ def build_hits(
         fresh = fresh[:limit]
     if not fresh:
         return None
-    gold = [row[0] for row in con.execute("SELECT image_id FROM raw.gold ORDER BY image_id").fetchall()]
+    gold = showable_gold(con)
     gold_per_hit = design.gold_slots(len(gold))
     number = next_batch_number(con)
     batch_id = f"crowdaudit-{number}"
