@@ -117,3 +117,33 @@ def test_gold_keyed_by_a_task_id_is_not_shown_as_an_image(run_cli, warehouse, tm
     assert query(warehouse, "SELECT DISTINCT gold_per_hit FROM raw.hit_batches") == [(1,)]
     shown = set(pl.read_csv(tmp_path / "v.csv", infer_schema=False).unpivot()["value"].drop_nulls())
     assert not shown & {"q17", "q18"}
+
+
+def test_a_variables_file_that_cannot_be_written_plans_nothing(run_cli, warehouse, tmp_path):
+    """The batch and its web-site file go together: a batch committed without its file left its
+    images with a HIT, so a re-run planned nothing and the file could never be had."""
+    seed_images(warehouse, n_images=30)
+    (tmp_path / "a-file").write_text("not a folder")
+    result = run_cli("hits", "build", "--variables", str(tmp_path / "a-file" / "v.csv"), expect=1)
+    assert "a-file" in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_batches") == [(0,)]
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_items") == [(0,)]
+    run_cli("hits", "build", "--variables", str(tmp_path / "v.csv"))
+    assert pl.read_csv(tmp_path / "v.csv", infer_schema=False).height == 3
+
+
+def test_a_batch_that_fails_to_commit_leaves_no_variables_file(run_cli, warehouse, tmp_path, monkeypatch):
+    import pytest
+
+    from etl.hits import plan
+
+    seed_images(warehouse, n_images=30)
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(plan, "record_load", refuse)
+    with open_warehouse(warehouse, read_only=False) as con, pytest.raises(RuntimeError, match="disk is full"):
+        plan.build_hits(con, plan.HitDesign(), seed=1, variables_csv=tmp_path / "v.csv")
+    assert list(tmp_path.iterdir()) == [warehouse.parent]
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_items") == [(0,)]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,6 +23,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from etl.atomic_file import replaced_whole
 from etl.errors import CrowdauditError
 from etl.hits.pricing import Price, is_whole_cents, price_hits
 from etl.hits.template import DEFAULT_DESCRIPTION, DEFAULT_KEYWORDS, DEFAULT_TITLE, slot_name
@@ -159,6 +162,21 @@ def variables_frame(items: pl.DataFrame, *, per_hit: int) -> pl.DataFrame:
     )
 
 
+@contextmanager
+def written_on_commit(path: Path | None, text: str) -> Iterator[None]:
+    """Write the web site's file beside `path` before the batch commits, and rename it into place
+    after. Written after the commit, a file that could not be written (a folder that is a file, a
+    full disk) left a batch planned with no variables.csv, and a re-run planned nothing: its images
+    all have a HIT. Now the batch is planned only if its file is written."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replaced_whole(path) as partial:
+        partial.write_text(text, encoding="utf-8")
+        yield
+
+
 def build_hits(
     con: duckdb.DuckDBPyConnection,
     design: HitDesign,
@@ -193,7 +211,9 @@ def build_hits(
         # before a crash by this annotation, and another warehouse's crowdaudit-1 must not match.
         (pl.lit("crowdaudit:") + pl.col("hit_id") + pl.lit(":" + secrets.token_hex(6))).alias("requester_annotation"),
     )
-    with staged(con, planned_hits=hits, planned_items=items.select("hit_id", "slot", "image_id", "is_gold")), \
+    variables_csv = None if variables_csv is None else Path(variables_csv)
+    with written_on_commit(variables_csv, variables_text), \
+            staged(con, planned_hits=hits, planned_items=items.select("hit_id", "slot", "image_id", "is_gold")), \
             transaction(con):
         load_id = next_load_id(con)
         con.execute(
@@ -221,10 +241,6 @@ def build_hits(
             sha256=hashlib.sha256(variables_text.encode()).hexdigest(), rows_in_file=n_hits,
             rows_inserted=n_hits, rows_updated=0, started_at=started_at,
         )
-    if variables_csv is not None:
-        variables_csv = Path(variables_csv)
-        variables_csv.parent.mkdir(parents=True, exist_ok=True)
-        variables_csv.write_text(variables_text, encoding="utf-8")
     return PlannedBatch(
         batch_id=batch_id, n_hits=n_hits, n_images=len(fresh), gold_per_hit=gold_per_hit,
         variables_csv=variables_csv, seed=seed,
