@@ -147,3 +147,30 @@ def test_a_batch_that_fails_to_commit_leaves_no_variables_file(run_cli, warehous
         plan.build_hits(con, plan.HitDesign(), seed=1, variables_csv=tmp_path / "v.csv")
     assert list(tmp_path.iterdir()) == [warehouse.parent]
     assert query(warehouse, "SELECT count(*) FROM raw.hit_items") == [(0,)]
+
+
+def test_an_image_url_with_a_double_quote_is_refused_before_anything_is_planned(run_cli, warehouse, tmp_path):
+    """The site pastes ${image1} into src="..." unescaped: a quote in a URL would end the attribute
+    and put the rest (onerror="...") into the worker's page as HTML."""
+    seed_images(warehouse, n_images=10, n_gold=0)
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("INSERT INTO raw.images (image_id, load_id) VALUES "
+                    "('https://img.example/a\"onerror=\"alert(1).jpg', 1)")
+    variables = tmp_path / "v.csv"
+    result = run_cli("hits", "build", "--variables", str(variables), expect=1)
+    assert "double quote" in result.output and "alert(1)" in result.output
+    assert not variables.exists()
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_items") == [(0,)]
+    # the message's way out works
+    run_cli("hits", "build", "--where", "NOT contains(image_id, '\"')", "--variables", str(variables))
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_items") == [(10,)]
+
+
+def test_gold_with_a_double_quote_in_its_url_is_not_mixed_in(run_cli, warehouse, tmp_path):
+    seed_images(warehouse, n_images=10, n_gold=0)
+    (tmp_path / "gold.csv").write_text('url,truth\n"https://img.example/g""x.jpg",true\nhttps://img.example/g.jpg,no\n')
+    run_cli("load", "gold", str(tmp_path / "gold.csv"))
+    run_cli("hits", "build", "--gold-per-hit", "2", "--variables", str(tmp_path / "v.csv"))
+    assert query(warehouse, "SELECT DISTINCT image_id FROM raw.hit_items WHERE is_gold") == [
+        ("https://img.example/g.jpg",)]
+    assert '"' not in "".join(pl.read_csv(tmp_path / "v.csv", infer_schema=False).unpivot()["value"].drop_nulls())

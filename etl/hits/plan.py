@@ -116,9 +116,25 @@ def candidate_images(con: duckdb.DuckDBPyConnection, where: str | None) -> list[
 def showable_gold(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Gold images a HIT can show, in a stable order: gold keyed by the task id of long-format votes
     (`load gold` with a task column) names no picture, and mixed into a HIT it became an <img> of
-    'q17' that no worker can judge."""
+    'q17' that no worker can judge. Gold whose URL holds a double quote is left out (see refuse_quotes)."""
     gold = con.sql("SELECT image_id FROM raw.gold ORDER BY image_id").pl()
-    return gold.filter(pl.col("image_id").str.contains(HTTP_URL))["image_id"].to_list()
+    showable = pl.col("image_id").str.contains(HTTP_URL) & ~pl.col("image_id").str.contains('"', literal=True)
+    return gold.filter(showable)["image_id"].to_list()
+
+
+def refuse_quotes(image_ids: list[str]) -> None:
+    """Refuse image URLs holding a double quote. The requester site pastes variables.csv's values
+    into the layout's src="${image1}" as they are (it does not escape HTML), so a quote ends the
+    attribute and the rest of the URL becomes HTML of the worker's page (onerror="..." runs). A
+    real URL carries it percent-encoded (%22), as browsers send it anyway."""
+    ids = pl.Series("image_id", image_ids, dtype=pl.String)
+    quoted = ids.filter(ids.str.contains('"', literal=True))
+    if quoted.len():
+        raise CrowdauditError(
+            f"{quoted.len()} image URL(s) hold a double quote, e.g. {quoted[0]!r}: the requester site pastes each URL "
+            'into the page\'s src="..." unescaped, where the quote would end it and the rest run as HTML. Load them '
+            "with the quote percent-encoded (%22), or leave them out: --where \"NOT contains(image_id, '\"')\""
+        )
 
 
 def plan_items(fresh: list[str], gold: list[str], *, per_hit: int, gold_per_hit: int, seed: int) -> pl.DataFrame:
@@ -194,6 +210,7 @@ def build_hits(
         fresh = fresh[:limit]
     if not fresh:
         return None
+    refuse_quotes(fresh)
     gold = showable_gold(con)
     gold_per_hit = design.gold_slots(len(gold))
     number = next_batch_number(con)
