@@ -174,3 +174,16 @@ def test_gold_with_a_double_quote_in_its_url_is_not_mixed_in(run_cli, warehouse,
     assert query(warehouse, "SELECT DISTINCT image_id FROM raw.hit_items WHERE is_gold") == [
         ("https://img.example/g.jpg",)]
     assert '"' not in "".join(pl.read_csv(tmp_path / "v.csv", infer_schema=False).unpivot()["value"].drop_nulls())
+
+
+def test_a_hit_over_mturks_question_size_limit_is_refused_when_planned(run_cli, warehouse, tmp_path):
+    """12 URLs of 6 kB make a 75 kB HTMLQuestion: `hits publish` refused it, but by then its images
+    had a HIT and no re-run of `hits build` planned them again."""
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("INSERT INTO raw.images (image_id, load_id) SELECT 'https://img.example/' || repeat('x', 6000) "
+                    "|| '/' || i || '.jpg', 1 FROM range(12) t(i)")
+    result = run_cli("hits", "build", "--variables", str(tmp_path / "v.csv"), expect=1)
+    assert "65535" in result.output and "--per-hit" in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_items") == [(0,)]
+    run_cli("hits", "build", "--per-hit", "6", "--variables", str(tmp_path / "v.csv"))
+    assert query(warehouse, "SELECT count(DISTINCT image_id), count(DISTINCT hit_id) FROM raw.hit_items") == [(12, 2)]

@@ -16,7 +16,7 @@ from etl.hits.answers import (
     selected_slots,
     selected_text,
 )
-from etl.hits.template import MAX_QUESTION_BYTES, layout_html, question_xml, slot_images
+from etl.hits.template import MAX_QUESTION_BYTES, layout_html, question_sizes, question_xml, slot_images
 
 SUBMIT = "https://workersandbox.mturk.com/mturk/externalSubmit"
 
@@ -49,6 +49,18 @@ def test_a_question_over_64_kilobytes_is_refused_before_mturk_sees_it():
     urls = ["https://images.example/" + "x" * 6000 + f"/{n}.jpg" for n in range(12)]
     with pytest.raises(CrowdauditError, match="65535"):
         question_xml(urls, submit_url=SUBMIT)
+
+
+def test_question_sizes_are_the_rendered_questions_sizes_for_odd_urls():
+    """`hits build` sizes every HIT without rendering it: the sum must be the rendered size."""
+    import polars as pl
+
+    odd = ["https://images.example/a.jpg?x=1&y=<2>", "https://images.example/it's.jpg", "https://bilder.example/ß/💍.jpg",
+           "https://images.example/" + "é" * 3000 + ".jpg", "https://images.example/a&amp;b"]
+    hits = {"h1": odd, "h2": odd[:2], "h3": ["https://images.example/1.jpg"] * 12}
+    items = pl.DataFrame([{"hit_id": hit, "image_id": url} for hit, urls in hits.items() for url in urls])
+    sizes = dict(question_sizes(items, key="hit_id", submit_url=SUBMIT).iter_rows())
+    assert sizes == {hit: len(question_xml(urls, submit_url=SUBMIT).encode()) for hit, urls in hits.items()}
 
 
 def test_the_answer_parser_reads_a_joined_selected_field():

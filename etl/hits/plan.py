@@ -24,9 +24,17 @@ import numpy as np
 import polars as pl
 
 from etl.atomic_file import replaced_whole
+from etl.crowd.mturk import LIVE_SUBMIT, SANDBOX_SUBMIT
 from etl.errors import CrowdauditError
 from etl.hits.pricing import Price, is_whole_cents, price_hits
-from etl.hits.template import DEFAULT_DESCRIPTION, DEFAULT_KEYWORDS, DEFAULT_TITLE, slot_name
+from etl.hits.template import (
+    DEFAULT_DESCRIPTION,
+    DEFAULT_KEYWORDS,
+    DEFAULT_TITLE,
+    MAX_QUESTION_BYTES,
+    question_sizes,
+    slot_name,
+)
 from etl.load.images import HTTP_URL
 from etl.load.loadlog import next_load_id, record_load
 from etl.load.transaction import staged
@@ -137,6 +145,22 @@ def refuse_quotes(image_ids: list[str]) -> None:
         )
 
 
+def refuse_oversized(items: pl.DataFrame, *, title: str) -> None:
+    """Refuse a plan with a HIT whose HTMLQuestion MTurk would refuse (over 64 KB: long URLs, many
+    slots). `hits publish` refuses it too, but by then its images all have a HIT, and no re-run of
+    `hits build` plans them again. Sized with the longer of MTurk's two submit URLs."""
+    submit_url = max(LIVE_SUBMIT, SANDBOX_SUBMIT, key=len)
+    sizes = question_sizes(items.select("hit_id", "image_id"), key="hit_id", submit_url=submit_url, title=title)
+    over = sizes.filter(pl.col("question_bytes") > MAX_QUESTION_BYTES).sort("question_bytes", descending=True)
+    if over.height:
+        raise CrowdauditError(
+            f"{over.height} of the {sizes.height} HITs would be over MTurk's size limit for a question (the largest "
+            f"{over['question_bytes'][0]} bytes as an HTMLQuestion; MTurk accepts at most {MAX_QUESTION_BYTES}); "
+            "nothing was planned. Use fewer images per HIT (--per-hit), or leave the longest URLs out "
+            '(--where "length(image_id) < 2000")'
+        )
+
+
 def plan_items(fresh: list[str], gold: list[str], *, per_hit: int, gold_per_hit: int, seed: int) -> pl.DataFrame:
     """(hit_number, slot, image_id, is_gold): fresh images shuffled into HITs of per_hit - gold_per_hit,
     gold_per_hit distinct gold images added to each, slots shuffled within each HIT."""
@@ -218,6 +242,7 @@ def build_hits(
     items = plan_items(fresh, gold, per_hit=design.per_hit, gold_per_hit=gold_per_hit, seed=seed)
     items = items.with_columns(pl.format("local-{}-{}", pl.lit(number), (pl.col("hit_number") + 1)
                                          .cast(pl.String).str.zfill(6)).alias("hit_id"))
+    refuse_oversized(items, title=design.title)
     n_hits = items["hit_number"].n_unique()
     variables = variables_frame(items, per_hit=design.per_hit)
     variables_text = variables.write_csv()

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from html.parser import HTMLParser
 
 import jinja2
+import polars as pl
 
 from etl.errors import CrowdauditError
 from etl.paths import TEMPLATES_DIR
@@ -51,15 +52,19 @@ def question_html(image_urls: Sequence[str], *, submit_url: str, title: str = DE
     )
 
 
-def question_xml(image_urls: Sequence[str], *, submit_url: str, title: str = DEFAULT_TITLE) -> str:
-    """An HTMLQuestion for CreateHIT; refuses one MTurk would refuse for size."""
+def _question_document(image_urls: Sequence[str], *, submit_url: str, title: str) -> str:
     html = question_html(image_urls, submit_url=submit_url, title=title)
     if "]]>" in html:
         raise CrowdauditError("an image URL contains ']]>', which cannot sit inside the HTMLQuestion's CDATA")
-    xml = (
+    return (
         f'<HTMLQuestion xmlns="{HTML_QUESTION_NS}">\n<HTMLContent><![CDATA[\n{html}]]></HTMLContent>\n'
         f"<FrameHeight>{FRAME_HEIGHT}</FrameHeight>\n</HTMLQuestion>\n"
     )
+
+
+def question_xml(image_urls: Sequence[str], *, submit_url: str, title: str = DEFAULT_TITLE) -> str:
+    """An HTMLQuestion for CreateHIT; refuses one MTurk would refuse for size."""
+    xml = _question_document(image_urls, submit_url=submit_url, title=title)
     size = len(xml.encode("utf-8"))
     if size > MAX_QUESTION_BYTES:
         raise CrowdauditError(
@@ -67,6 +72,29 @@ def question_xml(image_urls: Sequence[str], *, submit_url: str, title: str = DEF
             "Use fewer images per HIT or shorter image URLs."
         )
     return xml
+
+
+def escaped_bytes(url: pl.Expr) -> pl.Expr:
+    """UTF-8 bytes of `url` as the template's autoescape writes it into src="..." (markupsafe:
+    & is &amp;, < &lt;, > &gt;, " &#34;, ' &#39;)."""
+    def count(char: str) -> pl.Expr:
+        return url.str.count_matches(char, literal=True)
+
+    return url.str.len_bytes() + 4 * count("&") + 3 * (count("<") + count(">")) + 4 * (count('"') + count("'"))
+
+
+def question_sizes(items: pl.DataFrame, *, key: str, submit_url: str, title: str = DEFAULT_TITLE) -> pl.DataFrame:
+    """(key, question_bytes): the size of each HIT's HTMLQuestion (rows of `items`: key, image_id
+    for each slot), as `question_xml` would render it, without rendering every HIT: the question
+    with empty URLs for its number of slots, plus each URL as escaped."""
+    per_hit = items.group_by(key).agg(pl.len().alias("n_slots"), escaped_bytes(pl.col("image_id")).sum().alias("urls"))
+    n_slots = per_hit["n_slots"].unique().sort().to_list()
+    empty = pl.DataFrame({
+        "n_slots": n_slots,
+        "empty": [len(_question_document([""] * n, submit_url=submit_url, title=title).encode("utf-8"))
+                  for n in n_slots],
+    }, schema={"n_slots": per_hit.schema["n_slots"], "empty": pl.Int64})
+    return per_hit.join(empty, on="n_slots").select(key, (pl.col("empty") + pl.col("urls")).alias("question_bytes"))
 
 
 class _SlotImages(HTMLParser):
