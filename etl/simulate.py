@@ -217,8 +217,13 @@ def results_frame(
     seed: int,
     start: datetime = datetime(2019, 2, 20, 19, 0, 0),
 ) -> pl.DataFrame:
-    """The batch results file as the requester site writes it, one row per assignment."""
-    rng = np.random.default_rng([seed, 5])
+    """The batch results file as the requester site writes it, one row per assignment.
+
+    HIT and assignment ids depend on the batch as well as the seed: with the seed alone, two
+    batches simulated with the same seed (the default 0) got the same ids, and ingest refused the
+    second as changing the images of the first's HITs."""
+    batch = stable_seed(hashlib.sha256(hit_items.write_csv().encode()).hexdigest(), votes.height)
+    rng = np.random.default_rng([seed, 5, batch])
     n_hits = int(hit_items["hit_number"].max()) + 1
     hit_ids = mturk_ids(rng, n_hits, 30, "3")
     hit_type_id = mturk_ids(rng, 1, 30, "3")[0]

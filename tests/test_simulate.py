@@ -65,3 +65,25 @@ def test_every_gold_image_in_every_hit_is_drawn_without_a_repeat(tmp_path, run_c
     assert shown.len() == 200 * 3
     assert all(len(set(filter(None, row))) == len(list(filter(None, row))) == 12 for row in shown)
     run_cli("ingest", str(results))
+
+
+def test_two_batches_simulated_with_the_same_seed_ingest_side_by_side(tmp_path, run_cli, warehouse):
+    """Ids came from the seed alone: a second batch (other images, default seed 0) reused the first's
+    HIT ids, and ingest refused it as changing the images of those HITs."""
+    for batch, first in (("1", 1), ("2", 101)):
+        urls = [f"https://x.example/w/hindi/{k}/01.jpg" for k in range(first, first + 24)]
+        truth = tmp_path / f"truth{batch}.csv"
+        truth.write_text("url,truth\n" + "".join(f"{u},{k % 2 == 0}\n" for k, u in enumerate(urls)))
+        run_cli("simulate", "--truth", str(truth), "--workers", "5", "-o", str(tmp_path / f"Batch_{batch}_results.csv"))
+        run_cli("ingest", str(tmp_path / f"Batch_{batch}_results.csv"))
+    assert query(warehouse, "SELECT count(DISTINCT hit_id), count(DISTINCT image_id) FROM raw.hit_items") == [(4, 48)]
+    assert query(warehouse, "SELECT count(DISTINCT assignment_id) FROM raw.assignments") == [(12,)]
+
+
+def test_the_same_batch_and_seed_simulate_the_same_file(tmp_path, run_cli):
+    urls = [f"https://x.example/w/hindi/{k}/01.jpg" for k in range(1, 25)]
+    (tmp_path / "truth.csv").write_text("url,truth\n" + "".join(f"{u},{k % 2 == 0}\n" for k, u in enumerate(urls)))
+    for name in ("a.csv", "b.csv"):
+        run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--workers", "5", "-o", str(tmp_path / name))
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
