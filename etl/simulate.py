@@ -122,6 +122,8 @@ def plan_hits(
     fresh = images.filter(~pl.col("image_id").is_in(gold.implode())).sample(fraction=1.0, shuffle=True, seed=seed)
     with_gold = gold.len() > 0 and gold_per_hit > 0
     fresh_per_hit = per_hit - gold_per_hit if with_gold else per_hit
+    if fresh_per_hit < 1:
+        raise ValueError(f"{gold_per_hit} gold images per HIT leave no slot of {per_hit} for an image that is not gold")
     fresh = fresh.with_row_index("position").select(
         (pl.col("position") // fresh_per_hit).cast(pl.Int64).alias("hit_number"), "image_id"
     )

@@ -87,3 +87,12 @@ def test_the_same_batch_and_seed_simulate_the_same_file(tmp_path, run_cli):
         run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--workers", "5", "-o", str(tmp_path / name))
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
 
+
+def test_gold_filling_every_slot_is_refused_with_a_usage_message(tmp_path, run_cli):
+    (tmp_path / "truth.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n"
+                                        "https://x.example/c.jpg,false\n")
+    (tmp_path / "gold.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n")
+    result = run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--gold", str(tmp_path / "gold.csv"),
+                     "--per-hit", "2", "--gold-per-hit", "2", "-o", str(tmp_path / "r.csv"), expect=2)
+    assert "leaves no slot" in result.output
+    assert not (tmp_path / "r.csv").exists()

@@ -92,6 +92,9 @@ def simulate(truth_csv: Path, output: Path, gold_csv: Path | None, per_hit: int,
     if gold_ids and gold_per_hit > len(set(gold_ids)):
         raise click.UsageError(f"--gold-per-hit {gold_per_hit}: --gold has only {len(set(gold_ids))} images, and a "
                                "HIT shows each image once")
+    if gold_ids and gold_per_hit >= per_hit:
+        raise click.UsageError(f"--gold-per-hit {gold_per_hit} leaves no slot of a {per_hit}-image HIT (--per-hit) for "
+                               "an image that is not gold")
     if assignments > workers:
         raise click.UsageError("--assignments cannot exceed --workers: a worker answers a HIT once")
     results, _ = simulate_batch(
