@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from etl.atomic_file import write_text_atomically
+from etl.hits.pricing import money
 
 ALPHANUM = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
 RESULT_HEADER = [
@@ -215,7 +217,7 @@ def results_frame(
     workers: pl.DataFrame,
     *,
     per_hit: int,
-    reward: float,
+    reward: Decimal | float,
     seed: int,
     start: datetime = datetime(2019, 2, 20, 19, 0, 0),
 ) -> pl.DataFrame:
@@ -277,7 +279,7 @@ def results_frame(
         pl.lit(TITLE).alias("Title"),
         pl.lit(DESCRIPTION).alias("Description"),
         pl.lit(KEYWORDS).alias("Keywords"),
-        pl.lit(f"${reward:.2f}").alias("Reward"),
+        pl.lit(f"${money(reward):.2f}").alias("Reward"),
         pacific(created).alias("CreationTime"),
         pl.lit(str(votes["assignment_number"].max() + 1)).alias("MaxAssignments"),
         pl.lit("BatchId:1;").alias("RequesterAnnotation"),
@@ -320,7 +322,7 @@ def simulate_batch(
     *,
     per_hit: int = 12,
     assignments: int = 3,
-    reward: float = 0.01,
+    reward: Decimal | float = 0.01,
     crowd: CrowdSpec = CrowdSpec(),
     gold_ids: list[str] = (),
     gold_per_hit: int = 1,

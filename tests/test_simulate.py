@@ -96,3 +96,14 @@ def test_gold_filling_every_slot_is_refused_with_a_usage_message(tmp_path, run_c
                      "--per-hit", "2", "--gold-per-hit", "2", "-o", str(tmp_path / "r.csv"), expect=2)
     assert "leaves no slot" in result.output
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_a_reward_that_is_not_whole_cents_is_refused_not_written_as_another(tmp_path, run_cli):
+    """--reward 0.015 was a float, written as "$0.01" (0.015 is 0.01499... in binary): the file
+    claimed another reward than asked. Rewards are whole cents, as hits build and cost take them."""
+    (tmp_path / "truth.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n")
+    args = ("simulate", "--truth", str(tmp_path / "truth.csv"), "--workers", "3", "-o", str(tmp_path / "r.csv"))
+    result = run_cli(*args, "--reward", "0.015", expect=2)
+    assert "whole number of cents" in result.output
+    run_cli(*args, "--reward", "$1.10")
+    assert pl.read_csv(tmp_path / "r.csv", infer_schema=False)["Reward"].unique().to_list() == ["$1.10"]

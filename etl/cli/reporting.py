@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -9,6 +10,7 @@ import polars as pl
 from click.core import ParameterSource
 
 from etl.cli.base import Settings, cli, pass_settings
+from etl.cli.hits import CENTS
 from etl.warehouse import open_warehouse
 
 
@@ -75,10 +77,11 @@ def demo(ctx: click.Context, out: Path, seed: int) -> None:
 @click.option("--workers", type=click.IntRange(2), default=40, show_default=True)
 @click.option("--spammers", type=click.FloatRange(0, 1), default=0.1, show_default=True,
               help="Share of workers who tick at random or never.")
-@click.option("--reward", type=click.FloatRange(0), default=0.01, show_default=True)
+@click.option("--reward", type=CENTS, default="0.01", show_default=True,
+              help="Reward per assignment, USD, in whole cents (MTurk's unit; the file shows it as the site does).")
 @click.option("--seed", type=int, default=0, show_default=True)
 def simulate(truth_csv: Path, output: Path, gold_csv: Path | None, per_hit: int, assignments: int,
-             gold_per_hit: int, workers: int, spammers: float, reward: float, seed: int) -> None:
+             gold_per_hit: int, workers: int, spammers: float, reward: Decimal, seed: int) -> None:
     """Simulate a crowd answering HITs over known-truth images; write a batch results CSV."""
     from etl.load.gold import gold_frame
     from etl.simulate import CrowdSpec, simulate_batch, write_results_csv
