@@ -107,3 +107,36 @@ def test_in_preview_the_checkboxes_show_but_submit_is_disabled(catcher, browser)
     browser.click("#ca-submit")
     time.sleep(1.0)
     assert catcher.posts == []
+
+
+def site_page(per_hit: int, urls: list[str]) -> str:
+    """The layout as the requester site serves it: ${imageN} replaced by the variables.csv row (blank
+    past a short HIT's last image), inside the site's own form and submit button."""
+    from etl.hits.template import layout_html
+
+    html = layout_html(per_hit)
+    for n in range(per_hit, 0, -1):  # image12 before image1, which is a prefix of it
+        html = html.replace(f"${{image{n}}}", urls[n - 1] if n <= len(urls) else "")
+    return (f'<!DOCTYPE html><html><body><form method="post" action="/mturk/externalSubmit">{html}'
+            '<input type="submit" id="site-submit" value="Submit"></form></body></html>')
+
+
+def test_a_short_hits_blank_slots_on_the_site_cannot_be_ticked(browser):
+    """The last HIT of a batch leaves image10..12 blank in variables.csv; their checkboxes showed
+    (beside an empty picture), and a tick there made ingest refuse the whole results file."""
+    server = Catcher(site_page(12, [f"https://images.example/{n}.jpg" for n in range(1, 10)]))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        browser.open(f"{server.url}/hit", ready="document.readyState === 'complete' && !!document.getElementById('site-submit')")
+        visible = "[...document.querySelectorAll('input.ca-tick')].filter(t => t.offsetParent !== null && !t.disabled)"
+        assert browser.evaluate(f"{visible}.map(t => t.value).join(',')") == ",".join(f"image{n}" for n in range(1, 10))
+        browser.evaluate("document.querySelectorAll('input.ca-tick').forEach(t => t.click())")  # a tick-everything spammer
+        browser.click("#site-submit")
+        deadline = time.monotonic() + 20
+        while not server.posts and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.posts[0]["selected"] == [f"image{n}" for n in range(1, 10)]
+    finally:
+        server.shutdown()
+        server.server_close()
