@@ -379,9 +379,12 @@ def test_an_extension_killed_half_way_is_finished_by_the_next_run_and_adds_nothi
 
 def test_every_question_is_checked_before_anything_is_created(warehouse, server, truth):
     with open_warehouse(warehouse, read_only=False) as con:
-        urls = [f"https://img.example/{i}.jpg" for i in range(33)] + ["https://img.example/" + "x" * 70_000]
+        urls = [f"https://img.example/{i}.jpg" for i in range(34)]
         con.executemany("INSERT INTO raw.images (image_id, load_id) VALUES (?, 1)", [[u] for u in urls])
         batch = build_hits(con, HitDesign(), seed=2)
+        # `hits build` refuses to plan such a HIT now; a batch planned before it did still reaches publish.
+        con.execute("UPDATE raw.hit_items SET image_id = 'https://img.example/' || repeat('x', 70000) "
+                    "WHERE image_id = 'https://img.example/33.jpg'")
     with pytest.raises(CrowdauditError, match="bytes"):
         publish(warehouse, server, batch.batch_id)
     assert server.turk.hits == {}
