@@ -18,7 +18,6 @@ import jinja2
 from etl import __version__
 from etl.atomic_file import write_text_atomically
 from etl.crowd.platform import MASTERS
-from etl.hits.pricing import MTURK_FEES
 from etl.paths import TEMPLATES_DIR
 from etl.quality.results import latest_results
 
@@ -116,8 +115,8 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
                 coalesce(sum(h.reward) FILTER (WHERE a.assignment_status = 'Submitted'), 0) AS reward_pending,
                 -- MTurk's commission by the rule `crowdaudit cost` uses (the macro `build` writes),
                 -- and its Masters fee for a batch crowdaudit published asking for Masters
-                coalesce(sum(h.reward + mturk_fee_per_assignment(h.reward, coalesce(h.max_assignments, 0))
-                             + CASE WHEN m.batch_id IS NOT NULL THEN h.reward * {MTURK_FEES.masters_fee} ELSE 0 END)
+                coalesce(sum(h.reward + mturk_fee_per_assignment(h.reward, coalesce(h.max_assignments, 0),
+                                                                 masters := m.batch_id IS NOT NULL))
                          FILTER (WHERE a.assignment_status <> 'Rejected'), 0) AS cost_with_fees
             FROM raw.assignments AS a JOIN raw.hits AS h USING (hit_id)
             LEFT JOIN (SELECT DISTINCT batch_id FROM raw.hit_types

@@ -45,8 +45,10 @@ def test_hand_worked_bills_below_and_above_ten_assignments(n_images, per_hit, as
 
 
 def test_masters_add_five_percent_of_the_reward():
-    # $0.10: commission $0.02 + Masters $0.005 -> $0.125 per assignment; 10 HITs x 3
-    assert price_hits(10, assignments=3, reward="0.10", masters=True).total == Decimal("3.75")
+    # $0.10: commission $0.02 + Masters $0.005 = $0.025, charged $0.03 -> $0.13 per assignment; 10 HITs x 3
+    assert price_hits(10, assignments=3, reward="0.10", masters=True).total == Decimal("3.90")
+    # $0.30: $0.06 + $0.015 = $0.075, charged $0.08
+    assert fee_per_assignment(Decimal("0.30"), 3, masters=True) == Decimal("0.08")
 
 
 def test_bonuses_pay_twenty_percent_commission():
@@ -83,11 +85,13 @@ def test_the_sql_fee_macro_charges_what_the_python_fee_rule_charges():
     # where the minimum fee stops applying, and HITs on either side of 10 assignments.
     con = duckdb.connect()
     con.execute(fee_macro_sql())
-    for reward in ("0.00", "0.01", "0.04", "0.05", "0.06", "0.10", "1.37"):
+    for reward in ("0.00", "0.01", "0.04", "0.05", "0.06", "0.07", "0.10", "0.13", "0.30", "1.37"):
         for assignments in (1, 3, 9, 10, 11, 50):
-            in_sql = con.execute("SELECT mturk_fee_per_assignment(?::DOUBLE, ?)", [float(reward), assignments]).fetchone()[0]
-            assert in_sql == pytest.approx(float(fee_per_assignment(Decimal(reward), assignments)), abs=1e-12), \
-                (reward, assignments)
+            for masters in (False, True):
+                in_sql = con.execute("SELECT mturk_fee_per_assignment(?::DOUBLE, ?, masters := ?)",
+                                     [float(reward), assignments, masters]).fetchone()[0]
+                assert in_sql == fee_per_assignment(Decimal(reward), assignments, masters=masters), \
+                    (reward, assignments, masters)
 
 
 def test_cost_caps_gold_as_hits_build_does_and_says_so(run_cli):
@@ -97,8 +101,18 @@ def test_cost_caps_gold_as_hits_build_does_and_says_so(run_cli):
     assert "(11 gold)" in line and "1,200" in line and "$72.00" in line
 
 
-def test_a_price_is_shown_rounded_up_never_down():
-    # 3 assignments x ($0.07 + $0.014 fee) = $0.252: shown as $0.26, compared exactly.
-    price = price_hits(1, assignments=3, reward="0.07")
-    assert price.exact == Decimal("0.252") and price.total == Decimal("0.26")
-    assert price.over(Decimal("0.25")) and not price.over(Decimal("0.252"))
+def test_each_fee_is_charged_rounded_half_up_to_the_cent_as_mturk_charges_it():
+    # MTurk's pricing FAQ: "$0.104 is rounded to $0.10, $0.105 to $0.11".
+    assert fee_per_assignment(Decimal("0.07"), 3) == Decimal("0.01")  # $0.014
+    assert fee_per_assignment(Decimal("0.13"), 3) == Decimal("0.03")  # $0.026
+    assert fee_per_assignment(Decimal("0.13"), 10) == Decimal("0.05")  # 40%: $0.052
+    # 3,000 assignments at $0.13: $480.00, where fractions of a cent summed would say $468.00
+    price = price_hits(1000, assignments=3, reward="0.13")
+    assert price.exact == price.total == Decimal("480.00")
+    assert price.over(Decimal("479.99")) and not price.over(Decimal(480))
+
+
+def test_a_bonus_is_a_payment_of_its_own_with_its_own_minimum_fee():
+    # 20% of a $0.02 bonus is $0.004: charged the $0.01 minimum, on top of the reward's fee
+    assert fee_per_assignment(Decimal("0.10"), 3, bonus=Decimal("0.02")) == Decimal("0.03")
+    assert fee_per_assignment(Decimal("0.10"), 3, bonus=Decimal(0)) == Decimal("0.02")

@@ -31,12 +31,19 @@ def truth() -> dict[str, bool]:
 
 
 @pytest.fixture
-def planned(warehouse, truth):
+def reward() -> Decimal:
+    """The planned batch's reward; a test where the Masters fee must show overrides it (at $0.01 it
+    rounds away: the fee is $0.01, the minimum, with or without Masters)."""
+    return HitDesign().reward
+
+
+@pytest.fixture
+def planned(warehouse, truth, reward):
     with open_warehouse(warehouse, read_only=False) as con:
         urls = list(truth)
         con.executemany("INSERT INTO raw.images (image_id, load_id) VALUES (?, 1)", [[u] for u in urls])
         con.executemany("INSERT INTO raw.gold VALUES (?, ?, 1)", [[u, truth[u]] for u in urls[:N_GOLD]])
-        return build_hits(con, HitDesign(), seed=5)
+        return build_hits(con, HitDesign(reward=reward), seed=5)
 
 
 @pytest.fixture
@@ -287,16 +294,16 @@ def test_extend_from_needs_more_votes_adds_what_the_mart_asks_for(run_cli, wareh
         assert server.turk.hits[hit_id].max_assignments == after[hit_id]
 
 
-def test_a_price_with_a_fraction_of_a_cent_over_the_budget_is_refused(warehouse, server):
-    # 11 images, 1 HIT x 3 assignments x ($0.07 + 20% fee $0.014) = $0.252: over a $0.25 budget,
-    # though it rounds to $0.25.
+def test_a_budget_that_only_a_fraction_of_a_cent_fee_would_meet_is_refused(warehouse, server):
+    # 11 images, 1 HIT x 3 assignments x ($0.13 + 20% fee $0.026, charged $0.03) = $0.48: over a
+    # $0.47 budget, which the unrounded fees ($0.468) would have passed.
     with open_warehouse(warehouse, read_only=False) as con:
         con.execute("INSERT INTO raw.images (image_id, load_id) SELECT 'https://img.example/' || i, 1 FROM range(11) t(i)")
-        batch = build_hits(con, HitDesign(reward=Decimal("0.07")), seed=1)
-    with pytest.raises(CrowdauditError, match=r"costs \$0\.252"):
-        publish(warehouse, server, batch.batch_id, budget="0.25")
+        batch = build_hits(con, HitDesign(reward=Decimal("0.13")), seed=1)
+    with pytest.raises(CrowdauditError, match=r"costs \$0\.48"):
+        publish(warehouse, server, batch.batch_id, budget="0.47")
     assert server.turk.calls == []
-    assert publish(warehouse, server, batch.batch_id, budget="0.26").price.total == Decimal("0.26")
+    assert publish(warehouse, server, batch.batch_id, budget="0.48").price.total == Decimal("0.48")
 
 
 def test_a_reward_that_is_not_whole_cents_is_refused_before_planning(run_cli, warehouse):
@@ -417,6 +424,7 @@ def test_an_unfinished_extension_whose_hits_expired_is_abandoned_not_retried_for
     assert "finishing" not in run_cli("hits", "extend", "--assignments", "1", "--budget", "1", "--dry-run").output
 
 
+@pytest.mark.parametrize("reward", [Decimal("0.10")])
 def test_a_masters_batch_extension_is_priced_with_the_masters_fee(warehouse, server, planned):
     from etl.crowd.platform import MASTERS, Qualification
     from etl.hits.manage import plan_extension
@@ -425,8 +433,8 @@ def test_a_masters_batch_extension_is_priced_with_the_masters_fee(warehouse, ser
         publish_batch(con, platform_for(server), batch_id=planned.batch_id, budget=Decimal(10),
                       qualifications=[Qualification(MASTERS, "Exists")])
         plan = plan_extension(con, planned.batch_id, extra=1, from_needs_more_votes=False)
-    # 4 HITs x 1 assignment x ($0.01 + $0.01 minimum fee + 5% Masters of $0.01)
-    assert plan.masters and plan.exact_price == Decimal(4) * Decimal("0.0205")
+    # 4 HITs x 1 assignment x ($0.10 + 20% + 5% Masters of $0.10 = $0.025, charged $0.03)
+    assert plan.masters and plan.exact_price == Decimal(4) * Decimal("0.13")
 
 
 def test_a_sandbox_batchs_answers_are_not_ingested_unless_asked(run_cli, warehouse, planned):
@@ -495,18 +503,18 @@ def test_a_hit_extended_again_after_an_abandoned_extension_of_the_same_size_gets
     assert query(warehouse, "SELECT DISTINCT max_assignments FROM raw.hits") == [(5,)]
 
 
-def _second_batch_of_the_same_design(warehouse) -> str:
+def _second_batch_of_the_same_design(warehouse, reward: Decimal) -> str:
     """Another batch planned with the same design as `planned`: MTurk gives both one HIT type."""
     with open_warehouse(warehouse, read_only=False) as con:
         con.executemany("INSERT INTO raw.images (image_id, load_id) VALUES (?, 1)",
                         [[f"https://img.example/second/{i}.jpg"] for i in range(N_IMAGES)])
-        return build_hits(con, HitDesign(), seed=6).batch_id
+        return build_hits(con, HitDesign(reward=reward), seed=6).batch_id
 
 
 def test_a_second_batch_of_one_design_killed_after_its_first_hit_is_still_pinned_to_its_target(
         run_cli, warehouse, server, planned):
     publish(warehouse, server, planned.batch_id)
-    second = _second_batch_of_the_same_design(warehouse)
+    second = _second_batch_of_the_same_design(warehouse, HitDesign().reward)
 
     class Killed(Exception):
         pass
@@ -529,17 +537,18 @@ def test_a_second_batch_of_one_design_killed_after_its_first_hit_is_still_pinned
     assert len(server.turk.hits) == hits_on_the_endpoint + 3
 
 
-def test_a_second_masters_batch_of_one_design_is_extended_with_the_masters_fee(warehouse, server, planned):
+@pytest.mark.parametrize("reward", [Decimal("0.10")])
+def test_a_second_masters_batch_of_one_design_is_extended_with_the_masters_fee(warehouse, server, planned, reward):
     from etl.crowd.platform import MASTERS, Qualification
     from etl.hits.manage import plan_extension
 
-    second = _second_batch_of_the_same_design(warehouse)
+    second = _second_batch_of_the_same_design(warehouse, reward)
     with open_warehouse(warehouse, read_only=False) as con:
         for batch_id in (planned.batch_id, second):
             publish_batch(con, platform_for(server), batch_id=batch_id, budget=Decimal(10),
                           qualifications=[Qualification(MASTERS, "Exists")])
         plan = plan_extension(con, second, extra=1, from_needs_more_votes=False)
-    assert plan.masters and plan.exact_price == Decimal(4) * Decimal("0.0205")
+    assert plan.masters and plan.exact_price == Decimal(4) * Decimal("0.13")
 
 
 def test_mturks_own_hosts_given_as_an_endpoint_are_the_live_and_sandbox_targets():
@@ -550,17 +559,18 @@ def test_mturks_own_hosts_given_as_an_endpoint_are_the_live_and_sandbox_targets(
     assert target_for(endpoint_url="http://127.0.0.1:8443").live is False
 
 
-def test_the_publish_log_adds_up_to_what_the_batch_cost_not_to_each_hit_rounded_up(warehouse, server):
+def test_the_publish_log_adds_up_to_what_the_batch_cost(warehouse, server):
     with open_warehouse(warehouse, read_only=False) as con:
         con.executemany("INSERT INTO raw.images (image_id, load_id) VALUES (?, 1)",
                         [[f"https://img.example/{i}.jpg"] for i in range(N_IMAGES)])
         planned = build_hits(con, HitDesign(reward=Decimal("0.07"), gold_per_hit=0), seed=5)
-    # 4 HITs x 3 assignments x ($0.07 + 20% fee) = $1.008 exactly: $0.252 a HIT, not $0.26
+    # 4 HITs x 3 assignments x ($0.07 + 20% fee $0.014, charged $0.01) = $0.96: $0.24 a HIT
     report = publish(warehouse, server, planned.batch_id)
-    assert report.price.exact == Decimal("1.008")
-    assert query(warehouse, "SELECT sum(price) FROM raw.publish_log") == [(Decimal("1.0080"),)]
+    assert report.price.exact == Decimal("0.96")
+    assert query(warehouse, "SELECT price FROM raw.publish_log") == [(Decimal("0.2400"),)] * 4
 
 
+@pytest.mark.parametrize("reward", [Decimal("0.10")])
 def test_the_reports_cost_card_adds_the_masters_fee_of_a_batch_published_asking_for_masters(
         run_cli, warehouse, server, planned, tmp_path):
     from etl.crowd.platform import MASTERS, Qualification
@@ -572,8 +582,8 @@ def test_the_reports_cost_card_adds_the_masters_fee_of_a_batch_published_asking_
     run_cli("build")
     run_cli("report", "-o", str(tmp_path / "report.html"))
     card = (tmp_path / "report.html").read_text(encoding="utf-8").split('id="cost">')[1].split("</div>")[0]
-    # 12 assignments x ($0.01 + the $0.01 minimum commission + 5% Masters of $0.01) = $0.246
-    assert "$0.25 with MTurk's fees" in card
+    # 12 assignments x ($0.10 + 20% + 5% Masters of $0.10 = $0.025, charged $0.03); $1.44 without Masters
+    assert "$1.56 with MTurk's fees" in card
 
 
 def test_a_sandbox_batchs_results_file_is_not_ingested_unless_asked_and_its_redownload_is(

@@ -418,8 +418,8 @@ def cost_command(settings: Settings, images: int | None, per_hit: int, assignmen
         "assumptions: MTurk fees: commission "
         f"{fees.commission:.0%} of reward (and bonus), {fees.large_hit_commission:.0%} for HITs with "
         f"{fees.large_hit_assignments}+ assignments, at least ${fees.minimum_fee} per assignment, Masters "
-        f"+{fees.masters_fee:.0%}; the last HIT may be short; every assignment is approved (rejected work "
-        "is not paid); no re-posting; total rounded up to the cent once."
+        f"+{fees.masters_fee:.0%}, each assignment's fee rounded half up to the cent as MTurk charges it; the last "
+        "HIT may be short; every assignment is approved (rejected work is not paid); no re-posting."
     )
 
 

@@ -1,17 +1,19 @@
 """What a batch of HITs costs, fees included: the one function every publish and `cost` use.
 
 Mechanical Turk's fees (https://requester.mturk.com/pricing): a 20% commission on the reward and
-on bonuses; 40% on the reward when the HIT has 10 or more assignments; at least $0.01 per
-assignment; Masters qualification +5% of the reward. Money is Decimal throughout. A price is
-compared with a budget exactly (`Price.exact`), and shown rounded up to the cent (`Price.total`)
-once, at the end, so a million assignments do not drift by a million roundings and what is shown
-is never less than what is spent.
+on bonuses; 40% on the reward when the HIT has 10 or more assignments; Masters qualification +5%
+of the reward; at least $0.01 per assignment and per bonus payment. Each fee is charged when its
+assignment (or bonus) is paid, rounded half up to the cent ("$0.104 is rounded to $0.10, $0.105 to
+$0.11", MTurk's pricing FAQ): $0.13 x 20% = $0.026 is charged $0.03, so 3,000 such assignments
+cost $480.00, not the $468.00 a fraction-of-a-cent sum gives. Money is Decimal throughout. A price
+is compared with a budget exactly (`Price.exact`), and shown rounded up to the cent (`Price.total`),
+never less than what is spent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, ROUND_UP, Decimal
 
 CENT = Decimal("0.01")
 
@@ -90,22 +92,32 @@ def fee_per_assignment(
     reward: Decimal, assignments_per_hit: int, *, masters: bool = False, bonus: Decimal = Decimal(0),
     fees: FeeSchedule = MTURK_FEES,
 ) -> Decimal:
-    """The platform's cut of one assignment: commission (at least the minimum) + Masters + bonus
-    commission. The minimum applies to the reward's commission, as MTurk states it per assignment."""
+    """The platform's cut of one assignment: the fee on its reward (commission + Masters, rounded
+    half up to the cent, at least the minimum) and, with a bonus, the fee on that payment (the
+    same rounding and minimum)."""
     rate = fees.large_hit_commission if assignments_per_hit >= fees.large_hit_assignments else fees.commission
-    commission = max(fees.minimum_fee, reward * rate)
-    extra = reward * fees.masters_fee if masters else Decimal(0)
-    return commission + extra + bonus * fees.bonus_commission
+    if masters:
+        rate += fees.masters_fee
+    reward_fee = _charged(reward * rate, fees)
+    bonus_fee = _charged(bonus * fees.bonus_commission, fees) if bonus > 0 else Decimal(0)
+    return reward_fee + bonus_fee
+
+
+def _charged(fee: Decimal, fees: FeeSchedule) -> Decimal:
+    """A fee as MTurk charges it: rounded half up to the cent, and at least the minimum."""
+    return max(fees.minimum_fee, fee.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 def fee_macro_sql(fees: FeeSchedule = MTURK_FEES) -> str:
-    """`fee_per_assignment` (reward commission with its minimum; no Masters or bonus) as a DuckDB
-    macro, written from the same schedule so the SQL models price extra votes by this file's rule.
-    `crowdaudit build` (re)creates it in the warehouse, where the DuckDB shell sees it too."""
+    """`fee_per_assignment` (the fee on the reward; no bonus) as a DuckDB macro, written from the
+    same schedule so the SQL models price extra votes by this file's rule. `crowdaudit build`
+    (re)creates it in the warehouse, where the DuckDB shell sees it too. Computed in DECIMAL, so
+    a fee of exactly half a cent rounds up as MTurk's does, not as a binary double happens to."""
     return (
-        "CREATE OR REPLACE MACRO main.mturk_fee_per_assignment(reward, assignments_per_hit) AS\n"
-        f"    greatest({fees.minimum_fee}, reward * CASE WHEN assignments_per_hit >= {fees.large_hit_assignments}"
-        f" THEN {fees.large_hit_commission} ELSE {fees.commission} END)"
+        "CREATE OR REPLACE MACRO main.mturk_fee_per_assignment(reward, assignments_per_hit, masters := false) AS\n"
+        f"    greatest({fees.minimum_fee}, round(reward::DECIMAL(18, 6) * (CASE WHEN assignments_per_hit >= "
+        f"{fees.large_hit_assignments} THEN {fees.large_hit_commission} ELSE {fees.commission} END"
+        f" + CASE WHEN masters THEN {fees.masters_fee} ELSE 0 END), 2))"
     )
 
 
