@@ -80,7 +80,7 @@ def test_a_file_whose_name_is_not_utf8_is_refused_by_name_and_the_files_after_it
     _move(write_results("a.csv", {"H0": URLS}, _answers("H0", "Z")), Path(latin1))
     good = _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "Batch_1_batch_results.csv")
     result = run_cli("ingest", str(downloads), expect=1)
-    assert "A\\xe9t\\xe9_batch_results.csv: its name is not UTF-8" in result.output
+    assert "A\\xe9t\\xe9_batch_results.csv: its path is not UTF-8" in result.output
     assert "Traceback" not in result.output and "1 of 2 file(s) not loaded" in result.output
     assert query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results'") == [(str(good),)]
     Path(latin1).rename(downloads / "Batch_0_batch_results.csv")  # as the message asks

@@ -12,7 +12,6 @@ Idempotent: the same file again changes nothing; a re-download where assignments
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 from collections.abc import Callable
@@ -32,10 +31,10 @@ from etl.load.answer_columns import (
 )
 from etl.load.csvfile import (
     ROW_COLUMN,
-    encodes_as_utf8,
     first_bad_row,
     first_contradiction,
     read_text_csv,
+    refuse_path_not_utf8,
     without_repeats,
 )
 from etl.load.images import register_images_seen
@@ -500,9 +499,7 @@ def ingest_results(con: duckdb.DuckDBPyConnection, path: Path, *, allow_warnings
     path = Path(path)
     if not path.is_file():
         raise InputFileError(str(path), "is a directory, not a results CSV" if path.is_dir() else "no such file")
-    if not encodes_as_utf8(str(path)):  # neither polars nor the load log can hold such a name
-        raise InputFileError(os.fsencode(path).decode("utf-8", "backslashreplace"),
-                             "its name is not UTF-8 (a zip made on Windows, an old share); rename it")
+    refuse_path_not_utf8(path)
     pending_sha256, loaded_before = fingerprint_soon(con, "results", path)
     if loaded_before:
         return loaded_before
