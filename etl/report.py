@@ -17,7 +17,7 @@ import jinja2
 
 from etl import __version__
 from etl.atomic_file import write_text_atomically
-from etl.crowd.platform import MASTERS
+from etl.hits.manage import MASTERS_BATCHES
 from etl.paths import TEMPLATES_DIR
 from etl.quality.results import latest_results
 
@@ -119,8 +119,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
                                                                  masters := m.batch_id IS NOT NULL))
                          FILTER (WHERE a.assignment_status <> 'Rejected'), 0) AS cost_with_fees
             FROM raw.assignments AS a JOIN raw.hits AS h USING (hit_id)
-            LEFT JOIN (SELECT DISTINCT batch_id FROM raw.hit_types
-                       WHERE contains(qualification_requirements, '{MASTERS}')) AS m USING (batch_id)
+            LEFT JOIN ({MASTERS_BATCHES}) AS m USING (batch_id)
         ) AS rewards
     """)[0]
     metrics = _rows(con, """

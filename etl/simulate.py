@@ -90,15 +90,19 @@ def distinct_draws(
         return np.zeros((rows, 0), dtype=np.int64)
     draws = rng.integers(0, population, size=(rows, per_row))
     for _ in range(attempts):
-        ordered = np.sort(draws, axis=1)
-        repeats = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+        repeats = _rows_repeating(draws)
         if not repeats.any():
             return draws
         draws[repeats] = rng.integers(0, population, size=(int(repeats.sum()), per_row))
-    ordered = np.sort(draws, axis=1)
-    repeats = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+    repeats = _rows_repeating(draws)
     draws[repeats] = without_replacement(rng, int(repeats.sum()), per_row, population)
     return draws
+
+
+def _rows_repeating(draws: np.ndarray) -> np.ndarray:
+    """Which rows of `draws` hold an index twice."""
+    ordered = np.sort(draws, axis=1)
+    return (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
 
 
 def without_replacement(rng: np.random.Generator, rows: int, per_row: int, population: int) -> np.ndarray:

@@ -124,13 +124,14 @@ class ExtensionPlan:
         return round_up_to_cent(self.exact_price)
 
 
+# The batches published requiring the Masters qualification (a fee): what extend prices and the
+# report's cost card charges. MASTERS is a fixed qualification id, safe to write into the query.
+MASTERS_BATCHES = f"SELECT DISTINCT batch_id FROM raw.hit_types WHERE contains(qualification_requirements, '{MASTERS}')"
+
+
 def asks_masters(con: duckdb.DuckDBPyConnection, batch_id: str) -> bool:
     """Whether the batch's HITs were published requiring the Masters qualification (a fee)."""
-    found = con.execute(
-        "SELECT count(*) FROM raw.hit_types WHERE batch_id = ? AND contains(qualification_requirements, ?)",
-        [batch_id, MASTERS],
-    ).fetchall()
-    return found[0][0] > 0
+    return con.execute(f"SELECT count(*) FROM ({MASTERS_BATCHES}) WHERE batch_id = ?", [batch_id]).fetchall()[0][0] > 0
 
 
 def unfinished_extension(con: duckdb.DuckDBPyConnection, batch_id: str) -> ExtensionPlan | None:

@@ -283,16 +283,17 @@ def _is_image(relative: Path) -> bool:
 
 def _links_to_nothing(broken: list[BrokenLink]) -> str:
     """How many image links lead to no file, and the first few with where each points and why."""
-    shown = ", ".join(link.brief() for link in broken[:3])
-    more = f" and {len(broken) - 3} more" if len(broken) > 3 else ""
-    return f"{len(broken)} image link(s) lead to no file (moved, or on a drive not mounted?): {shown}{more}"
+    return f"{len(broken)} image link(s) lead to no file (moved, or on a drive not mounted?): {_first_few(broken)}"
 
 
 def _folders_not_read(unreadable: list[UnreadableFolder]) -> str:
     """How many folders could not be listed, and the first few with why."""
-    shown = ", ".join(folder.brief() for folder in unreadable[:3])
-    more = f" and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""
-    return f"{len(unreadable)} folder(s) could not be read: {shown}{more}"
+    return f"{len(unreadable)} folder(s) could not be read: {_first_few(unreadable)}"
+
+
+def _first_few(found: list[BrokenLink] | list[UnreadableFolder], shown: int = 3) -> str:
+    more = f" and {len(found) - shown} more" if len(found) > shown else ""
+    return ", ".join(item.brief() for item in found[:shown]) + more
 
 
 def url_path(relative: pl.Expr) -> pl.Expr:

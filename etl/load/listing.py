@@ -129,8 +129,7 @@ def results_files_below(directory: Path, *, skip: Path | None = None,
     not_listed: list[UnreadableFolder] = []
     files, broken = entries_below(directory, not_listed)
     if unreadable is not None:
-        unreadable += [folder for folder in not_listed if not is_hidden(folder.relative)
-                       and not (skipped and _is_within(os.path.realpath(directory / folder.relative), skipped))]
+        unreadable += [folder for folder in not_listed if not _left_alone(directory, folder.relative, skipped=skipped)]
     found = [directory / relative for relative in files if _is_results_file(directory, relative, skipped=skipped)]
     broken_found = [(directory / link.relative, link) for link in broken
                     if _is_results_file(directory, link.relative, skipped=skipped)]
@@ -139,9 +138,13 @@ def results_files_below(directory: Path, *, skip: Path | None = None,
 
 
 def _is_results_file(directory: Path, relative: Path, *, skipped: str | None) -> bool:
-    """`relative` is named as a results file is, and is not hidden nor in the real folder `skipped`."""
-    return (bool(RESULTS_NAME.search(relative.name)) and not is_hidden(relative)
-            and not (skipped and _is_within(os.path.realpath(directory / relative), skipped)))
+    """`relative` is named as a results file is, and is not left alone (see `_left_alone`)."""
+    return bool(RESULTS_NAME.search(relative.name)) and not _left_alone(directory, relative, skipped=skipped)
+
+
+def _left_alone(directory: Path, relative: Path, *, skipped: str | None) -> bool:
+    """`relative` is hidden, or in the real folder `skipped` (the warehouse's quarantine/)."""
+    return is_hidden(relative) or bool(skipped and _is_within(os.path.realpath(directory / relative), skipped))
 
 
 def _is_within(path: str, folder: str) -> bool:
