@@ -126,6 +126,18 @@ def test_labels_method_chooses_what_the_labels_mart_holds(run_cli, warehouse, tm
     ]
 
 
+def test_a_majority_label_from_one_vote_is_not_sure_enough_and_needs_more_votes(run_cli, warehouse, tmp_path):
+    votes = write(tmp_path / "v.csv", "task,worker,label\nlone,w1,1\nfull,w1,1\nfull,w2,1\nfull,w3,1\n"
+                  "split,w1,1\nsplit,w2,1\nsplit,w3,0\n")
+    run_cli("load", "votes", str(votes))
+    run_cli("labels", "--method", "majority")
+    # the rule of succession, (yes + 1) / (votes + 2): one yes vote is 2/3 sure, not certain
+    assert rows(warehouse, "SELECT image_id, p_yes FROM labels ORDER BY 1") == [
+        ("full", 0.8), ("lone", 2 / 3), ("split", 0.6)
+    ]
+    assert rows(warehouse, "SELECT image_id FROM needs_more_votes ORDER BY 1") == [("lone",), ("split",)]
+
+
 def test_labels_by_default_take_dawid_skene_when_workers_have_enough_votes(run_cli, warehouse, tmp_path):
     lines = ["task,worker,label"] + [f"t{t},w{w},{(t + w) % 3 == 0:d}" for t in range(30) for w in range(5)]
     votes = write(tmp_path / "v.csv", "\n".join(lines) + "\n")
