@@ -99,6 +99,14 @@ def test_ticking_none_of_the_above_submits_it_alone(catcher, browser):
     assert catcher.posts[0]["selected"] == ["none_of_the_above"]
 
 
+def test_a_submit_with_nothing_ticked_posts_nothing_and_says_what_is_missing(catcher, browser):
+    browser.open(hit_url(catcher, "3ASSIGNMENT"), ready=HIT_READY)
+    browser.click("#ca-submit")
+    browser.wait_for("!document.getElementById('ca-missing').hidden")
+    time.sleep(1.0)
+    assert catcher.posts == []
+
+
 def test_in_preview_the_checkboxes_show_but_submit_is_disabled(catcher, browser):
     browser.open(hit_url(catcher, "ASSIGNMENT_ID_NOT_AVAILABLE"), ready=HIT_READY)
     assert browser.evaluate("document.querySelectorAll('input.ca-tick').length") == 12
@@ -137,6 +145,29 @@ def test_a_short_hits_blank_slots_on_the_site_cannot_be_ticked(browser):
         while not server.posts and time.monotonic() < deadline:
             time.sleep(0.1)
         assert server.posts[0]["selected"] == [f"image{n}" for n in range(1, 10)]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_on_the_site_a_submit_with_nothing_ticked_posts_nothing(browser):
+    """The site's own submit button sent a form with no `selected` at all, which ingest reads as a
+    "no" on every image: a worker who clicked Submit straight away voted against every wedding."""
+    server = Catcher(site_page(12, [f"https://images.example/{n}.jpg" for n in range(1, 13)]))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        browser.open(f"{server.url}/hit", ready="document.readyState === 'complete' && !!document.getElementById('site-submit')")
+        browser.click("#site-submit")
+        time.sleep(1.0)
+        assert server.posts == []
+        assert browser.evaluate("document.getElementById('ca-missing').hidden") is False  # and says why
+        browser.click("input.ca-tick-none")
+        browser.click("#site-submit")
+        deadline = time.monotonic() + 20
+        while not server.posts and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.posts[0]["selected"] == ["none_of_the_above"]
     finally:
         server.shutdown()
         server.server_close()
