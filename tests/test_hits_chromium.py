@@ -117,6 +117,19 @@ def test_in_preview_the_checkboxes_show_but_submit_is_disabled(catcher, browser)
     assert catcher.posts == []
 
 
+def test_a_turk_submit_to_that_is_not_a_web_address_is_not_where_the_answer_goes(catcher, browser):
+    """turkSubmitTo comes from the page's address, which anyone can write into a link: as a
+    javascript: URL it became the form's action and ran when the worker submitted."""
+    query = {"assignmentId": "3ASSIGNMENT", "turkSubmitTo": "javascript:document.title='hijacked'//"}
+    browser.open(f"{catcher.url}/hit?{urlencode(query)}", ready=HIT_READY)
+    assert browser.evaluate("document.getElementById('ca-form').action") == catcher.url + "/wrong-default"
+    browser.click("input.ca-tick[value=image3]")
+    browser.wait_for("document.querySelector('input.ca-tick[value=image3]').checked")
+    browser.click("#ca-submit")
+    time.sleep(1.0)
+    assert browser.evaluate("document.title") != "hijacked"
+
+
 def site_page(per_hit: int, urls: list[str]) -> str:
     """The layout as the requester site serves it: ${imageN} replaced by the variables.csv row (blank
     past a short HIT's last image), inside the site's own form and submit button."""
