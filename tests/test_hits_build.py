@@ -166,6 +166,20 @@ def test_an_image_url_with_a_double_quote_is_refused_before_anything_is_planned(
     assert query(warehouse, "SELECT count(*) FROM raw.hit_items") == [(10,)]
 
 
+def test_the_way_out_that_a_double_quote_refusal_suggests_can_be_pasted_into_a_shell(run_cli, warehouse, tmp_path):
+    """It suggested --where "NOT contains(image_id, '"')", whose quotes a shell cannot parse."""
+    import shlex
+
+    seed_images(warehouse, n_images=10, n_gold=0)
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("INSERT INTO raw.images (image_id, load_id) VALUES ('https://img.example/a\"b.jpg', 1)")
+    result = run_cli("hits", "build", "--variables", str(tmp_path / "v.csv"), expect=1)
+    suggested = shlex.split(result.output.split("leave them out: ", 1)[1])
+    assert suggested[0] == "--where"
+    run_cli("hits", "build", *suggested, "--variables", str(tmp_path / "v.csv"))
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_items") == [(10,)]
+
+
 def test_gold_with_a_double_quote_in_its_url_is_not_mixed_in(run_cli, warehouse, tmp_path):
     seed_images(warehouse, n_images=10, n_gold=0)
     (tmp_path / "gold.csv").write_text('url,truth\n"https://img.example/g""x.jpg",true\nhttps://img.example/g.jpg,no\n')

@@ -141,7 +141,7 @@ def refuse_quotes(image_ids: list[str]) -> None:
         raise CrowdauditError(
             f"{quoted.len()} image URL(s) hold a double quote, e.g. {quoted[0]!r}: the requester site pastes each URL "
             'into the page\'s src="..." unescaped, where the quote would end it and the rest run as HTML. Load them '
-            "with the quote percent-encoded (%22), or leave them out: --where \"NOT contains(image_id, '\"')\""
+            "with the quote percent-encoded (%22), or leave them out: --where \"NOT contains(image_id, chr(34))\""
         )
 
 
