@@ -100,3 +100,26 @@ def test_a_group_name_in_capitals_is_clipped_before_the_bars(demo_warehouse_temp
         return [...Array(140).keys()].map(x => document.elementFromPoint(left + x, box.top + box.height / 2) === name);
     })())"""))
     assert hits[5] and not any(hits[120:])
+
+
+def test_a_long_unbroken_name_under_a_wrong_image_wraps_and_the_page_does_not_scroll_sideways(
+        demo_warehouse_template, browser, tmp_path):
+    """A region, language or class label with no space (a --labels file's
+    `american_staffordshire_terrier_or_pit_bull_terrier`) ran out of its figure and widened the page."""
+    from etl.report import gather, render
+    from etl.warehouse import open_warehouse
+
+    with open_warehouse(demo_warehouse_template, read_only=True) as con:
+        context = gather(con)
+    image = context["wrong_images"][1]
+    image["region"] = "Sub_Saharan_Africa_and_the_Indian_Ocean"
+    image["top_labels"] = ["american_staffordshire_terrier_or_pit_bull_terrier"]
+    page = tmp_path / "report.html"
+    page.write_text(render(context), encoding="utf-8")
+    browser.open(page.as_uri(), ready="document.readyState === 'complete' && !!document.getElementById('wrong')")
+    for width in (1280, 400):
+        layout = _layout_at(browser, width)
+        assert layout["page"] <= layout["window"]
+        overflowing = browser.evaluate("Array.from(document.querySelectorAll('#wrong figure'))"
+                                       ".filter(f => f.scrollWidth > f.clientWidth).length")
+        assert overflowing == 0
