@@ -165,19 +165,24 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         SELECT DISTINCT target FROM raw.prediction_runs
         WHERE run_id IN (SELECT run_id FROM main.predictions) AND target IS NOT NULL ORDER BY target
     """)]
-    # Taken in turn from each language, so a long list is not all of the alphabet's first languages.
+    # Taken in turn from each language, so a long list is not all of the alphabet's first languages,
+    # and within a turn from each region in turn, so more languages than places still show every region.
     wrong = _rows(con, f"""
-        SELECT l.image_id, i.path, i.language, i.region, c.n_yes, l.n_votes, l.label, l.p_yes,
-               p.target_in_top_k AS predicted,
-               (SELECT list(label ORDER BY rank) FROM main.predictions AS q
-                WHERE q.image_id = l.image_id AND q.label IS NOT NULL) AS top_labels
-        FROM main.labels AS l
-        JOIN (SELECT DISTINCT image_id, target_in_top_k FROM main.predictions) AS p USING (image_id)
-        LEFT JOIN main.vote_counts AS c USING (image_id)
-        LEFT JOIN main.images AS i USING (image_id)
-        WHERE l.label IS NOT NULL AND l.label <> p.target_in_top_k
-        ORDER BY row_number() OVER (PARTITION BY i.language ORDER BY l.image_id), i.region DESC NULLS LAST,
-                 i.language NULLS LAST, l.image_id
+        WITH wrong AS (
+            SELECT l.image_id, i.path, i.language, i.region, c.n_yes, l.n_votes, l.label, l.p_yes,
+                   p.target_in_top_k AS predicted,
+                   (SELECT list(label ORDER BY rank) FROM main.predictions AS q
+                    WHERE q.image_id = l.image_id AND q.label IS NOT NULL) AS top_labels,
+                   row_number() OVER (PARTITION BY i.language ORDER BY l.image_id) AS turn
+            FROM main.labels AS l
+            JOIN (SELECT DISTINCT image_id, target_in_top_k FROM main.predictions) AS p USING (image_id)
+            LEFT JOIN main.vote_counts AS c USING (image_id)
+            LEFT JOIN main.images AS i USING (image_id)
+            WHERE l.label IS NOT NULL AND l.label <> p.target_in_top_k
+        )
+        SELECT * EXCLUDE (turn) FROM wrong
+        ORDER BY turn, row_number() OVER (PARTITION BY turn, region ORDER BY language NULLS LAST, image_id),
+                 region DESC NULLS LAST, language NULLS LAST, image_id
         LIMIT {MAX_WRONG_IMAGES}
     """)
     for image in wrong:

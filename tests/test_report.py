@@ -327,3 +327,27 @@ def test_before_any_label_the_labels_section_still_states_the_target_posterior(r
     shown = text_of(report_of(run_cli, tmp_path), "labels")
     assert shown.startswith("How sure the labels are 0 images labelled;")
     assert "0 outside gold below the target posterior of 80.0%" in shown
+
+
+def test_with_more_languages_than_pictures_the_wrong_images_still_show_every_region(run_cli, write_results, tmp_path):
+    """Taken in turn from each language, then by region name, 30 languages of the region named
+    'unknown' (languages the region table lacks, as most of MMID's are) filled all 24 places: a
+    reader comparing regions saw no wrong Western or non-Western image at all."""
+    languages = {f"lang{k:02d}": "unknown" for k in range(30)} | {"hindi": "non-Western", "spanish": "Western"}
+    urls = {language: f"https://x.example/{language}/1/01.jpg" for language in languages}
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("url,language,region\n" + "".join(f"{urls[lang]},{lang},{region}\n"
+                                                          for lang, region in languages.items()), encoding="utf-8")
+    run_cli("load", "images", str(manifest))
+    hits = {f"H{k}": [url] for k, url in enumerate(urls.values())}
+    run_cli("ingest", str(write_results("Batch_1_batch_results.csv", hits, [
+        {"AssignmentId": f"A{hit}{worker}", "HITId": hit, "WorkerId": f"W{worker}", "selected": "image1"}
+        for hit in hits for worker in range(3)])), "--allow-warnings")
+    predictions = tmp_path / "predictions.csv"  # every image a wedding to the crowd, none to the classifier
+    predictions.write_text("path,predictions,predictions_include_groom_or_bridegroom\n"
+                           + "".join(f"{url},\"['suit']\",False\n" for url in urls.values()), encoding="utf-8")
+    run_cli("load", "predictions", str(predictions))
+    run_cli("build")
+    shown = text_of(report_of(run_cli, tmp_path), "wrong")
+    assert "32 of 32 images with both a prediction and a label" in shown
+    assert "hindi · non-Western" in shown and "spanish · Western" in shown
