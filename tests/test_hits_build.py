@@ -201,3 +201,28 @@ def test_a_hit_over_mturks_question_size_limit_is_refused_when_planned(run_cli, 
     assert query(warehouse, "SELECT count(*) FROM raw.hit_items") == [(0,)]
     run_cli("hits", "build", "--per-hit", "6", "--variables", str(tmp_path / "v.csv"))
     assert query(warehouse, "SELECT count(DISTINCT image_id), count(DISTINCT hit_id) FROM raw.hit_items") == [(12, 2)]
+
+
+def test_hits_variables_writes_an_overwritten_batchs_file_again_byte_for_byte(run_cli, warehouse, tmp_path):
+    seed_images(warehouse, n_images=30)
+    variables = tmp_path / "variables.csv"
+    run_cli("hits", "build", "--per-hit", "8", "--limit", "20", "--seed", "4", "--variables", str(variables))
+    first = variables.read_bytes()
+    built = run_cli("hits", "build", "--per-hit", "5", "--seed", "4", "--variables", str(variables))
+    assert "crowdaudit hits layout --per-hit 5" in built.output
+    assert "crowdaudit hits variables --batch crowdaudit-2" in built.output
+    assert variables.read_bytes() != first  # the second build replaced the first batch's file
+    again = tmp_path / "again" / "batch1.csv"
+    result = run_cli("hits", "variables", "--batch", "crowdaudit-1", "-o", str(again))
+    assert f"wrote {again}: 3 HITs of batch crowdaudit-1" in result.output
+    assert again.read_bytes() == first
+    run_cli("hits", "variables", "-o", str(tmp_path / "newest.csv"))  # the newest batch by default
+    assert (tmp_path / "newest.csv").read_bytes() == variables.read_bytes()
+
+
+def test_hits_variables_of_a_batch_that_does_not_exist_is_a_one_line_error(run_cli, warehouse, tmp_path):
+    seed_images(warehouse)
+    run_cli("hits", "build", "--variables", str(tmp_path / "v.csv"))
+    result = run_cli("hits", "variables", "--batch", "crowdaudit-9", "-o", str(tmp_path / "x.csv"), expect=1)
+    assert "no batch crowdaudit-9" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x.csv").exists()

@@ -86,6 +86,35 @@ def layout_command(per_hit: int, output: Path | None) -> None:
         click.echo(html, nl=False)
 
 
+@hits.command("variables")
+@click.option("--batch", "batch_id", help="Batch id. [default: the newest]")
+@click.option("-o", "--output", default="variables.csv", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="The web site's input file to write.")
+@pass_settings
+def variables_command(settings: Settings, batch_id: str | None, output: Path) -> None:
+    """Write a planned batch's variables.csv again, byte for byte as `hits build` wrote it.
+
+    For a file a later `hits build` overwrote (the default name is the same for every batch) or
+    that was lost: the batch's images all have a HIT, so no later build plans them again.
+
+    \b
+    Example:
+      crowdaudit hits variables --batch crowdaudit-1 -o batch1-variables.csv
+    """
+    from etl.atomic_file import write_text_atomically
+    from etl.hits.plan import batch_variables
+
+    with open_warehouse(settings.warehouse, read_only=True, wait_seconds=settings.wait_seconds) as con:
+        batch_id = _batch(con, batch_id)
+        text, n_hits = batch_variables(con, batch_id)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(output, text)
+    except OSError as error:
+        raise CrowdauditError(f"cannot write {output}: {error.strerror or error}") from None
+    click.echo(f"wrote {output}: {n_hits} HITs of batch {batch_id}")
+
+
 @hits.command("build")
 @click.option("--per-hit", default=12, show_default=True, type=click.IntRange(1, 100), help="Images per HIT.")
 @click.option("--assignments", default=3, show_default=True, type=click.IntRange(1, 1000),
@@ -127,7 +156,11 @@ def build_command(settings: Settings, per_hit: int, assignments: int, reward: De
         f"planned batch {batch.batch_id}: {batch.n_hits} HITs for {batch.n_images} images, "
         f"{batch.gold_per_hit} gold per HIT (seed {batch.seed}); wrote {batch.variables_csv}\n"
         f"price: ${batch.price.total} ({batch.price.n_assignments} assignments x ${batch.price.per_assignment} "
-        "with fees)"
+        "with fees)\n"
+        # The site shows only the slots its layout has: a 12-slot layout over a 16-column file
+        # would never show images 13-16, and every worker's answer would read as 'no' on them.
+        f"web site: its Design Layout must have {per_hit} slots (crowdaudit hits layout --per-hit {per_hit}); "
+        f"crowdaudit hits variables --batch {batch.batch_id} writes this file again"
     )
 
 

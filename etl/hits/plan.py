@@ -202,6 +202,23 @@ def variables_frame(items: pl.DataFrame, *, per_hit: int) -> pl.DataFrame:
     )
 
 
+def batch_variables(con: duckdb.DuckDBPyConnection, batch_id: str) -> tuple[str, int]:
+    """(variables.csv's text, its HITs) for a planned batch, from the warehouse: byte for byte
+    the file `hits build` wrote, so one overwritten by a later build, or lost, can be written again
+    (its images all have a HIT, so no later build plans them)."""
+    per_hit = con.execute("SELECT per_hit FROM raw.hit_batches WHERE batch_id = ?", [batch_id]).fetchall()
+    if not per_hit:
+        known = [row[0] for row in con.execute("SELECT batch_id FROM raw.hit_batches ORDER BY created_at").fetchall()]
+        raise CrowdauditError(f"no batch {batch_id} in the warehouse; its batches: {', '.join(known) or 'none'}")
+    items = con.sql(
+        "SELECT i.hit_id, i.slot, i.image_id FROM raw.hit_items AS i JOIN raw.hits AS h USING (hit_id) "
+        "WHERE h.batch_id = $batch",
+        params={"batch": batch_id},
+    ).pl()
+    variables = variables_frame(items, per_hit=per_hit[0][0])
+    return variables.write_csv(), variables.height
+
+
 @contextmanager
 def written_on_commit(path: Path | None, text: str) -> Iterator[None]:
     """Write the web site's file beside `path` before the batch commits, and rename it into place
