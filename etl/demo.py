@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import polars as pl
 
@@ -47,6 +48,13 @@ DEMO_WRITES = frozenset({
     "Batch_crowdaudit-1_results.csv", "Batch_crowdaudit-1_results.variables.csv", DEMO_WAREHOUSE,
     f"{DEMO_WAREHOUSE}.wal", "report.html", "quarantine",
 })
+# Every load a demo makes, as raw.load_log has it: kind/file name. A warehouse in --out whose log
+# names anything else is someone's own under the demo's file name (`--out` of a team's folder).
+DEMO_LOADS = (
+    "images/images", "predictions/image_paths_and_predictions.csv", "gold/gold.csv",
+    "results/Batch_1000001_batch_results.csv", "hit_plan/Batch_crowdaudit-1_results.variables.csv",
+    "results/Batch_crowdaudit-1_results.csv",
+)
 
 
 @dataclass(frozen=True)
@@ -163,7 +171,8 @@ def empty_earlier_demo(out: Path) -> None:
     """Make `out` an empty folder, deleting only what an earlier demo wrote there: a folder that
     holds anything else (`--out .` in a project, `--out ~`) is refused, never emptied. The old
     demo warehouse is opened read-write first, so one that another process is using is not
-    deleted under it (that waits, then fails as every writer does)."""
+    deleted under it (that waits, then fails as every writer does), and one that holds loads no
+    demo makes is refused: the name alone does not make it a demo's."""
     if out.exists() and not out.is_dir():
         raise CrowdauditError(f"--out {out} is a file, not a folder")
     entries = sorted(out.iterdir()) if out.exists() else []
@@ -174,14 +183,29 @@ def empty_earlier_demo(out: Path) -> None:
             "not write; it empties its folder first, so give it a new or empty one"
         )
     if (out / DEMO_WAREHOUSE).exists():
-        with open_warehouse(out / DEMO_WAREHOUSE, read_only=False):
-            pass
+        with open_warehouse(out / DEMO_WAREHOUSE, read_only=False) as con:
+            others = loads_a_demo_did_not_make(con)
+        if others:
+            raise CrowdauditError(
+                f"--out {out} holds {DEMO_WAREHOUSE}, a warehouse the demo did not make (it loaded "
+                f"{', '.join(others[:3])}{' ...' if len(others) > 3 else ''}); the demo never replaces a warehouse, "
+                "so give it a new or empty folder"
+            )
     for entry in entries:
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
         else:
             entry.unlink()
     out.mkdir(parents=True, exist_ok=True)
+
+
+def loads_a_demo_did_not_make(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The source files of the warehouse's loads that are none of a demo's (DEMO_LOADS)."""
+    return [source for (source,) in con.execute(
+        "SELECT DISTINCT source_file FROM raw.load_log "
+        "WHERE NOT list_contains(?, kind || '/' || parse_filename(source_file)) ORDER BY source_file",
+        [list(DEMO_LOADS)],
+    ).fetchall()]
 
 
 def run_demo(out: Path, *, seed: int = 7, warehouse: Path | None = None,

@@ -342,6 +342,30 @@ def test_the_demo_refuses_a_folder_holding_anything_it_did_not_write(tmp_path):
     assert sorted(p.name for p in (tmp_path / "project").iterdir()) == ["notes", "report.html"]
 
 
+def test_the_demo_never_deletes_a_warehouse_of_its_name_that_holds_loads_it_did_not_make(tmp_path):
+    team = tmp_path / "audit"
+    team.mkdir()
+    (tmp_path / "votes.csv").write_text("task,worker,label\nt1,w1,1\nt2,w1,0\n")
+    warehouse = str(team / "crowdaudit.duckdb")
+    loaded = CliRunner().invoke(cli, ["--warehouse", warehouse, "load", "votes", str(tmp_path / "votes.csv")])
+    assert loaded.exit_code == 0, loaded.output
+    refused = CliRunner().invoke(cli, ["--silent", "demo", "--out", str(team)])
+    assert refused.exit_code == 1 and "votes.csv" in refused.output and "did not make" in refused.output
+    con = duckdb.connect(warehouse, read_only=True)
+    assert con.execute("SELECT count(*) FROM raw.external_votes").fetchall() == [(2,)]
+    con.close()
+
+
+def test_the_demo_run_again_into_its_folder_replaces_what_it_wrote(tmp_path):
+    out = tmp_path / "out"
+    for _ in range(2):
+        ran = CliRunner().invoke(cli, ["--silent", "demo", "--out", str(out), "--seed", "3"])
+        assert ran.exit_code == 0, ran.output
+    con = duckdb.connect(str(out / "crowdaudit.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM raw.load_log").fetchall() == [(6,)]
+    con.close()
+
+
 def test_the_demo_never_replaces_a_warehouse_and_ignores_the_environment_variable(tmp_path, monkeypatch):
     real = tmp_path / "real.duckdb"
     con = duckdb.connect(str(real))
