@@ -356,6 +356,15 @@ def test_the_demo_never_deletes_a_warehouse_of_its_name_that_holds_loads_it_did_
     con.close()
 
 
+def test_a_demo_seed_the_random_generators_cannot_take_is_refused_as_a_usage_error(tmp_path):
+    for seed in ("-1", str(2**63)):
+        refused = CliRunner().invoke(cli, ["--silent", "demo", "--out", str(tmp_path / "out"), "--seed", seed])
+        assert refused.exit_code == 2 and "--seed" in refused.output, refused.output
+    assert not (tmp_path / "out").exists()
+    ran = CliRunner().invoke(cli, ["--silent", "demo", "--out", str(tmp_path / "out"), "--seed", str(2**63 - 1)])
+    assert ran.exit_code == 0, ran.output
+
+
 def test_the_demo_run_again_into_its_folder_replaces_what_it_wrote(tmp_path):
     out = tmp_path / "out"
     for _ in range(2):

@@ -107,3 +107,12 @@ def test_a_reward_that_is_not_whole_cents_is_refused_not_written_as_another(tmp_
     assert "whole number of cents" in result.output
     run_cli(*args, "--reward", "$1.10")
     assert pl.read_csv(tmp_path / "r.csv", infer_schema=False)["Reward"].unique().to_list() == ["$1.10"]
+
+
+def test_a_seed_the_random_generators_cannot_take_is_refused_as_a_usage_error(tmp_path, run_cli):
+    (tmp_path / "truth.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n")
+    args = ("simulate", "--truth", str(tmp_path / "truth.csv"), "--workers", "3", "-o", str(tmp_path / "r.csv"))
+    for seed in ("-1", str(2**63)):
+        assert "--seed" in run_cli(*args, "--seed", seed, expect=2).output
+    assert not (tmp_path / "r.csv").exists()
+    run_cli(*args, "--seed", str(2**63 - 1))

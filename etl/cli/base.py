@@ -29,6 +29,9 @@ class Settings:
 
 pass_settings = click.make_pass_decorator(Settings)
 
+# A seed numpy's generators take (not negative) that the warehouse keeps (raw.hit_batches.seed, BIGINT).
+SEED = click.IntRange(0, 2**63 - 1)
+
 
 class CrowdauditGroup(click.Group):
     """A group whose commands' errors become one-line messages: CrowdauditErrors and what the

@@ -9,7 +9,7 @@ import click
 import polars as pl
 from click.core import ParameterSource
 
-from etl.cli.base import Settings, cli, pass_settings
+from etl.cli.base import SEED, Settings, cli, pass_settings
 from etl.cli.hits import CENTS
 from etl.warehouse import open_warehouse
 
@@ -39,7 +39,7 @@ def report(settings: Settings, output: Path) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
               show_default=True, help="Directory for the generated data, its warehouse and the report. What "
               "an earlier demo wrote there is deleted first; a folder holding anything else is refused.")
-@click.option("--seed", type=int, default=7, show_default=True, help="Seed for the generated data.")
+@click.option("--seed", type=SEED, default=7, show_default=True, help="Seed for the generated data.")
 @click.pass_context
 def demo(ctx: click.Context, out: Path, seed: int) -> None:
     """Run the whole audit on generated data and print the report's path (last line).
@@ -79,7 +79,7 @@ def demo(ctx: click.Context, out: Path, seed: int) -> None:
               help="Share of workers who tick at random or never.")
 @click.option("--reward", type=CENTS, default="0.01", show_default=True,
               help="Reward per assignment, USD, in whole cents (MTurk's unit; the file shows it as the site does).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 def simulate(truth_csv: Path, output: Path, gold_csv: Path | None, per_hit: int, assignments: int,
              gold_per_hit: int, workers: int, spammers: float, reward: Decimal, seed: int) -> None:
     """Simulate a crowd answering HITs over known-truth images; write a batch results CSV."""
