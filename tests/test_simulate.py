@@ -116,3 +116,11 @@ def test_a_seed_the_random_generators_cannot_take_is_refused_as_a_usage_error(tm
         assert "--seed" in run_cli(*args, "--seed", seed, expect=2).output
     assert not (tmp_path / "r.csv").exists()
     run_cli(*args, "--seed", str(2**63 - 1))
+
+
+def test_a_spammer_share_that_is_not_a_number_is_refused_as_a_usage_error(tmp_path, run_cli):
+    (tmp_path / "truth.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n")
+    result = run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--workers", "3", "--spammers", "nan",
+                     "-o", str(tmp_path / "r.csv"), expect=2)
+    assert "--spammers" in result.output
+    assert not (tmp_path / "r.csv").exists()
