@@ -124,3 +124,11 @@ def test_a_spammer_share_that_is_not_a_number_is_refused_as_a_usage_error(tmp_pa
                      "-o", str(tmp_path / "r.csv"), expect=2)
     assert "--spammers" in result.output
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_a_truth_file_of_task_ids_is_refused_at_its_row_not_written_as_a_file_ingest_refuses(tmp_path, run_cli):
+    (tmp_path / "truth.csv").write_text("task,truth\nhttps://x.example/a.jpg,true\nt2,false\n")
+    result = run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--workers", "3",
+                     "-o", str(tmp_path / "r.csv"), expect=1)
+    assert "truth.csv, row 3, column task: task 't2' is not an http(s) URL" in result.output
+    assert not (tmp_path / "r.csv").exists()

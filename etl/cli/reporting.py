@@ -88,8 +88,9 @@ def simulate(truth_csv: Path, output: Path, gold_csv: Path | None, per_hit: int,
 
     if not 0 <= spammers <= 1:  # click's FloatRange lets nan through
         raise click.BadParameter(f"{spammers} is not a share between 0 and 1", param_hint="'--spammers'")
-    truth = gold_frame(truth_csv).gold
-    gold_ids = gold_frame(gold_csv).gold["image_id"].to_list() if gold_csv else []
+    # The images go into the file's Input.imageK columns, which ingest takes only as URLs.
+    truth = gold_frame(truth_csv, urls_only=True).gold
+    gold_ids = gold_frame(gold_csv, urls_only=True).gold["image_id"].to_list() if gold_csv else []
     missing = pl.Series(gold_ids, dtype=pl.String).filter(~pl.Series(gold_ids, dtype=pl.String).is_in(
         truth["image_id"].implode()))
     if missing.len():

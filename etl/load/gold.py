@@ -38,10 +38,11 @@ class StagedGold(NamedTuple):
     file_columns: dict[str, str]  # a staged column as this file's header names it (url or task), for the gate
 
 
-def gold_frame(path: Path, *, positive: str | None = None) -> StagedGold:
+def gold_frame(path: Path, *, positive: str | None = None, urls_only: bool = False) -> StagedGold:
     """The known answers of a url,truth or task,truth file. With `positive`, truth is
     `value == positive` (for files coded 1/2 or by class name) and the file must hold exactly
-    two values."""
+    two values. `urls_only`: every key must be an http(s) URL, whatever the column's name (for
+    images that go into HITs, as `simulate` writes them)."""
     raw = read_text_csv(path, required=("truth",), fold_case=True)
     key = next((c for c in ("url", "task", "image_id") if c in raw.columns), None)
     if key is None or "truth" not in raw.columns:
@@ -69,11 +70,11 @@ def gold_frame(path: Path, *, positive: str | None = None) -> StagedGold:
     if bad:
         raise InputFileError(str(path), f"{key} is empty", row=bad[ROW_COLUMN], column=key)
     refuse_control_characters(frame, path, {"image_id": key})
-    if key == "url":  # a task id may be anything; a url column holds what workers were shown
+    if key == "url" or urls_only:  # a task id may be anything; a url column holds what workers were shown
         bad = first_bad_row(frame, ~pl.col("image_id").str.contains(HTTP_URL))
         if bad:
-            raise InputFileError(str(path), f"url {bad['image_id']!r} is not an http(s) URL",
-                                 row=bad[ROW_COLUMN], column="url")
+            raise InputFileError(str(path), f"{key} {bad['image_id']!r} is not an http(s) URL",
+                                 row=bad[ROW_COLUMN], column=key)
     bad = first_bad_row(frame, pl.col("truth").is_null())
     if bad:
         value = (bad["truth_text"] or "").strip()
