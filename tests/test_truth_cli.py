@@ -217,6 +217,20 @@ def test_votes_that_repeat_an_ingested_batch_are_named_in_a_note(run_cli, batch_
     assert REPEAT_NOTE in run_cli("load", "votes", str(export)).output
 
 
+def test_a_vote_on_an_image_its_worker_saw_in_two_hits_of_a_batch_is_one_vote_in_the_note(run_cli, tmp_path,
+                                                                                          write_results):
+    gold, one, two = "https://x.example/gold.jpg", *URLS_OF_H1
+    batch = write_results("Batch_1_batch_results.csv", {"H1": [gold, one], "H2": [gold, two]}, [
+        {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": "image1"},
+        {"AssignmentId": "A2", "HITId": "H2", "WorkerId": "W1", "selected": "image2"},
+    ])
+    run_cli("ingest", str(batch))
+    export = write(tmp_path / "v.csv", f"task,worker,label\n{gold},W1,1\n{one},W1,0\n")
+    assert ("note: 2 of the file's votes (e.g. on 'https://x.example/1.jpg') are already in the warehouse from "
+            "results files, by the same worker on the same image; they count once, as the results files have them; "
+            "1 of them answer otherwise there") in run_cli("load", "votes", str(export)).output
+
+
 def test_a_votes_file_refused_by_the_quality_gate_names_its_own_columns(run_cli, warehouse, tmp_path, monkeypatch):
     import polars as pl
 

@@ -148,13 +148,17 @@ def _votes_already_in_results_files(con: duckdb.DuckDBPyConnection) -> list[str]
     """A note when staged votes repeat what an ingested results file holds (the same worker on the
     same image): a batch exported again in long format. int_votes counts such a vote once, as the
     results file has it, so the user should know which of the two answers the marts show."""
+    # One row per staged vote: a worker may have seen the image in several HITs (a gold image).
     repeated, differing, example = con.execute(
         """
-        SELECT count(*), count(*) FILTER (WHERE s.selected <> list_contains(a.selected_slots, h.slot)),
-               min(s.image_id)
-        FROM staged_votes AS s
-        JOIN raw.assignments AS a USING (worker_id)
-        JOIN raw.hit_items AS h ON h.hit_id = a.hit_id AND h.image_id = s.image_id
+        SELECT count(*), count(*) FILTER (WHERE differs), min(image_id)
+        FROM (
+            SELECT s.image_id, bool_or(s.selected <> list_contains(a.selected_slots, h.slot)) AS differs
+            FROM staged_votes AS s
+            JOIN raw.assignments AS a USING (worker_id)
+            JOIN raw.hit_items AS h ON h.hit_id = a.hit_id AND h.image_id = s.image_id
+            GROUP BY s.image_id, s.worker_id
+        )
         """
     ).fetchone()
     if not repeated:
