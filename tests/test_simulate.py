@@ -132,3 +132,14 @@ def test_a_truth_file_of_task_ids_is_refused_at_its_row_not_written_as_a_file_in
                      "-o", str(tmp_path / "r.csv"), expect=1)
     assert "truth.csv, row 3, column task: task 't2' is not an http(s) URL" in result.output
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_as_many_assignments_per_hit_as_workers_gives_every_hit_each_worker_once(tmp_path, run_cli):
+    urls = [f"https://x.example/w/hindi/{k}/01.jpg" for k in range(1, 25)]
+    (tmp_path / "truth.csv").write_text("url,truth\n" + "".join(f"{u},{k % 2 == 0}\n" for k, u in enumerate(urls)))
+    results = tmp_path / "Batch_6_batch_results.csv"
+    run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--per-hit", "4", "--workers", "10",
+            "--assignments", "10", "-o", str(results))
+    per_hit = pl.read_csv(results, infer_schema=False).group_by("HITId").agg(pl.col("WorkerId").n_unique())
+    assert per_hit.height == 6 and per_hit["WorkerId"].to_list() == [10] * 6
+    run_cli("ingest", str(results))
