@@ -226,3 +226,14 @@ def test_hits_variables_of_a_batch_that_does_not_exist_is_a_one_line_error(run_c
     result = run_cli("hits", "variables", "--batch", "crowdaudit-9", "-o", str(tmp_path / "x.csv"), expect=1)
     assert "no batch crowdaudit-9" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_seed_the_random_generator_cannot_take_is_a_usage_error_and_the_largest_one_plans(run_cli, warehouse,
+                                                                                           tmp_path):
+    seed_images(warehouse)
+    for seed in ("-1", str(2**63)):
+        assert "--seed" in run_cli("hits", "build", "--seed", seed, "--variables", str(tmp_path / "v.csv"),
+                                   expect=2).output
+    assert query(warehouse, "SELECT count(*) FROM raw.hits") == [(0,)]
+    run_cli("hits", "build", "--seed", str(2**63 - 1), "--variables", str(tmp_path / "v.csv"))
+    assert query(warehouse, "SELECT seed FROM raw.hit_batches") == [(2**63 - 1,)]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from etl.cli.base import Settings, cli, pass_settings
+from etl.cli.base import SEED, Settings, cli, pass_settings
 from etl.cli.loading import allow_warnings_option
 from etl.errors import CrowdauditError
 from etl.hits.pricing import is_whole_cents
@@ -125,7 +125,7 @@ def variables_command(settings: Settings, batch_id: str | None, output: Path) ->
 @click.option("--gold-rate", type=click.FloatRange(0, 1, max_open=True),
               help="Share of each HIT's slots that are gold (at least one); overrides --gold-per-hit.")
 @click.option("--where", "where_sql", help="SQL condition on image_id, path, language, word, region.")
-@click.option("--seed", type=int, help="Random seed: the same seed plans the same HITs.")
+@click.option("--seed", type=SEED, help="Random seed: the same seed plans the same HITs.")
 @click.option("--limit", type=click.IntRange(1), help="Plan at most this many (non-gold) images.")
 @click.option("--variables", "variables_csv", default="variables.csv", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="The web site's input file to write.")
@@ -461,7 +461,7 @@ def cost_command(settings: Settings, images: int | None, per_hit: int, assignmen
 @click.option("--truth", "truth_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV of what images show (url or image_id, truth) for the simulated workers. "
                    "[default: the warehouse's gold, when there is one]")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the simulated crowd.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the simulated crowd.")
 @click.option("--balance", default="10000.00", show_default=True, type=MONEY, help="The account's balance.")
 @click.option("--no-workers", is_flag=True, help="Nobody answers: HITs stay open.")
 @click.option("--verbose", is_flag=True, help="Log every request.")
