@@ -248,3 +248,10 @@ def test_a_votes_file_refused_by_the_quality_gate_names_its_own_columns(run_cli,
     result = run_cli("load", "votes", str(source), "--task-col", "item", "--worker-col", "annotator",
                      "--label-col", "answer", "--positive", "yes", expect=1)
     assert "column item, annotator: refused by the quality gate" in result.output
+
+
+def test_the_reason_for_the_labels_method_says_one_vote_not_one_votes(run_cli, warehouse, tmp_path):
+    votes = write(tmp_path / "v.csv", "task,worker,label\na,w1,1\na,w2,0\nb,w3,1\n")
+    run_cli("load", "votes", str(votes))
+    result = run_cli("labels")
+    assert "median worker has only 1 vote, fewer than the 10 Dawid-Skene needs" in result.output

@@ -19,7 +19,8 @@ facts AS (
 said AS (
     SELECT
         *,
-        regexp_replace(round(median_votes_per_worker, 1)::VARCHAR, '\.0$', '') AS median_said,
+        regexp_replace(round(median_votes_per_worker, 1)::VARCHAR, '\.0$', '')
+            || CASE WHEN median_votes_per_worker = 1 THEN ' vote' ELSE ' votes' END AS median_said,
         regexp_replace(round(min_median_votes_per_worker, 1)::VARCHAR, '\.0$', '') AS minimum_said
     FROM facts
 )
@@ -35,12 +36,12 @@ SELECT
         WHEN requested <> 'auto' THEN 'chosen with crowdaudit labels --method ' || requested
         WHEN n_workers = 0 THEN 'no votes yet: majority until there are some'
         WHEN median_votes_per_worker >= min_median_votes_per_worker THEN
-            'median worker has ' || median_said || ' votes, at least the ' || minimum_said || ' Dawid-Skene needs'
+            'median worker has ' || median_said || ', at least the ' || minimum_said || ' Dawid-Skene needs'
         WHEN gold_votes > 0 THEN
-            'fallback: median worker has only ' || median_said || ' votes, fewer than the '
+            'fallback: median worker has only ' || median_said || ', fewer than the '
             || minimum_said || ' Dawid-Skene needs; using gold-weighted voting'
         ELSE
-            'fallback: median worker has only ' || median_said || ' votes, fewer than the '
+            'fallback: median worker has only ' || median_said || ', fewer than the '
             || minimum_said || ' Dawid-Skene needs, and there is no gold to weigh workers by; using majority'
     END AS reason
 FROM said
