@@ -3,6 +3,7 @@ at least $0.01 per assignment, Masters +5%)."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import duckdb
@@ -116,3 +117,11 @@ def test_a_bonus_is_a_payment_of_its_own_with_its_own_minimum_fee():
     # 20% of a $0.02 bonus is $0.004: charged the $0.01 minimum, on top of the reward's fee
     assert fee_per_assignment(Decimal("0.10"), 3, bonus=Decimal("0.02")) == Decimal("0.03")
     assert fee_per_assignment(Decimal("0.10"), 3, bonus=Decimal(0)) == Decimal("0.02")
+
+
+def test_cost_command_shows_every_amount_in_dollars_and_cents(run_cli):
+    # $0.50 + $0.10 fee: the table said $0.6 per assignment and the header reward $0.5
+    output = run_cli("cost", "--images", "1200", "--reward", "0.5", "--bonus", "0.1").output
+    amounts = re.findall(r"\$[\d,]+(?:\.\d+)?", output)
+    assert "$0.72" in output
+    assert [a for a in amounts if not re.fullmatch(r"\$[\d,]+\.\d\d", a)] == []

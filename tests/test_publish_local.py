@@ -4,6 +4,7 @@ was asked is what the endpoint holds."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 import textwrap
@@ -125,6 +126,18 @@ def test_a_budget_one_cent_under_the_price_creates_nothing(warehouse, server, pl
     assert server.turk.calls == []
     assert table_fingerprints(warehouse) == before
     assert len(publish(warehouse, server, planned.batch_id, budget=str(price)).created) == 4
+
+
+def test_a_refusal_over_budget_states_each_price_in_dollars_and_cents(run_cli, warehouse, server, planned):
+    # publish said '$0.0200 with fees' per assignment, extend '$0.4' where its own plan line says $0.40
+    refused = run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "0.23", expect=1)
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    extension = run_cli("hits", "extend", "--assignments", "5", "--budget", "0.01", expect=1)
+    assert "costs $0.24 (4 HITs x 3 assignments x $0.02 with fees)" in refused.output
+    assert "extension costs $0.40," in extension.output
+    for output in (refused.output, extension.output):
+        prices = re.findall(r"(?:costs|x) \$(\d[\d,]*(?:\.\d+)?)", output)
+        assert prices and all(re.fullmatch(r"[\d,]+\.\d\d", p) for p in prices), prices
 
 
 def test_a_balance_under_the_price_creates_nothing(warehouse, truth, planned):

@@ -155,7 +155,7 @@ def build_command(settings: Settings, per_hit: int, assignments: int, reward: De
     click.echo(
         f"planned batch {batch.batch_id}: {batch.n_hits} HITs for {batch.n_images} images, "
         f"{batch.gold_per_hit} gold per HIT (seed {batch.seed}); wrote {batch.variables_csv}\n"
-        f"price: ${batch.price.total} ({batch.price.n_assignments} assignments x ${batch.price.per_assignment} "
+        f"price: ${batch.price.total} ({batch.price.n_assignments} assignments x ${batch.price.per_assignment:.2f} "
         "with fees)\n"
         # The site shows only the slots its layout has: a 12-slot layout over a 16-column file
         # would never show images 13-16, and every worker's answer would read as 'no' on them.
@@ -436,8 +436,8 @@ def cost_command(settings: Settings, images: int | None, per_hit: int, assignmen
         if not images:
             raise CrowdauditError("the warehouse has no images: give --images N")
     designs = sorted({1, per_hit})
-    click.echo(f"{images:,} images, {assignments} assignments per HIT, reward ${reward} per assignment"
-               + (f", bonus ${bonus}" if bonus else "") + (", Masters" if masters else ""))
+    click.echo(f"{images:,} images, {assignments} assignments per HIT, reward ${reward:.2f} per assignment"
+               + (f", bonus ${bonus:.2f}" if bonus else "") + (", Masters" if masters else ""))
     click.echo(f"{'design':<22}{'HITs':>14}{'assignments':>16}{'per assignment':>16}{'total':>18}")
     for n in designs:
         gold = min(gold_per_hit, n - 1)  # as `hits build` caps gold: a HIT keeps one slot for a new image
@@ -445,7 +445,7 @@ def cost_command(settings: Settings, images: int | None, per_hit: int, assignmen
                              masters=masters, bonus=bonus)
         design = f"{n} per HIT" + (f" ({gold} gold)" if gold else "")
         click.echo(f"{design:<22}{price.n_hits:>14,}{price.n_assignments:>16,}"
-                   f"{f'${price.per_assignment.normalize():f}':>16}{f'${price.total:,}':>18}")
+                   f"{f'${price.per_assignment:.2f}':>16}{f'${price.total:,}':>18}")
     fees = MTURK_FEES
     click.echo(
         "assumptions: MTurk fees: commission "

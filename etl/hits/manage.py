@@ -268,7 +268,7 @@ def extend_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: 
     that expired or is gone since, so one dead HIT cannot hold the batch's extensions up for ever.
     Returns the assignments added."""
     if plan.exact_price > budget:
-        raise CrowdauditError(f"extension costs ${plan.exact_price.normalize():f}, over the budget of ${budget}; "
+        raise CrowdauditError(f"extension costs ${plan.price}, over the budget of ${budget}; "
                               "nothing was added")
     balance = platform.account_balance()
     if plan.exact_price > balance:

@@ -185,8 +185,8 @@ def publish_batch(
         return report
     if price.over(budget):
         raise CrowdauditError(
-            f"batch {batch_id} costs ${price.exact.normalize():f} ({price.n_hits} HITs x {price.assignments_per_hit} "
-            f"assignments x ${price.per_assignment} with fees), over the budget of ${budget}; nothing was created"
+            f"batch {batch_id} costs ${price.total} ({price.n_hits} HITs x {price.assignments_per_hit} "
+            f"assignments x ${price.per_assignment:.2f} with fees), over the budget of ${budget}; nothing was created"
         )
     spec = hit_type_spec(design, qualifications)
     # Every question is rendered (and its size checked) before anything is created: a HIT refused
