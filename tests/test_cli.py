@@ -308,6 +308,14 @@ def test_sql_before_any_build_says_to_build(tmp_path, write_results):
     assert result.exit_code == 1 and "crowdaudit build" in result.output
 
 
+@pytest.mark.parametrize("wait", ["nan", "-5"])
+def test_a_wait_that_is_not_a_number_of_seconds_is_a_usage_error_naming_wait(tmp_path, wait):
+    # --wait nan never ran out: a nightly job behind a reader hung instead of saying the warehouse was in use
+    result = CliRunner().invoke(cli, ["--warehouse", str(tmp_path / "wh.duckdb"), "--wait", wait, "build"])
+    assert result.exit_code == 2 and "'--wait'" in result.output
+    assert not (tmp_path / "wh.duckdb").exists()
+
+
 def test_sql_opens_the_warehouse_read_only(demo_run):
     out, _ = demo_run
     result = CliRunner().invoke(cli, ["--warehouse", str(out / "crowdaudit.duckdb"), "sql",

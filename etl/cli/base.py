@@ -78,6 +78,7 @@ class Interrupted(click.ClickException):
     "--wait",
     "wait_seconds",
     type=float,
+    metavar="SECONDS",
     default=LOCK_WAIT_SECONDS,
     show_default=True,
     help="Seconds to wait while another process writes the warehouse.",
@@ -93,6 +94,8 @@ def cli(ctx: click.Context, warehouse: Path | None, wait_seconds: float, silent:
 
     Start with `crowdaudit demo` to see the whole chain on generated data.
     """
+    if not wait_seconds >= 0:  # nan passes any comparison a range makes, and never ends a wait
+        raise click.BadParameter(f"{wait_seconds} is not a number of seconds (0 or more)", param_hint="'--wait'")
     ctx.obj = Settings(warehouse=warehouse_path(warehouse), wait_seconds=wait_seconds, silent=silent)
 
 
