@@ -64,6 +64,14 @@ def test_images_that_have_a_hit_are_not_planned_again(run_cli, warehouse, tmp_pa
     assert query(warehouse, "SELECT count(DISTINCT batch_id) FROM raw.hits") == [(1,)]
 
 
+def test_hits_build_before_any_image_is_loaded_says_to_load_images(run_cli, warehouse, tmp_path):
+    # it said 'every matching image already has a HIT; nothing planned', as if the work were done
+    run_cli("build")
+    result = run_cli("hits", "build", "--variables", str(tmp_path / "v.csv"), expect=1)
+    assert "no images to plan HITs for: load them first (crowdaudit load images" in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_batches") == [(0,)]
+
+
 def test_where_chooses_the_images(run_cli, warehouse, tmp_path):
     seed_images(warehouse)
     run_cli("hits", "build", "--where", "language = 'hindi'", "--gold-per-hit", "0",

@@ -149,6 +149,10 @@ def build_command(settings: Settings, per_hit: int, assignments: int, reward: De
                        gold_rate=gold_rate)
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds, must_exist=True) as con:
         batch = build_hits(con, design, where=where_sql, seed=seed, variables_csv=variables_csv, limit=limit)
+        any_images = batch is not None or con.execute("SELECT count(*) FROM raw.images").fetchall()[0][0] > 0
+    if not any_images:
+        raise CrowdauditError("no images to plan HITs for: load them first "
+                              "(crowdaudit load images DIR --url-prefix URL, or a manifest CSV)")
     if batch is None:
         click.echo("every matching image already has a HIT; nothing planned")
         return
