@@ -81,6 +81,13 @@ def test_cost_command_prices_the_warehouses_images_when_no_count_is_given(run_cl
     assert "$1.50" in output and "$0.18" in output
 
 
+def test_cost_without_a_warehouse_says_to_give_images(run_cli, warehouse):
+    # it said 'load something first (crowdaudit ingest / load / demo)', though --images N needs no warehouse
+    result = run_cli("cost", expect=1)
+    assert "give --images N" in result.output
+    assert not warehouse.exists()
+
+
 def test_the_sql_fee_macro_charges_what_the_python_fee_rule_charges():
     # needs_more_votes prices extra votes with the macro; a reward on either side of the $0.05
     # where the minimum fee stops applying, and HITs on either side of 10 assignments.

@@ -435,6 +435,9 @@ def cost_command(settings: Settings, images: int | None, per_hit: int, assignmen
     from etl.hits.pricing import MTURK_FEES, price_images
 
     if images is None:
+        if not settings.warehouse.exists():
+            raise CrowdauditError(f"no warehouse at {settings.warehouse} to count images in: give --images N, "
+                                  "or point --warehouse at one")
         with open_warehouse(settings.warehouse, read_only=True, wait_seconds=settings.wait_seconds) as con:
             images = con.execute("SELECT count(*) FROM raw.images").fetchall()[0][0]
         if not images:
