@@ -162,6 +162,8 @@ def test_needs_more_votes_lists_unsure_images_with_extra_assignments_and_their_c
     # $0.04 reward + MTurk's fee: 20% of it, but at least $0.01
     assert np.allclose(needs["fee_per_assignment"].cast(pl.Float64), 0.01)
     assert np.allclose(needs["cost"].cast(pl.Float64), extra * 0.05)
+    # money stays exact: no column of the bill is a binary fraction
+    assert all(needs.schema[c] == pl.Decimal for c in ("reward", "fee_per_assignment", "cost", "hit_cost")), needs.schema
 
 
 def test_weighted_voting_fits_the_crowds_rates_when_gold_is_sparse_and_spammers_never_tick(tmp_path):

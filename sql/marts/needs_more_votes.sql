@@ -39,7 +39,7 @@ needed AS (
             (ln(u.target_posterior / (1 - u.target_posterior)) - ln(u.posterior / (1 - u.posterior)))
             / nullif(CASE WHEN u.label THEN g.gain_if_yes ELSE g.gain_if_no END, 0)
         ))::INTEGER AS extra_assignments,
-        coalesce(lh.reward, s.default_reward)::DOUBLE AS reward,
+        coalesce(lh.reward, s.default_reward) AS reward,
         lh.max_assignments
     FROM unsure AS u
     CROSS JOIN gain AS g
