@@ -129,7 +129,7 @@ def test_rows_read_counts_every_row_of_a_results_file_and_a_note_names_the_repea
     batch = write_results("Batch_7_batch_results.csv", HIT, [ANSWERS[0], ANSWERS[0], ANSWERS[1]])
     result = run_cli("ingest", str(batch))
     assert "3 rows read, 2 inserted" in result.output
-    assert "note: 1 of the 3 rows read repeat an earlier row of the file; they count once" in result.output
+    assert "note: 1 of the 3 rows read repeats an earlier row of the file; it counts once" in result.output
     assert query(warehouse, "SELECT rows_in_file, rows_inserted FROM raw.load_log WHERE kind = 'results'") == [(3, 2)]
 
 

@@ -255,7 +255,7 @@ def test_rows_read_counts_every_row_of_a_gold_file_and_a_note_names_the_repeats(
                     encoding="utf-8")
     result = run_cli("load", "gold", str(gold))
     assert "3 rows read, 2 inserted" in result.output
-    assert "note: 1 of the 3 rows read repeat an earlier row of the file; they count once" in result.output
+    assert "note: 1 of the 3 rows read repeats an earlier row of the file; it counts once" in result.output
     assert query(warehouse, "SELECT rows_in_file, rows_inserted FROM raw.load_log") == [(3, 2)]
 
 
@@ -265,7 +265,7 @@ def test_rows_read_counts_every_row_of_a_manifest_and_a_note_names_the_repeats(t
                         "https://x.example/2.jpg,hindi\n", encoding="utf-8")
     result = run_cli("load", "images", str(manifest))
     assert "3 rows read, 2 inserted" in result.output
-    assert "note: 1 of the 3 rows read repeat an earlier row of the file; they count once" in result.output
+    assert "note: 1 of the 3 rows read repeats an earlier row of the file; it counts once" in result.output
     assert query(warehouse, "SELECT rows_in_file, rows_inserted FROM raw.load_log") == [(3, 2)]
 
 
@@ -384,7 +384,7 @@ def test_a_folder_that_cannot_be_read_is_named_not_left_out_unseen(tmp_path, run
 
     monkeypatch.setattr(os, "scandir", scandir)
     result = run_cli("load", "images", str(tmp_path / "data"), "--url-prefix", "https://cdn.example/m")
-    assert "1 rows read, 1 inserted" in result.output
+    assert "1 row read, 1 inserted" in result.output
     assert "note: 1 folder(s) could not be read" in result.output and "tamil (Permission denied)" in result.output
     assert query(warehouse, "SELECT image_id FROM raw.images") == [("https://cdn.example/m/hindi/12/01.jpg",)]
 

@@ -47,7 +47,7 @@ def test_rows_read_counts_every_row_of_a_regions_file_and_a_note_names_the_repea
     (tmp_path / "regions.csv").write_text("language,region\nklingon,Fictional\nKlingon,Fictional\nswahili,African\n")
     result = run_cli("load", "regions", str(tmp_path / "regions.csv"))
     assert "3 rows read, 2 inserted" in result.output
-    assert "note: 1 of the 3 rows read repeat an earlier row of the file; they count once" in result.output
+    assert "note: 1 of the 3 rows read repeats an earlier row of the file; it counts once" in result.output
     assert query(warehouse, "SELECT rows_in_file, rows_inserted FROM raw.load_log WHERE kind = 'regions'") == [(3, 2)]
 
 

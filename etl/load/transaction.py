@@ -47,16 +47,18 @@ class LoadResult:
             return f"{self.source_file}: already loaded (same file and options), nothing changed"
         counts = self.counts
         assert counts is not None
+        rows = f"{counts.rows_in_file} row{'' if counts.rows_in_file == 1 else 's'}"
         if not counts.inserted and not counts.updated:
-            text = f"{self.source_file}: {counts.rows_in_file} rows, all already in the warehouse; nothing changed"
+            text = f"{self.source_file}: {rows}, all already in the warehouse; nothing changed"
         else:
             text = (
-                f"{self.source_file}: {counts.rows_in_file} rows read, {counts.inserted} inserted, "
+                f"{self.source_file}: {rows} read, {counts.inserted} inserted, "
                 f"{counts.updated} updated (load {self.load_id})"
             )
         if counts.repeats:
-            text += (f"\nnote: {counts.repeats} of the {counts.rows_in_file} rows read repeat an earlier row of the "
-                     "file; they count once")
+            text += (f"\nnote: {counts.repeats} of the {rows} read "
+                     f"{'repeats' if counts.repeats == 1 else 'repeat'} an earlier row of the file; "
+                     f"{'it counts' if counts.repeats == 1 else 'they count'} once")
         return "\n".join([text, *counts.notes])
 
 
