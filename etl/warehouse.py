@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from etl import __version__
 from etl.errors import CrowdauditError
 
 DEFAULT_WAREHOUSE = Path("warehouse") / "crowdaudit.duckdb"
@@ -171,8 +172,18 @@ def open_warehouse(
         target.parent.mkdir(parents=True, exist_ok=True)
     con = _connect_waiting(target, read_only=read_only, wait_seconds=wait_seconds)
     try:
+        known = {v for v, _, _ in migrations()}
+        newer = sorted(applied_versions(con) - known)
+        if newer:
+            # An older crowdaudit would write tables it no longer knows the shape of, and read marts
+            # built by rules it does not have, as if all were well.
+            raise CrowdauditError(
+                f"warehouse {target} was upgraded by a newer crowdaudit (schema migration(s) "
+                f"{', '.join(map(str, newer))}, which crowdaudit {__version__} does not know); "
+                "upgrade crowdaudit to use it"
+            )
         if read_only:
-            behind = len({v for v, _, _ in migrations()} - applied_versions(con))
+            behind = len(known - applied_versions(con))
             if behind > 0:
                 raise CrowdauditError(
                     f"warehouse {target} uses an older schema ({behind} migration(s) behind); "

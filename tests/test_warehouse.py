@@ -61,6 +61,19 @@ def test_a_failing_migration_leaves_the_previous_version(warehouse, monkeypatch)
         con.close()
 
 
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_warehouse_upgraded_by_a_newer_crowdaudit_is_refused_not_used_as_if_current(warehouse, monkeypatch,
+                                                                                       read_only):
+    all_migrations = wh.migrations()
+    monkeypatch.setattr(wh, "migrations", lambda: [*all_migrations, (999, "future", "CREATE TABLE raw.future (x INT);")])
+    with wh.open_warehouse(warehouse, read_only=False):
+        pass
+    monkeypatch.setattr(wh, "migrations", lambda: all_migrations)
+    with pytest.raises(CrowdauditError, match=r"upgraded by a newer crowdaudit \(schema migration\(s\) 999, .*"
+                       "upgrade crowdaudit"), wh.open_warehouse(warehouse, read_only=read_only):
+        pass
+
+
 def test_reading_a_missing_warehouse_says_how_to_make_one(tmp_path):
     with pytest.raises(CrowdauditError, match="no warehouse at"), wh.open_warehouse(tmp_path / "nope.duckdb", read_only=True):
         pass
