@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
+from conftest import copy_of
 from truth_simulation import write_and_build
 
 from etl.truth.synthetic import SyntheticCrowd, simulate_crowd
@@ -226,3 +228,24 @@ def test_held_out_gold_posteriors_do_not_depend_on_the_order_the_files_list_vote
     both = held_out[0].join(held_out[1], on="image_id")
     assert both.height == gold.height
     assert (both["p_yes_held_out"] - both["p_yes_held_out_right"]).abs().max() < 1e-9
+
+
+def test_a_dawid_skene_step_failing_in_duckdb_names_its_error_and_keeps_the_last_good_labels(
+        demo_warehouse_template, tmp_path, monkeypatch):
+    # Its cleanup ran in the aborted transaction and replaced the reason (out of memory, a full
+    # disk) with "Current transaction is aborted".
+    import dataclasses
+
+    import etl.truth.model as truth_model
+    from etl.models import BuildFailed, build
+
+    warehouse = copy_of(demo_warehouse_template, tmp_path / "wh.duckdb")
+    labels_before = query(warehouse, "SELECT * FROM labels ORDER BY image_id")
+    fit = truth_model.dawid_skene
+    monkeypatch.setattr(truth_model, "dawid_skene",
+                        lambda *args, **kwargs: dataclasses.replace(fit(*args, **kwargs), prior="not a number"))
+    with pytest.raises(BuildFailed, match="int_truth_dawid_skene.*Conversion Error") as failed, \
+            open_warehouse(warehouse, read_only=False) as con:
+        build(con)
+    assert "transaction is aborted" not in str(failed.value)
+    assert query(warehouse, "SELECT * FROM labels ORDER BY image_id").equals(labels_before)

@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from etl.load.transaction import staged
 from etl.models import PythonModel, register_python_model
 from etl.truth.dawid_skene import DawidSkeneFit, dawid_skene
 
@@ -87,8 +88,9 @@ def build_dawid_skene(con: duckdb.DuckDBPyConnection) -> None:
         "p_yes_votes": pl.Series(fit.p_yes_votes, dtype=pl.Float64),
         "p_yes_held_out": pl.Series(p_yes_held_out, dtype=pl.Float64, nan_to_null=True),
     })
-    con.register("dawid_skene_result", result)
-    try:
+    # On a failure the build's rollback drops ds_images: dropping it here as well would fail in the
+    # aborted transaction and put "transaction is aborted" in place of the reason (out of memory, disk full).
+    with staged(con, dawid_skene_result=result):
         con.execute(
             f"""
             CREATE OR REPLACE TABLE {RELATION} AS
@@ -98,9 +100,7 @@ def build_dawid_skene(con: duckdb.DuckDBPyConnection) -> None:
             """,
             [fit.prior, fit.iterations, fit.converged],
         )
-    finally:
-        con.unregister("dawid_skene_result")
-        con.execute("DROP TABLE ds_images")
+    con.execute("DROP TABLE ds_images")
 
 
 register_python_model(
