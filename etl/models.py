@@ -180,15 +180,20 @@ def build(
     *,
     sql_dir: Path = SQL_DIR,
     on_model: Callable[[str, float], None] | None = None,
+    first: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> BuildReport:
     """Build every model in one transaction, then run the SQL tests; any failure rolls all back.
 
-    First (re)creates the macros the models call whose rule lives in Python (MTurk's fee)."""
+    First runs `first` in that transaction (a change of the settings the models read: it lands
+    with the marts it makes or not at all, also when the process is killed), then (re)creates the
+    macros the models call whose rule lives in Python (MTurk's fee)."""
     import etl.models_python  # noqa: F401  (registers Python-computed models)
 
     order = build_order(discover(con, sql_dir), sql_dir)
     built = []
     with transaction(con):
+        if first:
+            first(con)
         con.execute(fee_macro_sql())
         for model in order:
             started = time.perf_counter()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -176,6 +180,47 @@ def test_a_labels_build_that_fails_keeps_the_method_the_marts_were_built_with(ru
     assert "disk full" in result.output
     assert rows(warehouse, "SELECT method FROM raw.truth_settings") == [("majority",)]
 
+
+
+HANG_IN_DAWID_SKENE = """
+import sys, time
+from pathlib import Path
+import etl.truth.model
+from etl.cli import main
+
+building, warehouse = sys.argv[1:]
+
+def hang(*args, **kwargs):
+    Path(building).touch()
+    time.sleep(600)
+
+etl.truth.model.dawid_skene = hang
+sys.argv = ["crowdaudit", "--warehouse", warehouse, "--silent", "labels", "--method", "weighted_vote"]
+main()
+"""
+
+
+def test_a_labels_run_killed_during_its_build_leaves_the_method_the_marts_were_built_with(run_cli, warehouse,
+                                                                                            tmp_path):
+    # The new method was committed before the build: killed (SIGKILL, or the SIGTERM of `timeout`)
+    # half-way, the warehouse said 'weighted_vote' over the majority's labels, and so did the report.
+    votes = write(tmp_path / "v.csv", "task,worker,label\na,w1,1\na,w2,0\nb,w1,1\nb,w2,1\nb,w3,1\n")
+    run_cli("load", "votes", str(votes))
+    run_cli("labels", "--method", "majority")
+    building = tmp_path / "building"
+    child = subprocess.Popen([sys.executable, "-c", HANG_IN_DAWID_SKENE, str(building), str(warehouse)],
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    try:
+        deadline = time.monotonic() + 60
+        while not building.exists():
+            assert child.poll() is None and time.monotonic() < deadline, "labels never reached Dawid-Skene"
+            time.sleep(0.02)
+    finally:
+        child.kill()
+        child.wait()
+    assert rows(warehouse, "SELECT method FROM raw.truth_settings") == [("majority",)]
+    assert rows(warehouse, "SELECT method FROM intermediate.int_truth_choice") == [("majority",)]
+    assert "method weighted_vote" in run_cli("labels", "--method", "weighted_vote").output
 
 
 URLS_OF_H1 = ["https://x.example/1.jpg", "https://x.example/2.jpg"]

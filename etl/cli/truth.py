@@ -12,7 +12,7 @@ from etl.cli.models import model_progress
 from etl.load.votes import load_votes
 from etl.models import build as build_models
 from etl.truth.settings import METHODS, labels_summary, update_truth_settings
-from etl.warehouse import open_warehouse, transaction
+from etl.warehouse import open_warehouse
 
 
 @load.command("votes")
@@ -73,16 +73,9 @@ def labels(settings: Settings, method: str | None, target: float | None) -> None
     """
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds,
                         must_exist=True) as con:
-        before = con.execute("SELECT method, target_posterior FROM raw.truth_settings").fetchall()[0]
-        if method is not None or target is not None:
-            with transaction(con):
-                update_truth_settings(con, method=method, target_posterior=target)
-        try:
-            build_models(con, on_model=model_progress(settings))
-        except BaseException:
-            # The marts still hold the old method's labels: keep the settings that made them.
-            update_truth_settings(con, method=before[0], target_posterior=before[1])
-            raise
+        # In the build's transaction: the marts keep the labels of the settings that made them.
+        build_models(con, on_model=model_progress(settings),
+                     first=lambda con: update_truth_settings(con, method=method, target_posterior=target))
         summary = labels_summary(con)
     click.echo(
         f"labels: {summary['n_labels']} images, {summary['n_yes']} yes, method {summary['method']} "
