@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import results_rows
+from conftest import copy_of, results_rows
 
 from etl.simulate import write_results_csv
 
@@ -177,3 +178,28 @@ def test_ctrl_c_during_ingest_says_so_in_one_line_and_leaves_all_of_the_batch_or
     assert assignments(warehouse) in [(0, 0), (N_ASSIGNMENTS, 1)]  # a Ctrl-C inside COMMIT may land after it
     assert run(warehouse, "ingest", str(path)).returncode == 0
     assert assignments(warehouse) == (N_ASSIGNMENTS, 1)
+
+
+def test_a_warehouse_that_cannot_be_written_says_so_in_one_line_and_keeps_its_marts(demo_warehouse_template,
+                                                                                      tmp_path):
+    # A full disk, or a folder DuckDB may not create its .wal in, made the build's COMMIT a traceback. A
+    # limit on file sizes makes DuckDB's writes fail the same way, for any user.
+    warehouse = copy_of(demo_warehouse_template, tmp_path / "wh.duckdb")
+
+    def built_at() -> list[tuple]:
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            return con.execute("SELECT built_at FROM build_info").fetchall()
+        finally:
+            con.close()
+
+    before = built_at()
+    failed = subprocess.run([str(CROWDAUDIT), "--warehouse", str(warehouse), "--silent", "build"],
+                            check=False, capture_output=True, text=True, timeout=120,
+                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000)))
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr, failed.stderr
+    assert "Error: could not write the warehouse: " in failed.stderr and str(warehouse) in failed.stderr
+    assert "File too large" in failed.stderr and "run the command again" in failed.stderr
+    assert built_at() == before
+    assert run(warehouse, "build").returncode == 0
+    assert built_at() != before

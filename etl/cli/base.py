@@ -34,8 +34,9 @@ SEED = click.IntRange(0, 2**63 - 1)
 
 
 class CrowdauditGroup(click.Group):
-    """A group whose commands' errors become one-line messages: CrowdauditErrors and what the
-    operating system refuses (a report path in a read-only folder) exit 1, Ctrl-C exits 130."""
+    """A group whose commands' errors become one-line messages: CrowdauditErrors, what the operating
+    system refuses (a report path in a read-only folder) and writes DuckDB cannot make (a full disk)
+    exit 1, Ctrl-C exits 130."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -48,6 +49,15 @@ class CrowdauditGroup(click.Group):
             raise click.ClickException(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from error
         except (KeyboardInterrupt, duckdb.InterruptException) as error:
             raise Interrupted() from error
+        except (duckdb.IOException, duckdb.TransactionException) as error:
+            # DuckDB could not write the file or its .wal (a full disk, a folder it may not write in):
+            # the transaction was rolled back, so the warehouse holds what was committed before.
+            if isinstance(error, duckdb.TransactionException) and "Failed to commit" not in str(error):
+                raise
+            raise click.ClickException(
+                f"could not write the warehouse: {error}. The step it was writing was rolled back; free "
+                "space on its disk, or make its folder writable (DuckDB keeps a .wal file beside the "
+                "warehouse), then run the command again") from error
         except (duckdb.Error, RuntimeError) as error:  # how DuckDB reports a Ctrl-C during a query
             if "KeyboardInterrupt" in str(error) or "Query interrupted" in str(error):
                 raise Interrupted() from error
