@@ -145,6 +145,22 @@ def _connect_waiting(path: Path, *, read_only: bool, wait_seconds: float) -> duc
         return con
 
 
+def _refuse_another_database(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A DuckDB file with tables of its own but no schema version was not made by crowdaudit: read, it
+    was called 'an older schema' to upgrade with `build`, which then added the warehouse's tables to it."""
+    if con.execute("SELECT count(*) FROM information_schema.tables "
+                   "WHERE table_schema = 'meta' AND table_name = 'schema_version'").fetchall()[0][0]:
+        return
+    others = [name for (name,) in con.execute(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables ORDER BY 1 LIMIT 3").fetchall()]
+    if others:
+        raise CrowdauditError(
+            f"{path} is a DuckDB database but not a crowdaudit warehouse (it holds tables such as "
+            f"{', '.join(others)} but no meta.schema_version); point --warehouse at a warehouse, or at a new "
+            "file to make one"
+        )
+
+
 @contextmanager
 def open_warehouse(
     path: str | os.PathLike[str] | None = None,
@@ -172,6 +188,7 @@ def open_warehouse(
         target.parent.mkdir(parents=True, exist_ok=True)
     con = _connect_waiting(target, read_only=read_only, wait_seconds=wait_seconds)
     try:
+        _refuse_another_database(con, target)
         known = {v for v, _, _ in migrations()}
         newer = sorted(applied_versions(con) - known)
         if newer:

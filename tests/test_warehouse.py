@@ -74,6 +74,23 @@ def test_a_warehouse_upgraded_by_a_newer_crowdaudit_is_refused_not_used_as_if_cu
         pass
 
 
+@pytest.mark.parametrize("read_only", [False, True])
+def test_another_duckdb_database_is_refused_not_called_an_older_warehouse_and_filled(tmp_path, read_only):
+    other = tmp_path / "sales.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE orders AS SELECT 1 AS id")
+    con.close()
+    with pytest.raises(CrowdauditError, match=r"sales.duckdb is a DuckDB database but not a crowdaudit warehouse "
+                       r"\(it holds tables such as main.orders"), wh.open_warehouse(other, read_only=read_only):
+        pass
+    con = duckdb.connect(str(other), read_only=True)
+    try:
+        assert con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall() == [
+            ("main", "orders")]
+    finally:
+        con.close()
+
+
 def test_reading_a_missing_warehouse_says_how_to_make_one(tmp_path):
     with pytest.raises(CrowdauditError, match="no warehouse at"), wh.open_warehouse(tmp_path / "nope.duckdb", read_only=True):
         pass
