@@ -109,7 +109,30 @@ def _not_a_database(path: Path) -> CrowdauditError:
         "point --warehouse at the .duckdb file")
 
 
+def _refuse_other_formats(path: Path) -> None:
+    """DuckDB opens a SQLite file through its sqlite extension (downloaded when online), so every
+    crowdaudit table would be written into someone's SQLite database; an empty file (a failed copy)
+    only says "not a valid DuckDB database file"."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # DuckDB waits forever on a named pipe
+        raise CrowdauditError(f"cannot open warehouse {path}: it is a pipe, socket or device, not a file")
+    if not path.is_file():
+        return  # a new warehouse, or a folder, which DuckDB's own message names
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return
+    if head == b"SQLite format 3\x00":
+        raise CrowdauditError(f"cannot open warehouse {path}: it is a SQLite database, not a DuckDB one; "
+                              "point --warehouse at the .duckdb file, or at a new file to make one")
+    if not head and path.stat().st_size == 0:
+        raise CrowdauditError(f"cannot open warehouse {path}: the file is empty (0 bytes), not a DuckDB database; "
+                              "remove it and crowdaudit makes a new warehouse there")
+
+
 def _connect_waiting(path: Path, *, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    _refuse_other_formats(path)
     deadline = time.monotonic() + wait_seconds
     while True:
         try:

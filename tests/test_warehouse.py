@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 import pytest
 
@@ -139,6 +141,33 @@ def test_a_data_file_given_as_the_warehouse_is_refused_not_loaded_into_memory(tm
             open_warehouse(data, read_only=read_only):
         pass
     assert data.read_text(encoding="utf-8") == "a,b\n1,2\n"
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_sqlite_database_given_as_the_warehouse_is_refused_and_left_untouched(tmp_path, read_only):
+    # DuckDB opens it through its sqlite extension (a download, when online) and would write into it.
+    import sqlite3
+
+    other = tmp_path / "labels.db"
+    with sqlite3.connect(other) as sqlite:
+        sqlite.execute("CREATE TABLE answers (worker TEXT)")
+    before = other.read_bytes()
+    with pytest.raises(CrowdauditError, match="it is a SQLite database, not a DuckDB one"), \
+            open_warehouse(other, read_only=read_only):
+        pass
+    assert other.read_bytes() == before
+
+
+def test_an_empty_file_or_a_named_pipe_as_the_warehouse_is_one_line_that_says_what_it_is(tmp_path):
+    empty = tmp_path / "crowdaudit.duckdb"
+    empty.touch()
+    with pytest.raises(CrowdauditError, match=r"the file is empty \(0 bytes\).*remove it"), \
+            open_warehouse(empty, read_only=False):
+        pass
+    pipe = tmp_path / "pipe.duckdb"
+    os.mkfifo(pipe)  # DuckDB waited on it forever
+    with pytest.raises(CrowdauditError, match="it is a pipe, socket or device"), open_warehouse(pipe, read_only=True):
+        pass
 
 
 def test_ingest_into_a_csv_named_as_the_warehouse_says_so_instead_of_reporting_rows_inserted(
