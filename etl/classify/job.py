@@ -27,6 +27,7 @@ from etl.classify.model import Classifier
 from etl.classify.pipeline import image_batches
 from etl.errors import CrowdauditError
 from etl.load.loadlog import next_load_id, record_load
+from etl.load.transaction import staged
 from etl.quality.gate import check_batch
 from etl.warehouse import transaction
 
@@ -176,16 +177,11 @@ def _finish_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 def _write_batch(con: duckdb.DuckDBPyConnection, run_id: str, labels: pl.DataFrame, target: str) -> None:
     flags = labels.group_by("image_id").agg((pl.col("label") == target).any().alias("target_in_top_k"))
     # Registered under names no mart uses: a table in the catalog would shadow a Python variable.
-    con.register("classify_batch_flags", flags)
-    con.register("classify_batch_labels", labels)
-    try:
+    with staged(con, classify_batch_flags=flags, classify_batch_labels=labels):
         con.execute("INSERT INTO raw.image_predictions SELECT ?, image_id, target_in_top_k FROM classify_batch_flags",
                     [run_id])
         con.execute("INSERT INTO raw.prediction_labels SELECT ?, image_id, rank, label, score "
                     "FROM classify_batch_labels", [run_id])
-    finally:
-        con.unregister("classify_batch_flags")
-        con.unregister("classify_batch_labels")
 
 
 # A decoded image takes 3 bytes a pixel, and two decode at once: 100 megapixels is 600 MB, while a
