@@ -245,3 +245,34 @@ def test_a_seed_the_random_generator_cannot_take_is_a_usage_error_and_the_larges
     assert query(warehouse, "SELECT count(*) FROM raw.hits") == [(0,)]
     run_cli("hits", "build", "--seed", str(2**63 - 1), "--variables", str(tmp_path / "v.csv"))
     assert query(warehouse, "SELECT seed FROM raw.hit_batches") == [(2**63 - 1,)]
+
+
+def test_limit_takes_only_the_first_candidates_out_of_the_warehouse(warehouse):
+    """--limit is applied in the query: a batch of 3 out of millions of images brings 3 URLs into
+    Python, the first 3 in image_id order, as when every candidate was fetched and cut."""
+    from etl.hits.plan import candidate_images
+
+    seed_images(warehouse, n_images=20, n_gold=5)
+    with open_warehouse(warehouse, read_only=True) as con:
+        every = candidate_images(con, None)
+        first = candidate_images(con, "language = 'hindi'", limit=3)
+    assert every.len() == 20
+    assert first.to_list() == sorted(u for u in every.to_list() if int(u.split("/")[-1][:-4]) % 2 == 0)[:3]
+
+
+def test_a_seed_plans_the_hits_it_planned_before_the_urls_stayed_in_polars(warehouse):
+    """Shuffling the URLs as a polars Series (not Python strings) keeps every earlier seed's plan."""
+    from etl.hits.plan import candidate_images, plan_items, showable_gold
+
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("INSERT INTO raw.images (image_id, language, load_id) "
+                    "SELECT 'https://img.example/' || i || '.jpg', 'hindi', 1 FROM range(13) t(i)")
+        con.execute("INSERT INTO raw.gold SELECT 'https://img.example/' || i || '.jpg', true, 1 FROM range(3) t(i)")
+        items = plan_items(candidate_images(con, None), showable_gold(con), per_hit=4, gold_per_hit=1, seed=9)
+    shown = [(hit, slot, int(url.split("/")[-1][:-4]), gold) for hit, slot, url, gold in items.iter_rows()]
+    assert shown == [
+        (0, 1, 2, True), (0, 2, 9, False), (0, 3, 10, False), (0, 4, 7, False),
+        (1, 1, 8, False), (1, 2, 5, False), (1, 3, 11, False), (1, 4, 1, True),
+        (2, 1, 12, False), (2, 2, 2, True), (2, 3, 6, False), (2, 4, 4, False),
+        (3, 1, 0, True), (3, 2, 3, False),
+    ]

@@ -106,37 +106,39 @@ def validate_design(design: HitDesign) -> None:
         raise CrowdauditError("--gold-rate must be in [0, 1)")
 
 
-def candidate_images(con: duckdb.DuckDBPyConnection, where: str | None) -> list[str]:
-    """Images with no HIT yet and no gold answer, in a stable order (so --seed reproduces a plan)."""
+def candidate_images(con: duckdb.DuckDBPyConnection, where: str | None, *, limit: int | None = None) -> pl.Series:
+    """Images with no HIT yet and no gold answer, in a stable order (so --seed reproduces a plan);
+    the first `limit` of them only, so that a small batch out of 35 million images does not bring
+    every one of them into Python."""
     predicate = f"WHERE ({where})" if where else ""
     query = (
         f"SELECT image_id FROM (SELECT * FROM ({CANDIDATES}) AS images {predicate}) AS chosen "
         "ANTI JOIN raw.hit_items USING (image_id) ANTI JOIN raw.gold USING (image_id) ORDER BY image_id"
+        + ("" if limit is None else f" LIMIT {int(limit)}")
     )
     try:
-        return [row[0] for row in con.execute(query).fetchall()]
+        return con.sql(query).pl()["image_id"]
     except duckdb.Error as error:
         raise CrowdauditError(
             f"--where {where!r} is not a valid condition on image_id, path, language, word, region: {error}"
         ) from error
 
 
-def showable_gold(con: duckdb.DuckDBPyConnection) -> list[str]:
+def showable_gold(con: duckdb.DuckDBPyConnection) -> pl.Series:
     """Gold images a HIT can show, in a stable order: gold keyed by the task id of long-format votes
     (`load gold` with a task column) names no picture, and mixed into a HIT it became an <img> of
     'q17' that no worker can judge. Gold whose URL holds a double quote is left out (see refuse_quotes)."""
     gold = con.sql("SELECT image_id FROM raw.gold ORDER BY image_id").pl()
     showable = pl.col("image_id").str.contains(HTTP_URL) & ~pl.col("image_id").str.contains('"', literal=True)
-    return gold.filter(showable)["image_id"].to_list()
+    return gold.filter(showable)["image_id"]
 
 
-def refuse_quotes(image_ids: list[str]) -> None:
+def refuse_quotes(image_ids: pl.Series) -> None:
     """Refuse image URLs holding a double quote. The requester site pastes variables.csv's values
     into the layout's src="${image1}" as they are (it does not escape HTML), so a quote ends the
     attribute and the rest of the URL becomes HTML of the worker's page (onerror="..." runs). A
     real URL carries it percent-encoded (%22), as browsers send it anyway."""
-    ids = pl.Series("image_id", image_ids, dtype=pl.String)
-    quoted = ids.filter(ids.str.contains('"', literal=True))
+    quoted = image_ids.filter(image_ids.str.contains('"', literal=True))
     if quoted.len():
         raise CrowdauditError(
             f"{quoted.len()} image URL(s) hold a double quote, e.g. {quoted[0]!r}: the requester site pastes each URL "
@@ -161,22 +163,22 @@ def refuse_oversized(items: pl.DataFrame, *, title: str) -> None:
         )
 
 
-def plan_items(fresh: list[str], gold: list[str], *, per_hit: int, gold_per_hit: int, seed: int) -> pl.DataFrame:
+def plan_items(fresh: pl.Series, gold: pl.Series, *, per_hit: int, gold_per_hit: int, seed: int) -> pl.DataFrame:
     """(hit_number, slot, image_id, is_gold): fresh images shuffled into HITs of per_hit - gold_per_hit,
-    gold_per_hit distinct gold images added to each, slots shuffled within each HIT."""
+    gold_per_hit distinct gold images added to each, slots shuffled within each HIT. The URLs stay
+    in polars (gathered by the drawn positions), never Python strings."""
     rng = np.random.default_rng([seed, 5])
     fresh_per_hit = per_hit - gold_per_hit
-    order = rng.permutation(len(fresh))
-    fresh_ids = np.asarray(fresh, dtype=object)[order]
+    fresh_ids = fresh.gather(rng.permutation(len(fresh)))
     n_hits = -(-len(fresh) // fresh_per_hit)
     hit_of_fresh = np.arange(len(fresh)) // fresh_per_hit
     gold_hit = np.repeat(np.arange(n_hits), gold_per_hit)
     # Distinct within each HIT: an image shows once per HIT.
     gold_pick = distinct_draws(rng, n_hits, gold_per_hit, len(gold), attempts=1000)
-    gold_ids = np.asarray(gold, dtype=object)[gold_pick.ravel()] if gold_per_hit else np.array([], dtype=object)
+    gold_ids = gold.gather(gold_pick.ravel()) if gold_per_hit else gold.clear()
     items = pl.DataFrame({
         "hit_number": np.concatenate([hit_of_fresh, gold_hit]).astype(np.int64),
-        "image_id": pl.Series(np.concatenate([fresh_ids, gold_ids]).tolist(), dtype=pl.String),
+        "image_id": pl.concat([fresh_ids, gold_ids]),
         "is_gold": np.concatenate([np.zeros(len(fresh_ids), bool), np.ones(len(gold_ids), bool)]),
         "order": rng.random(len(fresh_ids) + len(gold_ids)),
     })
@@ -246,10 +248,8 @@ def build_hits(
     """Plan one batch in one transaction; None when every matching image already has a HIT."""
     validate_design(design)
     seed = secrets.randbelow(2**31) if seed is None else seed
-    fresh = candidate_images(con, where)
-    if limit is not None:
-        fresh = fresh[:limit]
-    if not fresh:
+    fresh = candidate_images(con, where, limit=limit)
+    if fresh.is_empty():
         return None
     refuse_quotes(fresh)
     gold = showable_gold(con)
