@@ -667,3 +667,27 @@ def test_a_file_of_another_design_with_several_inputs_is_refused_without_a_comma
     refused = run_cli("ingest", str(results), expect=1)
     assert "no Input.image<N> columns (it has Input.img1, Input.img2)" in refused.output
     assert "load votes" not in refused.output
+
+
+def test_a_file_without_sandbox_hits_is_not_looked_up_in_every_assignment(tmp_path):
+    """The sandbox check reads raw.assignments only for a file holding a HIT published on the
+    sandbox: otherwise each file of a nightly folder paid a scan of every assignment loaded in years.
+    Here raw.assignments fails when read; the check on a file of ordinary HITs never reads it, and
+    on a file holding a sandbox HIT it does."""
+    import duckdb
+
+    from etl.load.batch_results import _refuse_new_sandbox_hits
+    from etl.load.transaction import staged
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA raw")
+    con.execute("CREATE TABLE raw.publish_log (hit_id VARCHAR, batch_id VARCHAR, target VARCHAR)")
+    con.execute("INSERT INTO raw.publish_log VALUES ('3SANDBOX', 'crowdaudit-1', 'sandbox'), "
+                "('3LIVE', 'crowdaudit-2', 'live')")
+    con.execute("CREATE VIEW raw.assignments AS SELECT error('raw.assignments was read')::VARCHAR AS hit_id")
+    ordinary = pl.DataFrame({"source_row": [2, 5], "hit_id": ["3LIVE", "3OTHER"]})
+    with staged(con, staged_hits=ordinary):
+        _refuse_new_sandbox_hits(con, tmp_path / "Batch_1_batch_results.csv")
+    sandbox = pl.DataFrame({"source_row": [2, 5], "hit_id": ["3OTHER", "3SANDBOX"]})
+    with staged(con, staged_hits=sandbox), pytest.raises(duckdb.Error, match="raw.assignments was read"):
+        _refuse_new_sandbox_hits(con, tmp_path / "Batch_1_batch_results.csv")

@@ -471,11 +471,20 @@ WHERE a.assignment_id = s.assignment_id
 def _refuse_new_sandbox_hits(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """A HIT crowdaudit published on the MTurk sandbox was answered by testers (often the requester):
     its answers would count as votes in every mart. Refused unless asked for; once a sandbox HIT's
-    answers are in, a re-download of them (statuses moved on) loads as any other file."""
-    found = con.execute(
-        f"""
+    answers are in, a re-download of them (statuses moved on) loads as any other file.
+
+    The file's sandbox HITs are found first, in the small publish log: looking them up in
+    raw.assignments scans all of it (0.1 s a file at a million assignments), which only a file
+    that holds one has to pay."""
+    sandbox_hits = f"""
         SELECT s.{ROW_COLUMN}, s.hit_id, p.batch_id FROM staged_hits AS s
         JOIN raw.publish_log AS p ON p.hit_id = s.hit_id AND p.target = 'sandbox'
+    """
+    if not con.execute(f"SELECT EXISTS ({sandbox_hits})").fetchall()[0][0]:
+        return
+    found = con.execute(
+        f"""
+        {sandbox_hits}
         WHERE s.hit_id NOT IN (SELECT hit_id FROM raw.assignments)
         ORDER BY s.{ROW_COLUMN} LIMIT 1
         """
