@@ -166,6 +166,26 @@ def test_validate_hands_great_expectations_the_sample_and_the_suspect_rows_not_t
     assert url.examples[0]["image_id"].endswith("/more/4321.jpg\u2003")
 
 
+def test_validate_gives_each_suites_verdict_as_soon_as_it_is_checked_not_after_the_last(demo_copy, monkeypatch):
+    """On a warehouse of millions of rows each suite takes seconds: its line comes before the next
+    suite is screened, and the lines are the ones printed at the end before."""
+    events = []
+    screen = results.screened_rows
+
+    def recording(con, query, suite, **options):
+        events.append(("screened", suite.name))
+        return screen(con, query, suite, **options)
+
+    monkeypatch.setattr(results, "screened_rows", recording)
+    with open_warehouse(demo_copy, read_only=False) as con:
+        outcomes, _ = results.validate_warehouse(
+            con, on_suite=lambda checked: events.append(("told", checked[0].suite, len(checked))))
+    told = [event for event in events if event[0] == "told"]
+    assert events == [event for (_, name, n) in told for event in (("screened", name), ("told", name, n))]
+    assert [(name, n) for _, name, n in told] == [(s, sum(o.suite == s for o in outcomes))
+                                                  for s in dict.fromkeys(o.suite for o in outcomes)]
+
+
 def test_an_unusually_fast_worker_is_a_warning_that_refuses_the_batch_unless_allowed(
         write_results, run_cli, warehouse):
     path = write_results("Batch_9_batch_results.csv", {"3QHIT": URLS}, ANSWERS)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from etl.cli.base import Settings, cli, pass_settings
 from etl.errors import CrowdauditError
 from etl.warehouse import open_warehouse
+
+if TYPE_CHECKING:
+    from etl.quality.check import Outcome
 
 
 @cli.command("validate")
@@ -27,16 +32,9 @@ def validate(settings: Settings) -> None:
 
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds,
                         must_exist=True) as con:
-        outcomes, skipped = validate_warehouse(con)
+        outcomes, skipped = validate_warehouse(con, on_suite=_say_suite)
         run_id = record_results(con, outcomes)
         unbuilt_loads = loads_since_build(con)
-    suites = dict.fromkeys(o.suite for o in outcomes)
-    for suite in suites:
-        mine = [o for o in outcomes if o.suite == suite]
-        failed = [o for o in mine if not o.success]
-        click.echo(f"{suite}: {len(mine) - len(failed)}/{len(mine)} expectations met")
-        for outcome in failed:
-            click.echo(f"  {outcome.sentence()}")
     if skipped:
         click.echo(f"not built yet, skipped: {', '.join(skipped)} (run crowdaudit build)")
     if unbuilt_loads:
@@ -47,3 +45,11 @@ def validate(settings: Settings) -> None:
                f"{sum(o.is_warning for o in outcomes)} warning(s)")
     if errors:
         raise CrowdauditError(f"{len(errors)} expectation(s) failed (see above; results in dq_results)")
+
+
+def _say_suite(outcomes: list[Outcome]) -> None:
+    """One suite's line and its failed expectations, printed as soon as the suite is checked."""
+    failed = [o for o in outcomes if not o.success]
+    click.echo(f"{outcomes[0].suite}: {len(outcomes) - len(failed)}/{len(outcomes)} expectations met")
+    for outcome in failed:
+        click.echo(f"  {outcome.sentence()}")

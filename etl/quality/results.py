@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import duckdb
@@ -21,8 +22,11 @@ def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     ).fetchall()[0][0] > 0
 
 
-def validate_warehouse(con: duckdb.DuckDBPyConnection) -> tuple[list[Outcome], list[str]]:
-    """(outcomes of every suite, suites skipped because their table is not built yet).
+def validate_warehouse(con: duckdb.DuckDBPyConnection, *, on_suite: Callable[[list[Outcome]], None] | None = None
+                       ) -> tuple[list[Outcome], list[str]]:
+    """(outcomes of every suite, suites skipped because their table is not built yet);
+    `on_suite(outcomes)` is called as each suite is checked (a warehouse of millions of rows takes
+    seconds a suite: the user sees them come rather than nothing until the last).
 
     Tables are screened in DuckDB (`sql_screen`): only the rows GX must see come into Python."""
     outcomes: list[Outcome] = []
@@ -33,7 +37,10 @@ def validate_warehouse(con: duckdb.DuckDBPyConnection) -> tuple[list[Outcome], l
             skipped.append(suite.name)
             continue
         rows, count = screened_rows(con, warehouse_suite.query, suite)
-        outcomes += run_suite(rows, suite, screen=False, element_count=count)
+        checked = run_suite(rows, suite, screen=False, element_count=count)
+        outcomes += checked
+        if on_suite and checked:
+            on_suite(checked)
     return outcomes, skipped
 
 
