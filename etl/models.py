@@ -160,13 +160,18 @@ class BuildReport:
     tests_run: int
 
 
-def run_sql_tests(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> int:
-    """Run every sql/tests/*.sql; each must return zero rows. Raise naming the ones that did not."""
+def run_sql_tests(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, *,
+                  on_test: Callable[[str, float], None] | None = None) -> int:
+    """Run every sql/tests/*.sql; each must return zero rows. Raise naming the ones that did not.
+    `on_test(name, seconds)` after each (over millions of rows they take seconds, as models do)."""
     failures = []
     tests = sorted((sql_dir / "tests").glob("*.sql"))
     for path in tests:
         sql = path.read_text(encoding="utf-8").strip().rstrip(";")
+        started = time.perf_counter()
         rows = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
+        if on_test:
+            on_test(path.stem, time.perf_counter() - started)
         if rows:
             example = con.execute(f"SELECT * FROM ({sql}) LIMIT 3").fetchall()
             failures.append(f"{path.stem}: {rows} row(s), e.g. {example}")
@@ -181,8 +186,10 @@ def build(
     sql_dir: Path = SQL_DIR,
     on_model: Callable[[str, float], None] | None = None,
     first: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    on_test: Callable[[str, float], None] | None = None,
 ) -> BuildReport:
     """Build every model in one transaction, then run the SQL tests; any failure rolls all back.
+    `on_model` and `on_test` are called with a name and its seconds as each model or test finishes.
 
     First runs `first` in that transaction (a change of the settings the models read: it lands
     with the marts it makes or not at all, also when the process is killed), then (re)creates the
@@ -206,5 +213,5 @@ def build(
             built.append((model.name, seconds))
             if on_model:
                 on_model(model.name, seconds)
-        tests_run = run_sql_tests(con, sql_dir)
+        tests_run = run_sql_tests(con, sql_dir, on_test=on_test)
     return BuildReport(built=built, tests_run=tests_run)

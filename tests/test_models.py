@@ -49,6 +49,21 @@ def test_a_failing_sql_test_fails_the_build_by_name_and_keeps_the_old_marts(tmp_
         assert con.execute("SELECT x FROM main.answer").fetchall() == [(42,)]
 
 
+def test_each_sql_test_is_named_as_it_passes_after_the_models_so_a_long_test_phase_is_not_silent(
+        tmp_path, warehouse):
+    sql_dir = tmp_path / "sql"
+    write_models(sql_dir, {
+        "marts/answer.sql": "SELECT 42 AS x",
+        "tests/answer_is_42.sql": "SELECT * FROM main.answer WHERE x <> 42",
+        "tests/answer_is_not_null.sql": "SELECT * FROM main.answer WHERE x IS NULL",
+    })
+    events = []
+    with open_warehouse(warehouse, read_only=False) as con:
+        models.build(con, sql_dir=sql_dir, on_model=lambda name, seconds: events.append(("built", name)),
+                     on_test=lambda name, seconds: events.append(("tested", name)))
+    assert events == [("built", "answer"), ("tested", "answer_is_42"), ("tested", "answer_is_not_null")]
+
+
 def test_a_cycle_between_models_is_reported(tmp_path, warehouse):
     sql_dir = tmp_path / "sql"
     write_models(sql_dir, {"marts/p.sql": "SELECT * FROM main.q", "marts/q.sql": "SELECT * FROM main.p"})

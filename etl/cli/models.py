@@ -10,11 +10,12 @@ from etl.query import FORMATS, query_output
 from etl.warehouse import open_warehouse
 
 
-def model_progress(settings: Settings):
-    """Names each model as it is built (stderr; not with --silent): a build can take a while."""
+def model_progress(settings: Settings, done: str = "built"):
+    """Names each model as it is built, or with done="tested" each SQL test as it passes (stderr;
+    not with --silent): a build can take a while."""
     def progress(name: str, seconds: float) -> None:
         if settings.show_progress:
-            click.echo(f"  built {name} ({seconds:.2f} s)", err=True)
+            click.echo(f"  {done} {name} ({seconds:.2f} s)", err=True)
 
     return progress
 
@@ -28,7 +29,8 @@ def build(settings: Settings) -> None:
     stay as they were and the command names the model or test.
     """
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
-        report = build_models(con, on_model=model_progress(settings))
+        report = build_models(con, on_model=model_progress(settings),
+                              on_test=model_progress(settings, "tested"))
         labels_reason = con.execute(
             "SELECT method, reason FROM intermediate.int_truth_choice"
         ).fetchall()

@@ -74,7 +74,7 @@ def labels(settings: Settings, method: str | None, target: float | None) -> None
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds,
                         must_exist=True) as con:
         # In the build's transaction: the marts keep the labels of the settings that made them.
-        build_models(con, on_model=model_progress(settings),
+        build_models(con, on_model=model_progress(settings), on_test=model_progress(settings, "tested"),
                      first=lambda con: update_truth_settings(con, method=method, target_posterior=target))
         summary = labels_summary(con)
     click.echo(
