@@ -53,6 +53,13 @@ class CatcherHandler(BaseHTTPRequestHandler):
         self._send(b"<p>thanks</p>")
 
 
+def wait_for_a_post(posts: list) -> None:
+    """Until the page's form has posted (the test's assertion then says what), at most 20 s."""
+    deadline = time.monotonic() + 20
+    while not posts and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def catcher():
     urls = [f"https://images.example/{n}.jpg" for n in range(1, 13)]
@@ -77,9 +84,7 @@ def test_ticking_three_images_submits_exactly_those_slot_names(catcher, browser)
         browser.click(f"input.ca-tick[value={slot}]")
         browser.wait_for(f"document.querySelector('input.ca-tick[value={slot}]').checked")
     browser.click("#ca-submit")
-    deadline = time.monotonic() + 20
-    while not catcher.posts and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for_a_post(catcher.posts)
     assert len(catcher.posts) == 1
     posted = catcher.posts[0]
     assert posted["assignmentId"] == ["3ASSIGNMENT"]
@@ -93,9 +98,7 @@ def test_ticking_none_of_the_above_submits_it_alone(catcher, browser):
     browser.wait_for("document.querySelector('input.ca-tick[value=image4]').checked")
     browser.click("input.ca-tick-none")
     browser.click("#ca-submit")
-    deadline = time.monotonic() + 20
-    while not catcher.posts and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for_a_post(catcher.posts)
     assert catcher.posts[0]["selected"] == ["none_of_the_above"]
 
 
@@ -154,9 +157,7 @@ def test_a_short_hits_blank_slots_on_the_site_cannot_be_ticked(browser):
         assert browser.evaluate(f"{visible}.map(t => t.value).join(',')") == ",".join(f"image{n}" for n in range(1, 10))
         browser.evaluate("document.querySelectorAll('input.ca-tick').forEach(t => t.click())")  # a tick-everything spammer
         browser.click("#site-submit")
-        deadline = time.monotonic() + 20
-        while not server.posts and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for_a_post(server.posts)
         assert server.posts[0]["selected"] == [f"image{n}" for n in range(1, 10)]
     finally:
         server.shutdown()
@@ -177,9 +178,7 @@ def test_on_the_site_a_submit_with_nothing_ticked_posts_nothing(browser):
         assert browser.evaluate("document.getElementById('ca-missing').hidden") is False  # and says why
         browser.click("input.ca-tick-none")
         browser.click("#site-submit")
-        deadline = time.monotonic() + 20
-        while not server.posts and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for_a_post(server.posts)
         assert server.posts[0]["selected"] == ["none_of_the_above"]
     finally:
         server.shutdown()
