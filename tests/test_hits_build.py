@@ -276,3 +276,16 @@ def test_a_seed_plans_the_hits_it_planned_before_the_urls_stayed_in_polars(wareh
         (2, 1, 12, False), (2, 2, 2, True), (2, 3, 6, False), (2, 4, 4, False),
         (3, 1, 0, True), (3, 2, 3, False),
     ]
+
+
+def test_hits_build_warns_when_the_requester_site_would_show_an_image_url_as_another(run_cli, warehouse, tmp_path):
+    seed_images(warehouse, n_images=20, n_gold=0)
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.execute("INSERT INTO raw.images (image_id, language, load_id) VALUES "
+                    "('https://img.example/x.jpg?a=1&not_b=2', 'hindi', 1), ('https://img.example/y.jpg?w=1&h=2', 'hindi', 1)")
+    result = run_cli("hits", "build", "--variables", str(tmp_path / "v.csv"))
+    assert "note: 1 image URL(s) hold an HTML character reference, e.g. 'https://img.example/x.jpg?a=1&not_b=2'" \
+        in result.output
+    assert "crowdaudit hits publish escapes them" in result.output
+    clean = run_cli("hits", "build", "--variables", str(tmp_path / "w.csv"))  # nothing left to plan: no note
+    assert "character reference" not in clean.output

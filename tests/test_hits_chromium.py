@@ -183,3 +183,28 @@ def test_on_the_site_a_submit_with_nothing_ticked_posts_nothing(browser):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_urls_hits_build_warns_about_are_exactly_those_the_sites_page_shows_as_another_url(browser):
+    """The site pastes variables.csv's values into src="${imageN}" unescaped, and the browser decodes
+    character references there; a worker shown a broken picture answers no."""
+    import polars as pl
+
+    from etl.hits.plan import site_garbled
+
+    urls = [f"https://images.example/{path}" for path in (
+        "1.jpg?w=300&h=200", "2.jpg?a=1&not_b=2", "3&amp;x.jpg", "4.jpg?x=1&lt=2", "5&#38;.jpg", "6.jpg?c=1&copy",
+        "7.jpg?c=1&copyx=2", "8.jpg?a&reg-1", "Q&A.jpg", "10&b;.jpg", "11&notin;b.jpg", "12.jpg?s=1&sect2")]
+    server = Catcher(site_page(12, urls))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        browser.open(f"{server.url}/hit", ready="document.readyState === 'complete' && !!document.getElementById('site-submit')")
+        shown = browser.evaluate("[...document.querySelectorAll('img')].map(i => i.getAttribute('src'))")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(shown) == len(urls)
+    garbled_in_the_browser = {url for url, src in zip(urls, shown, strict=True) if src != url}
+    assert garbled_in_the_browser == set(site_garbled(pl.Series(urls)).to_list())
+    assert len(garbled_in_the_browser) == 6  # 2, 3, 5, 6, 8 and 11

@@ -166,6 +166,13 @@ def build_command(settings: Settings, per_hit: int, assignments: int, reward: De
         f"web site: its Design Layout must have {per_hit} slots (crowdaudit hits layout --per-hit {per_hit}); "
         f"crowdaudit hits variables --batch {batch.batch_id} writes this file again"
     )
+    if batch.site_garbled.len():
+        click.echo(
+            f"note: {batch.site_garbled.len()} image URL(s) hold an HTML character reference, e.g. "
+            f"{batch.site_garbled[0]!r}: the requester site pastes URLs into its page unescaped, so its workers "
+            "would see another URL (a broken picture, answered 'no'); publish this batch through the API "
+            "(crowdaudit hits publish escapes them), not the site"
+        )
 
 
 def _qualification_options(function):

@@ -11,6 +11,7 @@ the second seed recommends (5-10% known-answer tasks).
 from __future__ import annotations
 
 import hashlib
+import html.entities
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,6 +92,7 @@ class PlannedBatch:
     variables_csv: Path | None
     price: Price
     seed: int
+    site_garbled: pl.Series  # image URLs the requester site's page would show as another URL
 
 
 def validate_design(design: HitDesign) -> None:
@@ -145,6 +147,20 @@ def refuse_quotes(image_ids: pl.Series) -> None:
             'into the page\'s src="..." unescaped, where the quote would end it and the rest run as HTML. Load them '
             "with the quote percent-encoded (%22), or leave them out: --where \"NOT contains(image_id, chr(34))\""
         )
+
+
+# The requester site pastes variables.csv's values into src="${imageN}" as they are, and a browser
+# decodes character references there (HTML's rules for an attribute): `&#38;`, `&amp;`, and a
+# legacy name such as `&not` or `&reg` unless a letter, a digit or `=` follows it.
+_NAMED = sorted(html.entities.html5, key=len, reverse=True)
+SITE_DECODES = ("&(?:#[0-9]|#[xX][0-9A-Fa-f]|(?:" + "|".join(n[:-1] for n in _NAMED if n.endswith(";"))
+                + ");|(?:" + "|".join(n for n in _NAMED if not n.endswith(";")) + ")(?:[^A-Za-z0-9=]|$))")
+
+
+def site_garbled(image_ids: pl.Series) -> pl.Series:
+    """Image URLs the requester site would show as another URL (`?a=1&not_b=2` as `?a=1¬_b=2`):
+    the worker sees a broken picture and answers no. The API path escapes them (`hits publish`)."""
+    return image_ids.filter(image_ids.str.contains(SITE_DECODES))
 
 
 def refuse_oversized(items: pl.DataFrame, *, title: str) -> None:
@@ -304,6 +320,7 @@ def build_hits(
         batch_id=batch_id, n_hits=n_hits, n_images=len(fresh), gold_per_hit=gold_per_hit,
         variables_csv=variables_csv, seed=seed,
         price=price_hits(n_hits, assignments=design.assignments, reward=design.reward),
+        site_garbled=site_garbled(items["image_id"].unique().sort()),
     )
 
 
