@@ -77,25 +77,38 @@ def make_workers(spec: CrowdSpec, *, seed: int) -> pl.DataFrame:
 
 
 def distinct_draws(
-    rng: np.random.Generator, rows: int, per_row: int, population: int, *, attempts: int = 10_000
+    rng: np.random.Generator, rows: int, per_row: int, population: int, *, weights: np.ndarray | None = None,
+    attempts: int = 10_000,
 ) -> np.ndarray:
-    """(rows, per_row) indexes below `population`, distinct within each row: a HIT never shows one
-    gold image twice (ingest refuses such a HIT). Rows with a repeat are drawn again, `attempts`
-    times; rows still repeating then draw without replacement, slot by slot. Redrawing alone is
-    not enough when per_row is near population: 8 of 8 gold images come out distinct in only 0.2%
-    of draws, so a thousand redraws still left one HIT in ten showing a gold image twice."""
+    """(rows, per_row) indexes below `population`, distinct within each row, drawn uniformly or in
+    proportion to `weights`: a HIT never shows one gold image twice (ingest refuses such a HIT),
+    and a worker answers a HIT once. Rows with a repeat are drawn again, `attempts` times; rows
+    still repeating then draw without replacement. Redrawing alone is not enough when per_row is
+    near population: 8 of 8 gold images come out distinct in only 0.2% of draws (a thousand
+    redraws still left one HIT in ten showing a gold image twice), 10 of 10 workers in under 0.04%."""
     if per_row > population:
-        raise ValueError(f"cannot mix {per_row} different gold images into a HIT from {population}")
+        raise ValueError(f"cannot draw {per_row} different ones of {population} for a HIT")
     if per_row == 0:
         return np.zeros((rows, 0), dtype=np.int64)
-    draws = rng.integers(0, population, size=(rows, per_row))
+    p = None if weights is None else weights / weights.sum()
+
+    def draw(n: int) -> np.ndarray:
+        if p is None:
+            return rng.integers(0, population, size=(n, per_row))
+        return rng.choice(population, size=(n, per_row), p=p)
+
+    draws = draw(rows)
     for _ in range(attempts):
         repeats = _rows_repeating(draws)
         if not repeats.any():
             return draws
-        draws[repeats] = rng.integers(0, population, size=(int(repeats.sum()), per_row))
+        draws[repeats] = draw(int(repeats.sum()))
     repeats = _rows_repeating(draws)
-    draws[repeats] = without_replacement(rng, int(repeats.sum()), per_row, population)
+    if weights is None:
+        draws[repeats] = without_replacement(rng, int(repeats.sum()), per_row, population)
+    else:  # weighted alike: the largest U^(1/weight) (Efraimidis & Spirakis 2006)
+        keys = rng.random((int(repeats.sum()), population)) ** (1 / weights)
+        draws[repeats] = np.argsort(-keys, axis=1)[:, :per_row]
     return draws
 
 
@@ -153,26 +166,10 @@ def plan_hits(
 def assign_workers(
     n_hits: int, assignments: int, workers: pl.DataFrame, *, seed: int
 ) -> np.ndarray:
-    """(n_hits, assignments) worker indexes: distinct workers per HIT, busier workers more often.
-
-    HITs where a worker came up twice are drawn again (a worker answers a HIT once), 1000 times;
-    those still repeating then draw without replacement, weighted alike (the workers with the
-    largest U^(1/weight), Efraimidis & Spirakis 2006). Redrawing alone is not enough when the
-    assignments are near the crowd's size: 10 of 10 workers are all different in under 0.04% of
-    draws, and `simulate --workers 10 --assignments 10` stopped with an error."""
+    """(n_hits, assignments) worker indexes: distinct workers per HIT, busier workers more often."""
     rng = np.random.default_rng([seed, 3])
     weights = workers["activity"].to_numpy()
-    p = weights / weights.sum()
-    chosen = rng.choice(len(p), size=(n_hits, assignments), p=p)
-    for _ in range(1000):
-        clash = _rows_repeating(chosen)
-        if not clash.any():
-            return chosen
-        chosen[clash] = rng.choice(len(p), size=(int(clash.sum()), assignments), p=p)
-    clash = _rows_repeating(chosen)
-    keys = rng.random((int(clash.sum()), len(p))) ** (1 / weights)
-    chosen[clash] = np.argsort(-keys, axis=1)[:, :assignments]
-    return chosen
+    return distinct_draws(rng, n_hits, assignments, len(weights), weights=weights, attempts=1000)
 
 
 def answer_probability(workers: pl.DataFrame, worker_index: np.ndarray, truth: np.ndarray) -> np.ndarray:
