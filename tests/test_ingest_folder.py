@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from conftest import query
+
+from etl.load import batch_results, transaction
 
 URLS = [f"https://img.example/weddings-european-language/spanish/10{k}/01.jpg" for k in range(1, 5)]
 
@@ -216,3 +219,72 @@ def test_a_folder_below_that_cannot_be_listed_is_an_error_naming_it_and_the_othe
             "a results file in it was not looked for") in result.output
     assert ".Trashes" not in result.output
     assert query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results'") == [(str(good),)]
+
+
+def test_a_download_that_grows_while_it_is_read_is_not_loaded_and_loads_whole_the_next_night(
+        tmp_path, write_results, run_cli, warehouse, monkeypatch):
+    # The download script is still writing the file when the nightly job reads it. Its sha256 is
+    # taken beside the parse (in a thread, or before it): when those see different bytes, the load
+    # log said the whole file was loaded when only its first rows were, and the next night skipped
+    # the complete file as "already loaded": its last rows were lost for good.
+    downloads = tmp_path / "downloads"
+    complete = write_results("whole.csv", {"H1": URLS, "H2": URLS[::-1]}, _answers("H1", "A") + _answers("H2", "B"))
+    whole = complete.read_bytes()
+    cut_at_a_line_end = whole[:whole.index(b'"B1"')]
+    cut_at_a_line_end = cut_at_a_line_end[:cut_at_a_line_end.rindex(b"\n") + 1]
+    downloading = downloads / "Batch_1_batch_results.csv"
+    downloads.mkdir()
+    downloading.write_bytes(cut_at_a_line_end)
+
+    parsed = threading.Event()
+    sha256 = transaction.file_sha256
+    read = batch_results.staged_frames
+
+    def hashed_after_the_parse(path):
+        parsed.wait(timeout=5)
+        return sha256(path)
+
+    def download_finishes_after_the_parse(path):
+        frames = read(path)
+        downloading.write_bytes(whole)
+        parsed.set()
+        return frames
+
+    monkeypatch.setattr(transaction, "file_sha256", hashed_after_the_parse)
+    monkeypatch.setattr(batch_results, "staged_frames", download_finishes_after_the_parse)
+    result = run_cli("ingest", str(downloads), expect=1)
+    assert f"Error: {downloading}: changed while it was being read" in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(0,)]
+    assert not (warehouse.parent / "quarantine").exists()  # nothing is wrong with it: it was not finished
+
+    monkeypatch.undo()
+    result = run_cli("ingest", str(downloads))
+    assert "6 rows read, 6 inserted" in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(6,)]
+
+
+def test_a_download_cut_mid_row_that_finishes_while_it_is_read_is_not_quarantined_as_a_bad_file(
+        tmp_path, write_results, run_cli, warehouse, monkeypatch):
+    # Its refusal ("malformed CSV") was about bytes that were no longer the file's; a copy kept as a
+    # bad file, and a message sending the operator to fix a row, were wrong: it was only unfinished.
+    downloads = tmp_path / "downloads"
+    whole = write_results("whole.csv", {"H1": URLS}, _answers("H1", "A")).read_bytes()
+    downloading = downloads / "Batch_1_batch_results.csv"
+    downloads.mkdir()
+    downloading.write_bytes(whole[:whole.index(b'"A3"') + 2])  # inside a quoted field
+    read = batch_results.staged_frames
+
+    def download_finishes_during_the_parse(path):
+        try:
+            return read(path)
+        finally:
+            downloading.write_bytes(whole)
+
+    monkeypatch.setattr(batch_results, "staged_frames", download_finishes_during_the_parse)
+    result = run_cli("ingest", str(downloads), expect=1)
+    assert f"Error: {downloading}: changed while it was being read" in result.output
+    assert "malformed" not in result.output
+    assert not (warehouse.parent / "quarantine").exists()
+    monkeypatch.undo()
+    run_cli("ingest", str(downloads))
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(3,)]

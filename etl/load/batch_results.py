@@ -44,7 +44,15 @@ from etl.load.mturk_format import (
     parse_money,
     parse_timestamps,
 )
-from etl.load.transaction import LoadCounts, LoadResult, fingerprint_soon, load_file, staged
+from etl.load.transaction import (
+    LoadCounts,
+    LoadResult,
+    file_state,
+    fingerprint_soon,
+    load_file,
+    refuse_if_changed,
+    staged,
+)
 from etl.quality.gate import check_batch, quarantine_on_refusal
 from etl.quality.suites import URL_SCHEME
 
@@ -509,18 +517,27 @@ def ingest_results(con: duckdb.DuckDBPyConnection, path: Path, *, allow_warnings
     if not path.is_file():
         raise InputFileError(str(path), "is a directory, not a results CSV" if path.is_dir() else "no such file")
     refuse_path_not_utf8(path)
+    before = file_state(path)
     pending_sha256, loaded_before = fingerprint_soon(con, "results", path)
     if loaded_before:
         return loaded_before
     with quarantine_on_refusal(con, path):
-        return _ingest_staged(con, path, pending_sha256, allow_warnings=allow_warnings, allow_sandbox=allow_sandbox)
+        return _ingest_staged(con, path, pending_sha256, before, allow_warnings=allow_warnings,
+                              allow_sandbox=allow_sandbox)
 
 
-def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: Future[str], *, allow_warnings: bool,
-                   allow_sandbox: bool) -> LoadResult:
-    hits, hit_items, assignments, repeats = staged_frames(path)
-    warnings = check_batch("results", path, {"hits": hits, "hit_items": hit_items, "assignments": assignments},
-                           allow_warnings=allow_warnings, file_columns=FILE_COLUMNS)
+def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: Future[str],
+                   before: tuple[int, int, int, int], *, allow_warnings: bool, allow_sandbox: bool) -> LoadResult:
+    """`before`: the file's state before it was hashed (see transaction.refuse_if_changed)."""
+    try:
+        hits, hit_items, assignments, repeats = staged_frames(path)
+        warnings = check_batch("results", path, {"hits": hits, "hit_items": hit_items, "assignments": assignments},
+                               allow_warnings=allow_warnings, file_columns=FILE_COLUMNS)
+        sha256 = pending_sha256.result()
+    except InputFileError:
+        refuse_if_changed(path, before)  # a row cut by the writer is no fault of the file's: not quarantined
+        raise
+    refuse_if_changed(path, before)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         # staged_hit_items is scanned in place (three times): copying 4M rows into a temp table costs more.
@@ -549,4 +566,4 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: F
         return LoadCounts(rows_in_file=assignments.height + repeats, inserted=inserted, updated=updated,
                           notes=warnings, repeats=repeats)
 
-    return load_file(con, "results", path, write, sha256=pending_sha256.result())
+    return load_file(con, "results", path, write, sha256=sha256)

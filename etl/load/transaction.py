@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -16,6 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from etl.errors import CrowdauditError
 from etl.load.listing import entries_below
 from etl.load.loadlog import already_loaded, file_sha256, next_load_id, record_load, size_seen_before
 from etl.warehouse import transaction
@@ -156,6 +158,31 @@ def skip_if_loaded(con: duckdb.DuckDBPyConnection, kind: str, path: Path,
     if already_loaded(con, kind, identity):
         return sha256, LoadResult(kind, Path(path), identity, already_loaded=True)
     return sha256, None
+
+
+class ChangedWhileRead(CrowdauditError):
+    """A file that changed between its fingerprint and the end of its parse: not a bad file (it is
+    not quarantined), an unfinished one, such as a download still being written."""
+
+
+def file_state(path: Path) -> tuple[int, int, int, int]:
+    """What changes when a file is written to or replaced: size, modification time, inode, device."""
+    status = os.stat(path)
+    return status.st_size, status.st_mtime_ns, status.st_ino, status.st_dev
+
+
+def refuse_if_changed(path: Path, before: tuple[int, int, int, int]) -> None:
+    """Refuse a file whose state is no longer `before` (taken before it was hashed and parsed). The
+    sha256 and the rows then come from different bytes: a download still being written, hashed
+    whole after its first rows were parsed, would be logged as loaded whole, and the complete file
+    skipped the next night as "already loaded", its last rows lost for good."""
+    try:
+        changed = file_state(path) != before
+    except OSError:
+        changed = True  # gone or replaced while it was read
+    if changed:
+        raise ChangedWhileRead(f"{path}: changed while it was being read (a download still in progress?); "
+                               "not loaded nor quarantined: a later run loads it once it stops changing")
 
 
 def fingerprint_soon(con: duckdb.DuckDBPyConnection, kind: str, path: Path
