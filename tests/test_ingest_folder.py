@@ -75,6 +75,21 @@ def test_a_folder_leaves_hidden_files_and_macos_leftovers_alone(tmp_path, write_
     assert not (warehouse.parent / "quarantine").exists()
 
 
+def test_a_folder_leaves_the_owner_file_excel_keeps_beside_an_open_batch_alone(
+        tmp_path, write_results, run_cli, warehouse):
+    # Someone looks at a batch in Excel on the shared drive and leaves it open overnight: Excel keeps
+    # ~$<name> beside it (hidden on Windows, not on the Linux host of the job), which was refused as
+    # a batch (not UTF-8), quarantined, and made every night's job exit 1.
+    downloads = tmp_path / "downloads"
+    good = _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "Batch_1_batch_results.csv")
+    owner = b"\x05alice" + b" " * 49 + b"\x05\x00a\x00l\x00i\x00c\x00e\x00" + b"\x20\x00" * 50
+    (downloads / "~$Batch_1_batch_results.csv").write_bytes(owner)
+    result = run_cli("ingest", str(downloads))
+    assert f"{downloads}: 1 results file\n" in result.output
+    assert query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results'") == [(str(good),)]
+    assert not (warehouse.parent / "quarantine").exists()
+
+
 def test_a_file_whose_name_is_not_utf8_is_refused_by_name_and_the_files_after_it_still_load(
         tmp_path, write_results, run_cli, warehouse):
     # A name in Latin-1 (a zip made on Windows, a copy from an old share) sorts before Batch_...

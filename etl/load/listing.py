@@ -102,10 +102,12 @@ def _names_below(directory: Path, unreadable: list[UnreadableFolder]) -> Iterato
 
 
 def is_hidden(relative: Path) -> bool:
-    """What operating systems leave beside the files people keep: ._01.jpg (macOS resource forks,
-    written beside every file a Mac copies to a shared drive), .thumbs/, .Trashes/, __MACOSX/ in a
-    zip. Not images anyone labelled, nor batches anyone downloaded."""
-    return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
+    """What operating systems and programs leave beside the files people keep: ._01.jpg (macOS
+    resource forks, written beside every file a Mac copies to a shared drive), .thumbs/, .Trashes/,
+    __MACOSX/ in a zip, ~$Batch_1_batch_results.csv (the owner file Excel writes, hidden on
+    Windows, beside a file it has open, there as long as it is open: a night's job refused it as a
+    batch). Not images anyone labelled, nor batches anyone downloaded."""
+    return any(part.startswith((".", "~$")) or part == "__MACOSX" for part in relative.parts)
 
 
 RESULTS_SUFFIX = "results.csv"
