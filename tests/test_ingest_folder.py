@@ -303,3 +303,19 @@ def test_a_download_cut_mid_row_that_finishes_while_it_is_read_is_not_quarantine
     monkeypatch.undo()
     run_cli("ingest", str(downloads))
     assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(3,)]
+
+
+def test_a_nightly_run_ends_with_one_line_counting_what_loaded_was_skipped_and_was_refused(
+        tmp_path, write_results, run_cli, warehouse):
+    # cron mails what the job prints: the per-file lines say which, the last line says how many,
+    # also on a night when every file loaded (before, nothing summed them up unless one failed).
+    downloads = tmp_path / "downloads"
+    _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "Batch_1_batch_results.csv")
+    run_cli("ingest", str(downloads))
+    _move(write_results("b2.csv", {"H2": URLS}, _answers("H2", "B")), downloads / "Batch_2_batch_results.csv")
+    quiet_night = run_cli("ingest", str(downloads))
+    assert quiet_night.output.splitlines()[-1] == "2 files: 1 loaded, 1 loaded before, 0 not loaded"
+    _move(write_results("b3.csv", {"H3": URLS}, [{"AssignmentId": "C1", "HITId": "H3", "WorkerId": "W1",
+                                                  "selected": "image7"}]), downloads / "Batch_3_batch_results.csv")
+    bad_night = run_cli("ingest", str(downloads), expect=1)
+    assert "3 files: 0 loaded, 2 loaded before, 1 not loaded\nError: 1 of 3 file(s) not loaded" in bad_night.output

@@ -15,6 +15,7 @@ from etl.load.images import load_images_dir, load_images_manifest
 from etl.load.listing import RESULTS_SUFFIX, UnreadableFolder, results_files_below
 from etl.load.predictions import load_predictions
 from etl.load.regions import load_regions
+from etl.load.transaction import LoadResult
 from etl.quality.suites import BATCH_SUITES, WARNING
 from etl.warehouse import open_warehouse
 
@@ -165,6 +166,7 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
     """
     paths, failures = results_files_given(results_files, quarantine=settings.warehouse.parent / "quarantine")
     given = len(paths) + len(failures)  # a folder holding no results file counts as one
+    results: list[LoadResult] = []
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
         for path in paths:
             _say_when_large(settings, path)
@@ -174,9 +176,24 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
                 failures.append(f"{path}: {error.strerror or error}" if isinstance(error, OSError) else str(error))
                 click.echo(f"Error: {failures[-1]}", err=True)
                 continue
+            results.append(result)
             click.echo(result.summary())
+    if given > 1 or any(path.is_dir() for path in results_files):
+        click.echo(ingest_summary(results, len(failures)))
     if failures:
         raise CrowdauditError(f"{len(failures)} of {given} file(s) not loaded (see above)")
+
+
+def ingest_summary(results: list[LoadResult], not_loaded: int) -> str:
+    """One line for a nightly job's log or mail: how many files loaded, were loaded before (skipped
+    unread), held nothing the warehouse lacked, and were not loaded. The lines above it say which."""
+    loaded = sum(1 for r in results if r.counts and (r.counts.inserted or r.counts.updated))
+    before = sum(1 for r in results if r.already_loaded)
+    nothing_new = len(results) - loaded - before
+    parts = [f"{loaded} loaded", f"{before} loaded before",
+             *([f"{nothing_new} with nothing new"] if nothing_new else []), f"{not_loaded} not loaded"]
+    total = len(results) + not_loaded
+    return f"{total} file{'' if total == 1 else 's'}: {', '.join(parts)}"
 
 
 # A results file this large takes seconds (about 12 s per GB on 2 cores): say so before, on a terminal.
