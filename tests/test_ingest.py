@@ -306,6 +306,41 @@ def test_a_row_cut_short_is_refused_while_empty_cells_of_a_re_saved_file_load(tm
         ("A0", [1]), ("A1", []), ("A2", [2, 3]), ("A3", [])]
 
 
+def test_a_download_cut_inside_its_last_unquoted_answer_is_refused_and_the_whole_file_loads_later(
+        tmp_path, write_results, run_cli, warehouse):
+    # A results file written without quotes (pandas, a converter script) and read while still being
+    # downloaded: "image1|image12" cut to "image1|image1" is a valid answer in a row that may leave
+    # out Approve and Reject. It loaded as the worker's answer, and the complete file was refused
+    # every night after ("a results file cannot change what a worker answered").
+    answers = [{"AssignmentId": f"A{k}", "HITId": "H1", "WorkerId": f"W{k}", "selected": s}
+               for k, s in enumerate(["image1", "image2|image12"])]
+    site_file = write_results("site.csv", {"H1": URLS}, answers)
+    unquoted = pd.read_csv(site_file, dtype=str, keep_default_na=False).to_csv(index=False).splitlines()
+    assert unquoted[0].endswith(",Approve,Reject")
+    # As the site writes rows: the empty Approve and Reject left off.
+    whole = "".join(f"{line.rstrip(',') if k else line}\r\n" for k, line in enumerate(unquoted)).encode()
+    downloading = tmp_path / "Batch_1_batch_results.csv"
+    downloading.write_bytes(whole[:whole.rindex(b"image12") + len(b"image1")])
+    result = run_cli("ingest", str(downloading), expect=1)
+    assert "row 3, column Answer.selected" in result.output and "unfinished" in result.output
+    downloading.write_bytes(whole)
+    run_cli("ingest", str(downloading))
+    assert query(warehouse, "SELECT assignment_id, selected_slots FROM raw.assignments ORDER BY 1") == [
+        ("A0", [1]), ("A1", [2, 12])]
+
+
+def test_a_file_without_a_line_break_after_its_last_whole_row_still_loads(tmp_path, write_results, run_cli,
+                                                                         warehouse):
+    # A spreadsheet's export (every field of every row, no line break at the end) is not cut off.
+    answers = [{"AssignmentId": "A0", "HITId": "H1", "WorkerId": "W0", "selected": "image12"}]
+    site_file = write_results("site.csv", {"H1": URLS}, answers)
+    exported = tmp_path / "exported_results.csv"
+    exported.write_text(pd.read_csv(site_file, dtype=str, keep_default_na=False).to_csv(index=False).rstrip("\n"),
+                        encoding="utf-8")
+    run_cli("ingest", str(exported))
+    assert query(warehouse, "SELECT selected_slots FROM raw.assignments") == [([12],)]
+
+
 def test_a_malformed_file_leaves_the_warehouse_exactly_as_it_was(hand_batch, tmp_path, warehouse, run_cli):
     before = table_fingerprints(warehouse)
     good = hand_batch.read_text(encoding="utf-8").splitlines(keepends=True)

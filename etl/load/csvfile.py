@@ -61,6 +61,7 @@ def read_text_csv(path: Path, *, required: list[str] | tuple[str, ...] = (),
         raise InputFileError(str(path), "has a header but no data rows", row=2)
     if rows_may_omit is not None:
         _refuse_rows_cut_short(path, frame, header, rows_may_omit)
+        _refuse_a_last_cell_cut_off(path, frame, header)
     return frame
 
 
@@ -130,6 +131,32 @@ def _refuse_rows_cut_short(path: Path, frame: pl.DataFrame, header: list[str], m
             "the file looks cut off or edited; download it again",
             row=row,
             column=header[n],
+        )
+
+
+def _refuse_a_last_cell_cut_off(path: Path, frame: pl.DataFrame, header: list[str]) -> None:
+    """Refuse a file that ends inside an unquoted cell of a row that stops before the header's end:
+    a download not finished, whose last cell ("image1|image12" read as far as "image1|image1") may
+    be a valid answer. The site ends every row with a line break and quotes every cell, so a cut
+    there is a short row or an open quote, both refused; a file written without quotes (pandas, a
+    converter) is not. A row with every field of the header (a spreadsheet's export, often without
+    a last line break) ends with the header's last column, in the site's files Reject, which holds
+    nothing we read.
+
+    Only a file whose last byte is not a line end or a quote pays for counting its last row's fields."""
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) in b'\r\n"':
+            return
+    last_row = frame[ROW_COLUMN][-1]
+    fields = _field_counts(path, {last_row}).get(last_row, len(header))
+    if fields < len(header):
+        raise InputFileError(
+            str(path),
+            f"the file ends inside this cell, with no line break after it and nothing from {header[fields]} "
+            "on: a download unfinished or cut off; download it again",
+            row=last_row,
+            column=header[fields - 1],
         )
 
 
