@@ -143,3 +143,18 @@ def test_as_many_assignments_per_hit_as_workers_gives_every_hit_each_worker_once
     per_hit = pl.read_csv(results, infer_schema=False).group_by("HITId").agg(pl.col("WorkerId").n_unique())
     assert per_hit.height == 6 and per_hit["WorkerId"].to_list() == [10] * 6
     run_cli("ingest", str(results))
+
+
+def test_gold_with_no_gold_slot_is_refused_not_left_out_of_every_hit(tmp_path, run_cli):
+    """--gold with --gold-per-hit 0 wrote a file without the gold images (gold is kept out of the
+    images to label) and said nothing."""
+    (tmp_path / "truth.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n"
+                                        "https://x.example/c.jpg,false\n")
+    (tmp_path / "gold.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\n")
+    result = run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--gold", str(tmp_path / "gold.csv"),
+                     "--gold-per-hit", "0", "--workers", "3", "-o", str(tmp_path / "r.csv"), expect=2)
+    assert "--gold-per-hit 0 would show none of the 1 --gold images" in result.output
+    assert not (tmp_path / "r.csv").exists()
+    run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--gold-per-hit", "0", "--workers", "3",
+            "-o", str(tmp_path / "r.csv"))
+    assert "https://x.example/a.jpg" in (tmp_path / "r.csv").read_text()

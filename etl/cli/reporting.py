@@ -73,7 +73,8 @@ def demo(ctx: click.Context, out: Path, seed: int) -> None:
               help="CSV with url,truth of gold images to mix into every HIT.")
 @click.option("--per-hit", type=click.IntRange(1, 100), default=12, show_default=True)
 @click.option("--assignments", type=click.IntRange(1, 100), default=3, show_default=True)
-@click.option("--gold-per-hit", type=click.IntRange(0, 50), default=1, show_default=True)
+@click.option("--gold-per-hit", type=click.IntRange(0, 50), default=1, show_default=True,
+              help="Gold images mixed into every HIT; at least 1 with --gold (gold is never asked as a new image).")
 @click.option("--workers", type=click.IntRange(2), default=40, show_default=True)
 @click.option("--spammers", type=click.FloatRange(0, 1), default=0.1, show_default=True,
               help="Share of workers who tick at random or never.")
@@ -95,6 +96,11 @@ def simulate(truth_csv: Path, output: Path, gold_csv: Path | None, per_hit: int,
         truth["image_id"].implode()))
     if missing.len():
         raise click.UsageError(f"gold image {missing[0]} is not in --truth")
+    if gold_ids and gold_per_hit == 0:
+        # Gold images are kept out of the images to label (as `hits build` keeps them), so none would be shown.
+        raise click.UsageError(f"--gold-per-hit 0 would show none of the {len(set(gold_ids))} --gold images: they are "
+                               "mixed in as gold or not at all. Give --gold-per-hit 1 or more, or leave out --gold "
+                               "to ask about every --truth image")
     if gold_ids and gold_per_hit > len(set(gold_ids)):
         raise click.UsageError(f"--gold-per-hit {gold_per_hit}: --gold has only {len(set(gold_ids))} images, and a "
                                "HIT shows each image once")
