@@ -18,7 +18,10 @@ import numpy as np
 import polars as pl
 
 from etl.atomic_file import write_text_atomically
+from etl.errors import InputFileError
 from etl.hits.pricing import money
+from etl.load.csvfile import ROW_COLUMN, without_repeats
+from etl.load.gold import gold_rows
 
 ALPHANUM = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
 RESULT_HEADER = [
@@ -128,6 +131,32 @@ def without_replacement(rng: np.random.Generator, rows: int, per_row: int, popul
             pick += pick >= taken
         picks[:, column] = pick
     return picks
+
+
+def read_truth_and_gold(truth_csv: Path, gold_csv: Path | None) -> tuple[pl.DataFrame, list[str]]:
+    """(image_id, truth of every image to label; the gold image ids) from `simulate`'s --truth and
+    --gold files. Images go into the file's Input.imageK columns, which ingest takes only as URLs.
+    The simulated workers answer by --truth while the warehouse scores them by the gold loaded from
+    --gold: a gold answer --truth lacks or contradicts would score honest workers as wrong, so the
+    gold file is refused at that row."""
+    truth_rows, _ = gold_rows(truth_csv, urls_only=True)
+    truth, _ = without_repeats(truth_rows, "image_id")
+    if gold_csv is None:
+        return truth.select("image_id", "truth"), []
+    gold, key = gold_rows(gold_csv, urls_only=True)
+    compared = gold.join(truth.rename({"truth": "truth_says", ROW_COLUMN: "truth_row"}), on="image_id", how="left")
+    missing = compared.filter(pl.col("truth_says").is_null()).head(1).to_dicts()
+    if missing:
+        raise InputFileError(str(gold_csv), f"gold image {missing[0]['image_id']} is not in {truth_csv} (--truth), "
+                             "which says what the simulated workers see", row=missing[0][ROW_COLUMN], column=key)
+    contradicting = compared.filter(pl.col("truth") != pl.col("truth_says")).head(1).to_dicts()
+    if contradicting:
+        bad = contradicting[0]
+        raise InputFileError(
+            str(gold_csv), f"gold says {bad['image_id']} is {str(bad['truth']).lower()}, {truth_csv} (--truth) says "
+            f"{str(bad['truth_says']).lower()} at row {bad['truth_row']}: the simulated workers answer by --truth, "
+            "so this gold would score the honest ones as wrong", row=bad[ROW_COLUMN], column="truth")
+    return truth.select("image_id", "truth"), without_repeats(gold, "image_id")[0]["image_id"].to_list()
 
 
 def plan_hits(

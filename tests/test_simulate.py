@@ -158,3 +158,21 @@ def test_gold_with_no_gold_slot_is_refused_not_left_out_of_every_hit(tmp_path, r
     run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--gold-per-hit", "0", "--workers", "3",
             "-o", str(tmp_path / "r.csv"))
     assert "https://x.example/a.jpg" in (tmp_path / "r.csv").read_text()
+
+
+def test_gold_that_truth_contradicts_or_lacks_is_refused_at_its_row(tmp_path, run_cli):
+    """Simulated workers answer by --truth, the warehouse scores them by --gold: a gold answer that
+    contradicted --truth was written all the same, and scored honest workers as wrong."""
+    (tmp_path / "truth.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n"
+                                        "https://x.example/c.jpg,false\n")
+    args = ("simulate", "--truth", str(tmp_path / "truth.csv"), "--workers", "3", "-o", str(tmp_path / "r.csv"))
+    (tmp_path / "gold.csv").write_text("url,truth\nhttps://x.example/c.jpg,no\nhttps://x.example/a.jpg,no\n")
+    result = run_cli(*args, "--gold", str(tmp_path / "gold.csv"), expect=1)
+    assert (f"{tmp_path / 'gold.csv'}, row 3, column truth: gold says https://x.example/a.jpg is false, "
+            f"{tmp_path / 'truth.csv'} (--truth) says true at row 2") in result.output
+    (tmp_path / "gold.csv").write_text("URL,truth\nhttps://x.example/a.jpg,yes\nhttps://x.example/z.jpg,no\n")
+    result = run_cli(*args, "--gold", str(tmp_path / "gold.csv"), expect=1)
+    assert f"{tmp_path / 'gold.csv'}, row 3, column url: gold image https://x.example/z.jpg is not in" in result.output
+    assert not (tmp_path / "r.csv").exists()
+    (tmp_path / "gold.csv").write_text("url,truth\nhttps://x.example/a.jpg,1\nhttps://x.example/a.jpg,yes\n")
+    run_cli(*args, "--gold", str(tmp_path / "gold.csv"))

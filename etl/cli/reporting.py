@@ -6,7 +6,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import click
-import polars as pl
 from click.core import ParameterSource
 
 from etl.cli.base import SEED, Settings, cli, pass_settings
@@ -70,7 +69,8 @@ def demo(ctx: click.Context, out: Path, seed: int) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Batch results CSV to write, in the requester site's format.")
 @click.option("--gold", "gold_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV with url,truth of gold images to mix into every HIT.")
+              help="CSV with url,truth of gold images to mix into every HIT; each must be in --truth, with "
+                   "the same truth.")
 @click.option("--per-hit", type=click.IntRange(1, 100), default=12, show_default=True)
 @click.option("--assignments", type=click.IntRange(1, 100), default=3, show_default=True)
 @click.option("--gold-per-hit", type=click.IntRange(0, 50), default=1, show_default=True,
@@ -84,18 +84,11 @@ def demo(ctx: click.Context, out: Path, seed: int) -> None:
 def simulate(truth_csv: Path, output: Path, gold_csv: Path | None, per_hit: int, assignments: int,
              gold_per_hit: int, workers: int, spammers: float, reward: Decimal, seed: int) -> None:
     """Simulate a crowd answering HITs over known-truth images; write a batch results CSV."""
-    from etl.load.gold import gold_frame
-    from etl.simulate import CrowdSpec, simulate_batch, write_results_csv
+    from etl.simulate import CrowdSpec, read_truth_and_gold, simulate_batch, write_results_csv
 
     if not 0 <= spammers <= 1:  # click's FloatRange lets nan through
         raise click.BadParameter(f"{spammers} is not a share between 0 and 1", param_hint="'--spammers'")
-    # The images go into the file's Input.imageK columns, which ingest takes only as URLs.
-    truth = gold_frame(truth_csv, urls_only=True).gold
-    gold_ids = gold_frame(gold_csv, urls_only=True).gold["image_id"].to_list() if gold_csv else []
-    missing = pl.Series(gold_ids, dtype=pl.String).filter(~pl.Series(gold_ids, dtype=pl.String).is_in(
-        truth["image_id"].implode()))
-    if missing.len():
-        raise click.UsageError(f"gold image {missing[0]} is not in --truth")
+    truth, gold_ids = read_truth_and_gold(truth_csv, gold_csv)
     if gold_ids and gold_per_hit == 0:
         # Gold images are kept out of the images to label (as `hits build` keeps them), so none would be shown.
         raise click.UsageError(f"--gold-per-hit 0 would show none of the {len(set(gold_ids))} --gold images: they are "

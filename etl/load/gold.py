@@ -43,6 +43,14 @@ def gold_frame(path: Path, *, positive: str | None = None, urls_only: bool = Fal
     `value == positive` (for files coded 1/2 or by class name) and the file must hold exactly
     two values. `urls_only`: every key must be an http(s) URL, whatever the column's name (for
     images that go into HITs, as `simulate` writes them)."""
+    frame, key = gold_rows(path, positive=positive, urls_only=urls_only)
+    gold, repeats = without_repeats(frame, "image_id")
+    return StagedGold(gold.select("image_id", "truth"), repeats, {"image_id": key})
+
+
+def gold_rows(path: Path, *, positive: str | None = None, urls_only: bool = False) -> tuple[pl.DataFrame, str]:
+    """(source_row, image_id, truth) of every row of a gold file, checked as `gold_frame` says, and the
+    file's key column: for callers that compare the file with another and must name the row."""
     raw = read_text_csv(path, required=("truth",), fold_case=True)
     key = next((c for c in ("url", "task", "image_id") if c in raw.columns), None)
     if key is None or "truth" not in raw.columns:
@@ -85,8 +93,7 @@ def gold_frame(path: Path, *, positive: str | None = None, urls_only: bool = Fal
         bad, first, _ = contradiction
         raise InputFileError(str(path), f"{bad['image_id']} is given both true and false "
                              f"(first at row {first[ROW_COLUMN]})", row=bad[ROW_COLUMN], column="truth")
-    gold, repeats = without_repeats(frame, "image_id")
-    return StagedGold(gold.select("image_id", "truth"), repeats, {"image_id": key})
+    return frame.select(ROW_COLUMN, "image_id", "truth"), key
 
 
 def load_gold(con: duckdb.DuckDBPyConnection, path: Path, *, positive: str | None = None,
