@@ -176,3 +176,12 @@ def test_gold_that_truth_contradicts_or_lacks_is_refused_at_its_row(tmp_path, ru
     assert not (tmp_path / "r.csv").exists()
     (tmp_path / "gold.csv").write_text("url,truth\nhttps://x.example/a.jpg,1\nhttps://x.example/a.jpg,yes\n")
     run_cli(*args, "--gold", str(tmp_path / "gold.csv"))
+
+
+def test_a_crowd_too_large_to_draw_is_refused_as_a_usage_error(tmp_path, run_cli):
+    """--workers 10**12 had no bound: the simulator tried to draw every worker and died of a MemoryError."""
+    (tmp_path / "truth.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n")
+    args = ("simulate", "--truth", str(tmp_path / "truth.csv"), "-o", str(tmp_path / "r.csv"))
+    for workers in (str(10**12), "1000001"):
+        assert "'--workers': " in run_cli(*args, "--workers", workers, expect=2).output
+    assert not (tmp_path / "r.csv").exists()
