@@ -488,10 +488,29 @@ def test_extending_hits_we_expired_leaves_them_out_instead_of_failing_on_them(ru
     run_cli("hits", "expire")
     calls = len(server.turk.calls)
     output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
-    assert output.count("asked 2, left out: `hits expire` ended it at") == planned.n_hits
-    assert "0 extra assignments on 0 HITs: $0.00" in output
+    # Said once, not a line per HIT followed by "$0.00".
+    assert output.count("\n") == 1 and output.startswith(
+        f"nothing to extend on {planned.batch_id}: `hits expire` ended its {planned.n_hits} HIT(s) at ")
+    assert output.rstrip().endswith("MTurk adds no assignments to an expired HIT")
     assert len(server.turk.calls) == calls
     assert query(warehouse, "SELECT count(*) FROM raw.hit_extensions") == [(0,)]
+
+
+def test_extending_a_batch_with_one_hit_we_expired_names_it_once_and_extends_the_others(
+        run_cli, warehouse, server, planned):
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    from datetime import UTC, datetime
+
+    ended = min(server.turk.hits)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    platform_for(server).set_expiration(ended, now)
+    with open_warehouse(warehouse, read_only=False) as con:  # as `hits expire` records it
+        con.execute("UPDATE raw.hits SET expiration = ?, status = 'expired' WHERE hit_id = ?", [now, ended])
+    output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
+    assert output.splitlines()[0] == (f"1 HIT(s) left out ({ended}): `hits expire` ended them at {now:%Y-%m-%d %H:%M} "
+                                      "UTC, and MTurk adds no assignments to an expired HIT")
+    assert f"added {2 * (planned.n_hits - 1)} assignments" in output
+    assert sorted(h.max_assignments for h in server.turk.hits.values()) == [3] + [5] * (planned.n_hits - 1)
 
 
 def test_a_hit_extended_again_after_an_abandoned_extension_of_the_same_size_gets_a_new_request_token(

@@ -391,7 +391,7 @@ def extend_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
       crowdaudit hits extend --assignments 2 --budget 3
       crowdaudit hits extend --from-needs-more-votes --budget 3
     """
-    from etl.hits.manage import extend_batch, plan_extension
+    from etl.hits.manage import expired_note, extend_batch, plan_extension
 
     if budget is None and not dry_run:
         raise click.UsageError("--budget is required (the most the extension may cost, fees included)")
@@ -403,6 +403,10 @@ def extend_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
                        "not complete; your new request is not applied (run the command again for it)")
         for hit_id, why in plan.capped.items():
             click.echo(f"{hit_id}: {why}")
+        if expired_note(plan):
+            click.echo(expired_note(plan))
+        if plan.expired and not plan.extra:
+            return
         click.echo(f"{sum(plan.extra.values())} extra assignments on {len(plan.extra)} HITs: ${plan.price}"
                    + (f" (over the budget of ${budget}: would be refused)"
                       if budget is not None and plan.exact_price > budget else ""))

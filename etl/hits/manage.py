@@ -106,6 +106,8 @@ class ExtensionPlan:
     from_assignments: dict[str, int] = field(default_factory=dict)
     reward: dict[str, Decimal] = field(default_factory=dict)
     capped: dict[str, str] = field(default_factory=dict)
+    # HITs left out because `hits expire` ended them, and when: said in one line, not one per HIT.
+    expired: dict[str, datetime] = field(default_factory=dict)
     resumed_from: datetime | None = None
     abandoned: list[str] = field(default_factory=list)  # resumed HITs that expired or are gone
     masters: bool = False  # the batch's HIT type asks for Masters (+5% of the reward)
@@ -192,8 +194,7 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
     for hit_id, n in sorted(wanted.items()):
         current = hits[hit_id]
         if hit_id in expired:
-            plan.capped[hit_id] = (f"asked {n}, left out: `hits expire` ended it at {expired[hit_id]:%Y-%m-%d %H:%M} "
-                                   "UTC, and MTurk adds no assignments to an expired HIT")
+            plan.expired[hit_id] = expired[hit_id]
             continue
         if current < 10 <= current + n:
             plan.capped[hit_id] = f"asked {n}, capped at {9 - current}: MTurk keeps a HIT under 10 assignments"
@@ -204,6 +205,20 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
             plan.reward[hit_id] = reward[hit_id]
             plan.tokens[hit_id] = extension_token(hit_id, current, n, earlier.get(hit_id, 0))
     return plan
+
+
+def expired_note(plan: ExtensionPlan) -> str | None:
+    """One line for the HITs left out as expired: a batch `hits expire` ended printed a line per HIT
+    and then "$0.00", which did not say that nothing at all could be extended."""
+    if not plan.expired:
+        return None
+    first, last = (f"{t:%Y-%m-%d %H:%M} UTC" for t in (min(plan.expired.values()), max(plan.expired.values())))
+    when = f"at {first}" if first == last else f"between {first} and {last}"
+    because = "MTurk adds no assignments to an expired HIT"
+    if not plan.extra:
+        return f"nothing to extend on {plan.batch_id}: `hits expire` ended its {len(plan.expired)} HIT(s) {when}, and {because}"
+    names = ", ".join(sorted(plan.expired)[:3]) + (", ..." if len(plan.expired) > 3 else "")
+    return f"{len(plan.expired)} HIT(s) left out ({names}): `hits expire` ended them {when}, and {because}"
 
 
 def extension_token(hit_id: str, current_assignments: int, extra: int, earlier: int = 0) -> str:
