@@ -365,12 +365,11 @@ def test_a_hit_of_another_warehouse_with_the_same_annotation_is_not_taken_for_ou
     assert theirs.hit_id not in [r[0] for r in query(warehouse, "SELECT hit_id FROM raw.hits")]
 
 
-def test_an_extension_killed_half_way_is_finished_by_the_next_run_and_adds_nothing_twice(
-        run_cli, warehouse, server, planned):
+def _extension_cut_off_after_its_second_call(warehouse, server, batch_id: str) -> None:
+    """`hits extend --assignments 2`: the first HIT extended and recorded, the second taken by the
+    platform but the connection reset before the warehouse heard, the others not reached."""
     from etl.crowd.platform import PlatformError
     from etl.hits.manage import extend_batch, plan_extension
-
-    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
 
     class DiesOnSecondCall(MTurkPlatform):
         calls = 0
@@ -383,9 +382,15 @@ def test_an_extension_killed_half_way_is_finished_by_the_next_run_and_adds_nothi
             return super().add_assignments(hit_id, extra, token)
 
     with open_warehouse(warehouse, read_only=False) as con:
-        plan = plan_extension(con, planned.batch_id, extra=2, from_needs_more_votes=False)
+        plan = plan_extension(con, batch_id, extra=2, from_needs_more_votes=False)
         with pytest.raises(PlatformError):
             extend_batch(con, DiesOnSecondCall(target_for(endpoint_url=server.url)), plan, budget=Decimal(1))
+
+
+def test_an_extension_killed_half_way_is_finished_by_the_next_run_and_adds_nothing_twice(
+        run_cli, warehouse, server, planned):
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    _extension_cut_off_after_its_second_call(warehouse, server, planned.batch_id)
     # The user runs the same command again: the unfinished plan is completed, not planned afresh.
     output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
     assert "finishing the extension planned at" in output
@@ -395,6 +400,26 @@ def test_an_extension_killed_half_way_is_finished_by_the_next_run_and_adds_nothi
     # Now a new request applies to every HIT once.
     run_cli("hits", "extend", "--assignments", "1", "--budget", "1")
     assert sorted(h.max_assignments for h in server.turk.hits.values()) == [6, 6, 6, 6]
+
+
+def test_a_resumed_extension_prices_and_budgets_only_what_remains_to_be_paid(run_cli, warehouse, server, planned):
+    """The resumed run showed and checked against --budget the price of every HIT left unrecorded,
+    the one the platform had already taken (and charged) included: $0.12 for $0.08 of calls, and a
+    budget of $0.08 was refused."""
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    _extension_cut_off_after_its_second_call(warehouse, server, planned.batch_id)
+    args = ("hits", "extend", "--assignments", "2")
+    assert "6 extra assignments on 3 HITs: $0.12 at most" in run_cli(*args, "--dry-run").output
+    balance = platform_for(server).account_balance()
+    refused = run_cli(*args, "--budget", "0.07", expect=1).output
+    assert "2 of its assignments, on 1 HIT(s), were added before the interruption: recorded, not paid again" in refused
+    assert "4 extra assignments on 2 HITs: $0.08 (over the budget of $0.07" in refused
+    assert platform_for(server).account_balance() == balance
+    output = run_cli(*args, "--budget", "0.08").output
+    assert "4 extra assignments on 2 HITs: $0.08\n" in output and "added 4 assignments" in output
+    assert platform_for(server).account_balance() == balance - Decimal("0.08")
+    assert sorted(h.max_assignments for h in server.turk.hits.values()) == [5] * planned.n_hits
+    assert query(warehouse, "SELECT DISTINCT max_assignments FROM raw.hits") == [(5,)]
 
 
 def test_every_question_is_checked_before_anything_is_created(warehouse, server, truth):

@@ -391,34 +391,45 @@ def extend_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
       crowdaudit hits extend --assignments 2 --budget 3
       crowdaudit hits extend --from-needs-more-votes --budget 3
     """
-    from etl.hits.manage import expired_note, extend_batch, plan_extension
+    from etl.hits.manage import expired_note, extend_batch, plan_extension, settle_resumed
 
     if budget is None and not dry_run:
         raise click.UsageError("--budget is required (the most the extension may cost, fees included)")
     with open_warehouse(settings.warehouse, read_only=dry_run, wait_seconds=settings.wait_seconds, must_exist=True) as con:
         batch_id = _batch(con, batch_id)
         plan = plan_extension(con, batch_id, extra=extra, from_needs_more_votes=from_needs_more_votes)
+        platform = _batch_platform(con, batch_id, sandbox, endpoint_url) if plan.extra and not dry_run else None
         if plan.resumed_from is not None:
             click.echo(f"finishing the extension planned at {plan.resumed_from:%Y-%m-%d %H:%M:%S} UTC, which did "
                        "not complete; your new request is not applied (run the command again for it)")
+            if platform is not None:  # what the interrupted run got through is not priced or paid again
+                settle_resumed(con, platform, plan)
+                _echo_settled(plan)
         for hit_id, why in plan.capped.items():
             click.echo(f"{hit_id}: {why}")
         if expired_note(plan):
             click.echo(expired_note(plan))
         if plan.expired and not plan.extra:
             return
-        click.echo(f"{sum(plan.extra.values())} extra assignments on {len(plan.extra)} HITs: ${plan.price}"
+        at_most = " at most (HITs the interrupted run extended are not paid again)" if plan.resumed_from and dry_run else ""
+        click.echo(f"{sum(plan.extra.values())} extra assignments on {len(plan.extra)} HITs: ${plan.price}{at_most}"
                    + (f" (over the budget of ${budget}: would be refused)"
                       if budget is not None and plan.exact_price > budget else ""))
         if dry_run or not plan.extra:
             return
-        platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
         ask = _confirm_live(platform, yes, f"extend {batch_id}")
         added = extend_batch(con, platform, plan, budget=budget, confirm=lambda plan: ask(plan.price))
+    click.echo(f"added {added} assignments to {batch_id}")
+
+
+def _echo_settled(plan) -> None:
+    """What a resumed extension found its interrupted run had done, before the price of the rest."""
+    if plan.added_before:
+        click.echo(f"{sum(plan.added_before.values())} of its assignments, on {len(plan.added_before)} HIT(s), were "
+                   "added before the interruption: recorded, not paid again")
     if plan.abandoned:
         click.echo(f"{len(plan.abandoned)} HIT(s) of the unfinished extension expired or are gone and were left "
                    f"out: {', '.join(plan.abandoned)} (see raw.hit_extensions)")
-    click.echo(f"added {added} assignments to {batch_id}")
 
 
 @cli.command("cost")

@@ -110,6 +110,9 @@ class ExtensionPlan:
     expired: dict[str, datetime] = field(default_factory=dict)
     resumed_from: datetime | None = None
     abandoned: list[str] = field(default_factory=list)  # resumed HITs that expired or are gone
+    # Resumed HITs the platform took before the interruption (the warehouse never heard): recorded, not paid again.
+    added_before: dict[str, int] = field(default_factory=dict)
+    settled: bool = False  # a resumed plan's HITs were checked on the platform; `extra` is what remains
     masters: bool = False  # the batch's HIT type asks for Masters (+5% of the reward)
     # Each HIT's UniqueRequestToken: a new plan's from extension_token, a resumed one's as written.
     tokens: dict[str, str] = field(default_factory=dict)
@@ -273,15 +276,34 @@ def _settled_on_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform
     return None
 
 
+def settle_resumed(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: ExtensionPlan) -> None:
+    """For a resumed plan, ask the platform about each HIT before anything is priced: one that already
+    has its assignments (taken before the interruption; MTurk forgets request tokens after 24 hours)
+    is recorded as added, one that expired or is gone is abandoned, so one dead HIT cannot hold the
+    batch's extensions up for ever. Both leave `plan.extra`, which is then what remains to be paid:
+    the price shown and checked against --budget counted them, and refused a budget that covered
+    what was left."""
+    if plan.resumed_from is None or plan.settled:
+        return
+    for hit_id in list(plan.extra):
+        settled = _settled_on_platform(con, platform, plan, hit_id, plan.tokens[hit_id])
+        if settled == "abandoned":
+            plan.abandoned.append(hit_id)
+        elif settled == "added":
+            plan.added_before[hit_id] = plan.extra[hit_id]
+        if settled is not None:
+            del plan.extra[hit_id]
+    plan.settled = True
+
+
 def extend_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: ExtensionPlan, *,
                  budget: Decimal, confirm: Callable[[ExtensionPlan], bool] | None = None) -> int:
     """Add the planned assignments; refuses over budget (or the balance) before calling anything.
 
     The plan is written to raw.hit_extensions first and each HIT marked done when the platform has
-    taken it. A resumed plan asks the platform first whether a HIT already has its assignments
-    (MTurk forgets request tokens after 24 hours), so nothing is added twice, and abandons a HIT
-    that expired or is gone since, so one dead HIT cannot hold the batch's extensions up for ever.
-    Returns the assignments added."""
+    taken it. A resumed plan is settled first (settle_resumed), so nothing is added or paid twice
+    and the budget is checked against what remains. Returns the assignments this call added."""
+    settle_resumed(con, platform, plan)
     if plan.exact_price > budget:
         raise CrowdauditError(f"extension costs ${plan.price}, over the budget of ${budget}; "
                               "nothing was added")
@@ -293,16 +315,10 @@ def extend_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: 
     if plan.resumed_from is None:
         _write_plan(con, plan, platform.target.name)
     for hit_id, n in plan.extra.items():
-        if plan.resumed_from is not None:
-            settled = _settled_on_platform(con, platform, plan, hit_id, plan.tokens[hit_id])
-            if settled == "abandoned":
-                plan.abandoned.append(hit_id)
-            if settled is not None:
-                continue
         try:
             platform.add_assignments(hit_id, n, plan.tokens[hit_id])
         except PlatformError as error:
             if "already been processed" not in str(error):
                 raise
         _mark_done(con, hit_id, n, plan.tokens[hit_id])
-    return sum(n for hit_id, n in plan.extra.items() if hit_id not in plan.abandoned)
+    return sum(plan.extra.values())
