@@ -37,7 +37,6 @@ CORPUS: dict[str, tuple[int | None, str | None]] = {
     "results_answer_names_missing_slot.csv": (3, "Answer.selected"),
     "results_answer_not_a_slot.csv": (4, "Answer.selected"),
     "results_empty.csv": (None, "empty"),
-    "results_header_only.csv": (2, "no data rows"),
     "results_javascript_url.csv": (2, "Input.image2"),
     "results_ftp_url.csv": (2, "Input.image3"),
     "results_unknown_status.csv": (3, "AssignmentStatus"),

@@ -726,3 +726,25 @@ def test_a_file_without_sandbox_hits_is_not_looked_up_in_every_assignment(tmp_pa
     sandbox = pl.DataFrame({"source_row": [2, 5], "hit_id": ["3OTHER", "3SANDBOX"]})
     with staged(con, staged_hits=sandbox), pytest.raises(duckdb.Error, match="raw.assignments was read"):
         _refuse_new_sandbox_hits(con, tmp_path / "Batch_1_batch_results.csv")
+
+
+def test_a_results_file_nobody_has_answered_yet_is_not_refused_and_loads_once_it_has_rows(tmp_path, run_cli,
+                                                                                          warehouse):
+    """A batch's results file before its first answer (the site's download, `hits results`) holds only
+    its header: it was refused and quarantined as a bad file, and a nightly `ingest` exited 1 for it."""
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    results = downloads / "Batch_9_batch_results.csv"
+    results.write_bytes((Path(__file__).parent / "data" / "results_header_only.csv").read_bytes())
+    run_cli("ingest", str(results))  # creates the warehouse
+    before = table_fingerprints(warehouse)
+    for path_or_folder in (results, downloads):
+        output = run_cli("ingest", str(path_or_folder)).output
+        assert f"{results}: no answers yet (the file holds only its header); nothing loaded" in output
+    assert output.endswith("1 file: 0 loaded, 0 loaded before, 1 with no answers yet, 0 not loaded\n")
+    assert table_fingerprints(warehouse) == before
+    assert query(warehouse, "SELECT count(*) FROM raw.load_log") == [(0,)]
+    assert not (warehouse.parent / "quarantine").exists()
+    write_results_csv(results_rows(HIT, ANSWERS), results)
+    assert f"{results}: {len(ANSWERS)} rows read, {len(ANSWERS)} inserted" in run_cli("ingest", str(downloads)).output
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(len(ANSWERS),)]

@@ -186,12 +186,15 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
 
 def ingest_summary(results: list[LoadResult], not_loaded: int) -> str:
     """One line for a nightly job's log or mail: how many files loaded, were loaded before (skipped
-    unread), held nothing the warehouse lacked, and were not loaded. The lines above it say which."""
+    unread), held nothing the warehouse lacked, held no answers yet (only a header), and were not
+    loaded. The lines above it say which."""
     loaded = sum(1 for r in results if r.counts and (r.counts.inserted or r.counts.updated))
     before = sum(1 for r in results if r.already_loaded)
-    nothing_new = len(results) - loaded - before
+    no_answers = sum(1 for r in results if r.no_rows_yet is not None)
+    nothing_new = len(results) - loaded - before - no_answers
     parts = [f"{loaded} loaded", f"{before} loaded before",
-             *([f"{nothing_new} with nothing new"] if nothing_new else []), f"{not_loaded} not loaded"]
+             *([f"{nothing_new} with nothing new"] if nothing_new else []),
+             *([f"{no_answers} with no answers yet"] if no_answers else []), f"{not_loaded} not loaded"]
     total = len(results) + not_loaded
     return f"{total} file{'' if total == 1 else 's'}: {', '.join(parts)}"
 

@@ -31,6 +31,7 @@ from etl.load.answer_columns import (
 )
 from etl.load.csvfile import (
     ROW_COLUMN,
+    NoDataRows,
     first_bad_row,
     first_contradiction,
     read_text_csv,
@@ -348,11 +349,25 @@ def batch_id_from_name(path: Path) -> str:
     return f"Batch_{match.group(1)}" if match else path.stem
 
 
+class NoAnswersYet(Exception):
+    """A results file with a valid header and no row: what the site and `hits results` give for a
+    batch before its first answer. It was quarantined as a bad file."""
+
+
+NO_ANSWERS_YET = ("no answers yet (the file holds only its header); nothing loaded or kept in quarantine. "
+                  "Ingest it again once workers have answered")
+
+
 def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, int]:
     """Read and validate a results file; return (hits, hit_items, assignments) frames and how many
     rows repeated an earlier assignment exactly and were dropped."""
     path = Path(path)
-    frame = read_text_csv(path, required=REQUIRED, rows_may_omit=UPLOAD_COLUMNS)
+    try:
+        frame = read_text_csv(path, required=REQUIRED, rows_may_omit=UPLOAD_COLUMNS)
+    except NoDataRows as empty:
+        if not image_slots(empty.columns):
+            raise InputFileError(str(path), _no_image_slots(path, empty.columns), row=1) from None
+        raise NoAnswersYet() from None
     slots = image_slots(frame.columns)
     if not slots:
         raise InputFileError(str(path), _no_image_slots(path, frame.columns), row=1)
@@ -534,6 +549,9 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: F
         warnings = check_batch("results", path, {"hits": hits, "hit_items": hit_items, "assignments": assignments},
                                allow_warnings=allow_warnings, file_columns=FILE_COLUMNS)
         sha256 = pending_sha256.result()
+    except NoAnswersYet:  # not logged as a load, so the same path with rows loads as any new file
+        refuse_if_changed(path, before)  # rows arriving as it was read: named as such, not as empty
+        return LoadResult("results", path, pending_sha256.result(), already_loaded=False, no_rows_yet=NO_ANSWERS_YET)
     except InputFileError:
         refuse_if_changed(path, before)  # a row cut by the writer is no fault of the file's: not quarantined
         raise

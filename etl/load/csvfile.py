@@ -27,6 +27,16 @@ from etl.errors import InputFileError
 ROW_COLUMN = "source_row"
 
 
+class NoDataRows(InputFileError):
+    """A file that holds its header and nothing else. Refused like any bad file, except where an
+    empty file has a meaning of its own (a batch results file before anyone answered): `columns`
+    is its header, so such a caller can still tell whether it is a file of the kind it reads."""
+
+    def __init__(self, file: str, columns: list[str]):
+        super().__init__(file, "has a header but no data rows", row=2)
+        self.columns = columns
+
+
 def read_text_csv(path: Path, *, required: list[str] | tuple[str, ...] = (),
                   rows_may_omit: tuple[str, ...] | None = None, fold_case: bool = False) -> pl.DataFrame:
     """All columns as strings plus `source_row` (the file's row number, header = row 1).
@@ -58,7 +68,7 @@ def read_text_csv(path: Path, *, required: list[str] | tuple[str, ...] = (),
     if frame.select(blank.any()).item():  # filtering copies every column: only when there is one
         frame = frame.filter(~blank)
     if frame.height == 0:
-        raise InputFileError(str(path), "has a header but no data rows", row=2)
+        raise NoDataRows(str(path), header)
     if rows_may_omit is not None:
         _refuse_rows_cut_short(path, frame, header, rows_may_omit)
         _refuse_a_last_cell_cut_off(path, frame, header)

@@ -43,10 +43,13 @@ class LoadResult:
     already_loaded: bool
     counts: LoadCounts | None = None
     load_id: int | None = None
+    no_rows_yet: str | None = None  # what an empty file means where it is not an error (nothing was loaded)
 
     def summary(self) -> str:
         if self.already_loaded:
             return f"{self.source_file}: already loaded (same file and options), nothing changed"
+        if self.no_rows_yet is not None:
+            return f"{self.source_file}: {self.no_rows_yet}"
         counts = self.counts
         assert counts is not None
         rows = f"{counts.rows_in_file} row{'' if counts.rows_in_file == 1 else 's'}"
