@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
+# How messages start a command they suggest. The CLI sets it, for the command it runs, to carry a
+# --warehouse the user typed: a suggestion copied without it acted on the default warehouse.
+COMMAND_PREFIX: ContextVar[str] = ContextVar("command_prefix", default="crowdaudit")
+
+
+def crowdaudit_command(rest: str) -> str:
+    """`crowdaudit REST` as a message suggests it (`rest` quoted by the caller where needed)."""
+    return f"{COMMAND_PREFIX.get()} {rest}"
+
 
 class CrowdauditError(Exception):
     """A failure whose message tells the user what to do."""

@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 from duckdb.sqltypes import DuckDBPyType
 
-from etl.errors import CrowdauditError
+from etl.errors import CrowdauditError, crowdaudit_command
 from etl.warehouse import sql_identifier
 
 FORMATS = ("table", "csv", "json")
@@ -220,4 +220,4 @@ def _member_ids(kind: DuckDBPyType) -> set[str]:
 def _build_hint(con: duckdb.DuckDBPyConnection) -> str:
     built = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
                         "AND table_name = 'votes'").fetchall()
-    return "" if built[0][0] else " (the marts exist after `crowdaudit build`; raw tables are in schema raw)"
+    return "" if built[0][0] else f" (the marts exist after `{crowdaudit_command('build')}`; raw tables are in schema raw)"

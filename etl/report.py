@@ -90,9 +90,9 @@ def built_at(con: duckdb.DuckDBPyConnection) -> str | None:
 def gather(con: duckdb.DuckDBPyConnection) -> dict:
     """Everything the template shows, read from the marts."""
     if not _table_exists(con, "classifier_metrics"):
-        from etl.errors import CrowdauditError
+        from etl.errors import CrowdauditError, crowdaudit_command
 
-        raise CrowdauditError("the warehouse has no marts yet: run `crowdaudit build` first")
+        raise CrowdauditError(f"the warehouse has no marts yet: run `{crowdaudit_command('build')}` first")
     totals = _rows(con, f"""
         SELECT
             (SELECT count(*) FROM main.images) AS images,

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from etl import __version__
-from etl.errors import CrowdauditError
+from etl.errors import CrowdauditError, crowdaudit_command
 
 DEFAULT_WAREHOUSE = Path("warehouse") / "crowdaudit.duckdb"
 WAREHOUSE_ENV = "CROWDAUDIT_WAREHOUSE"
@@ -227,7 +227,7 @@ def open_warehouse(
             if behind > 0:
                 raise CrowdauditError(
                     f"warehouse {target} uses an older schema ({behind} migration(s) behind); "
-                    "run `crowdaudit build` once to upgrade it in place"
+                    f"run `{crowdaudit_command('build')}` once to upgrade it in place"
                 )
         else:
             migrate(con)

@@ -305,7 +305,24 @@ def test_sql_before_any_build_says_to_build(tmp_path, write_results):
     warehouse = ["--warehouse", str(tmp_path / "wh.duckdb")]
     assert CliRunner().invoke(cli, [*warehouse, "ingest", str(batch)]).exit_code == 0
     result = CliRunner().invoke(cli, [*warehouse, "sql", "SELECT * FROM votes"])
-    assert result.exit_code == 1 and "crowdaudit build" in result.output
+    assert result.exit_code == 1 and f"`crowdaudit --warehouse {tmp_path / 'wh.duckdb'} build`" in result.output
+
+
+def test_a_suggested_command_carries_the_warehouse_typed_and_not_one_from_the_environment(tmp_path, monkeypatch):
+    """A message's follow-up command left out --warehouse: copied, it acted on the default warehouse.
+    CROWDAUDIT_WAREHOUSE is not written in: the suggestion runs where the variable is set too."""
+    monkeypatch.chdir(tmp_path)
+    named = tmp_path / "my audit.duckdb"
+    (tmp_path / "regions.csv").write_text("language,region\nodia,non-Western\n")
+    typed = CliRunner().invoke(cli, ["--warehouse", str(named), "load", "regions", "regions.csv"])
+    assert f"run `crowdaudit --warehouse '{named}' build` to re-label" in typed.output
+    assert CliRunner().invoke(cli, ["--warehouse", str(named), "report"]).output.endswith(
+        f"run `crowdaudit --warehouse '{named}' build` first\n")
+    from_environment = CliRunner(env={"CROWDAUDIT_WAREHOUSE": str(named)}).invoke(cli, ["report"])
+    assert from_environment.output.endswith("the warehouse has no marts yet: run `crowdaudit build` first\n")
+    default = CliRunner(env={"CROWDAUDIT_WAREHOUSE": None}).invoke(
+        cli, ["--warehouse", "warehouse/crowdaudit.duckdb", "load", "regions", "regions.csv"])
+    assert "run `crowdaudit build` to re-label" in default.output
 
 
 @pytest.mark.parametrize("wait", ["nan", "-5"])

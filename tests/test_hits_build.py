@@ -68,7 +68,7 @@ def test_hits_build_before_any_image_is_loaded_says_to_load_images(run_cli, ware
     # it said 'every matching image already has a HIT; nothing planned', as if the work were done
     run_cli("build")
     result = run_cli("hits", "build", "--variables", str(tmp_path / "v.csv"), expect=1)
-    assert "no images to plan HITs for: load them first (crowdaudit load images" in result.output
+    assert f"no images to plan HITs for: load them first (crowdaudit --warehouse {warehouse} load images" in result.output
     assert query(warehouse, "SELECT count(*) FROM raw.hit_batches") == [(0,)]
 
 
@@ -218,7 +218,7 @@ def test_hits_variables_writes_an_overwritten_batchs_file_again_byte_for_byte(ru
     first = variables.read_bytes()
     built = run_cli("hits", "build", "--per-hit", "5", "--seed", "4", "--variables", str(variables))
     assert "crowdaudit hits layout --per-hit 5" in built.output
-    assert "crowdaudit hits variables --batch crowdaudit-2" in built.output
+    assert f"crowdaudit --warehouse {warehouse} hits variables --batch crowdaudit-2" in built.output
     assert variables.read_bytes() != first  # the second build replaced the first batch's file
     again = tmp_path / "again" / "batch1.csv"
     result = run_cli("hits", "variables", "--batch", "crowdaudit-1", "-o", str(again))

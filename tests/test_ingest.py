@@ -14,10 +14,12 @@ from pathlib import Path
 import pandas as pd
 import polars as pl
 import pytest
+from click.testing import CliRunner
 from conftest import query, results_rows, table_fingerprints
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from etl.cli import cli
 from etl.simulate import write_results_csv
 
 WESTERN = [f"https://img.example/weddings-european-language/spanish/10{k}/01.jpg" for k in range(1, 7)]
@@ -674,7 +676,8 @@ def test_a_load_logs_start_and_end_are_both_utc_whatever_the_machines_time_zone(
 
 def test_a_one_image_design_is_refused_with_a_load_votes_command_that_loads_it(tmp_path, run_cli, warehouse):
     """The seed's practice HIT shows one image (Input.image_url) and asks for a category: ingest
-    cannot read it, and the command its message suggests must really load the answers."""
+    cannot read it, and the command its message suggests, copied as it is, must really load the
+    answers into the same warehouse (it left out the --warehouse typed, and loaded into the default one)."""
     results = tmp_path / "Batch_9_batch_results.csv"
     header = ["HITId", "AssignmentId", "WorkerId", "AssignmentStatus", "SubmitTime", "Input.image_url",
               "Answer.category.label", "Approve", "Reject"]
@@ -686,8 +689,9 @@ def test_a_one_image_design_is_refused_with_a_load_votes_command_that_loads_it(t
     assert "no Input.image<N> columns (it has Input.image_url)" in refused.output
     suggested = refused.output.split("long-format votes: ", 1)[1].split(" VALUE", 1)[0]
     words = shlex.split(suggested)
-    assert words[:3] == ["crowdaudit", "load", "votes"]
-    run_cli(*words[1:], "Indigo Bunting")
+    assert words[:5] == ["crowdaudit", "--warehouse", str(warehouse), "load", "votes"]
+    copied = CliRunner().invoke(cli, [*words[1:], "Indigo Bunting"], catch_exceptions=False)
+    assert copied.exit_code == 0, copied.output
     run_cli("build")
     assert query(warehouse, "SELECT worker_id, image_id, selected FROM votes ORDER BY worker_id") == [
         ("A1", "https://x.org/b/1.jpg", True), ("A2", "https://x.org/b/1.jpg", False)]

@@ -15,7 +15,7 @@ def test_moving_a_language_to_another_region_relabels_its_images_at_the_next_bui
     (tmp_path / "regions.csv").write_text("language,region\nURDU,South Asian\nhindi,NON-WESTERN\n")
     result = run_cli("load", "regions", str(tmp_path / "regions.csv"))
     assert "0 inserted, 1 updated" in result.output  # hindi was already non-Western
-    assert "'South Asian'" in result.output and "crowdaudit build" in result.output
+    assert "'South Asian'" in result.output and f"`crowdaudit --warehouse {warehouse} build`" in result.output
     run_cli("build")
     assert query(warehouse, "SELECT image_id, region FROM images ORDER BY image_id") == [
         ("https://x.example/h.jpg", "non-Western"), ("https://x.example/u.jpg", "South Asian")]

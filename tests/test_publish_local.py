@@ -213,7 +213,7 @@ def test_results_of_a_batch_only_planned_says_to_publish_it_and_writes_nothing(r
     # Not "answers written" (an empty file), nor, with --ingest, "is on the MTurk sandbox".
     output = tmp_path / "answers.csv"
     result = run_cli("hits", "results", "--output", str(output), *ingest, expect=1)
-    assert f"batch '{planned.batch_id}' has no published HITs: `crowdaudit hits publish` first" in result.output
+    assert f"batch '{planned.batch_id}' has no published HITs: `crowdaudit --warehouse {warehouse} hits publish` first" in result.output
     assert "sandbox" not in result.output and not output.exists()
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 import duckdb
+from click.core import ParameterSource
 
 from etl import __version__
-from etl.errors import CrowdauditError
+from etl.errors import COMMAND_PREFIX, CrowdauditError
 from etl.warehouse import LOCK_WAIT_SECONDS, WAREHOUSE_ENV, warehouse_path
 
 
@@ -39,6 +41,7 @@ class CrowdauditGroup(click.Group):
     exit 1, Ctrl-C exits 130."""
 
     def invoke(self, ctx: click.Context):
+        prefix = COMMAND_PREFIX.set(_command_prefix(ctx))
         try:
             return super().invoke(ctx)
         except CrowdauditError as error:
@@ -62,6 +65,18 @@ class CrowdauditGroup(click.Group):
             if "KeyboardInterrupt" in str(error) or "Query interrupted" in str(error):
                 raise Interrupted() from error
             raise
+        finally:
+            COMMAND_PREFIX.reset(prefix)
+
+
+def _command_prefix(ctx: click.Context) -> str:
+    """`crowdaudit`, with the --warehouse typed on this command line when a command without it would
+    use another file, so that a follow-up command a message suggests acts on the same warehouse.
+    CROWDAUDIT_WAREHOUSE is left out: it is in the environment the suggestion is run in too."""
+    typed = ctx.params.get("warehouse")
+    if ctx.get_parameter_source("warehouse") != ParameterSource.COMMANDLINE or typed == warehouse_path(None):
+        return "crowdaudit"
+    return f"crowdaudit --warehouse {shlex.quote(str(typed))}"
 
 
 class Interrupted(click.ClickException):

@@ -11,7 +11,7 @@ import click
 
 from etl.cli.base import SEED, Settings, cli, pass_settings
 from etl.cli.loading import allow_warnings_option
-from etl.errors import CrowdauditError
+from etl.errors import CrowdauditError, crowdaudit_command
 from etl.hits.pricing import is_whole_cents
 from etl.warehouse import open_warehouse
 
@@ -152,7 +152,7 @@ def build_command(settings: Settings, per_hit: int, assignments: int, reward: De
         any_images = batch is not None or con.execute("SELECT count(*) FROM raw.images").fetchall()[0][0] > 0
     if not any_images:
         raise CrowdauditError("no images to plan HITs for: load them first "
-                              "(crowdaudit load images DIR --url-prefix URL, or a manifest CSV)")
+                              f"({crowdaudit_command('load images DIR --url-prefix URL')}, or a manifest CSV)")
     if batch is None:
         click.echo("every matching image already has a HIT; nothing planned")
         return
@@ -164,7 +164,7 @@ def build_command(settings: Settings, per_hit: int, assignments: int, reward: De
         # The site shows only the slots its layout has: a 12-slot layout over a 16-column file
         # would never show images 13-16, and every worker's answer would read as 'no' on them.
         f"web site: its Design Layout must have {per_hit} slots (crowdaudit hits layout --per-hit {per_hit}); "
-        f"crowdaudit hits variables --batch {batch.batch_id} writes this file again"
+        f"{crowdaudit_command(f'hits variables --batch {batch.batch_id}')} writes this file again"
     )
     if batch.site_garbled.len():
         click.echo(
@@ -228,7 +228,7 @@ def _batch(con, batch_id: str | None) -> str:
 
     batch_id = batch_id or latest_batch(con)
     if batch_id is None:
-        raise CrowdauditError("no batch planned yet: run `crowdaudit hits build` first")
+        raise CrowdauditError(f"no batch planned yet: run `{crowdaudit_command('hits build')}` first")
     return batch_id
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from etl.cli.base import Settings, cli, pass_settings
-from etl.errors import CrowdauditError
+from etl.errors import CrowdauditError, crowdaudit_command
 from etl.warehouse import open_warehouse
 
 if TYPE_CHECKING:
@@ -36,10 +36,10 @@ def validate(settings: Settings) -> None:
         run_id = record_results(con, outcomes)
         unbuilt_loads = loads_since_build(con)
     if skipped:
-        click.echo(f"not built yet, skipped: {', '.join(skipped)} (run crowdaudit build)")
+        click.echo(f"not built yet, skipped: {', '.join(skipped)} (run {crowdaudit_command('build')})")
     if unbuilt_loads:
         click.echo(f"note: {unbuilt_loads} load(s) since the last build are in the raw tables but not in the marts "
-                   "checked here (run crowdaudit build, then validate)")
+                   f"checked here (run {crowdaudit_command('build')}, then validate)")
     errors = [o for o in outcomes if o.is_error]
     click.echo(f"validation run {run_id}: {len(outcomes)} expectations, {len(errors)} failed, "
                f"{sum(o.is_warning for o in outcomes)} warning(s)")

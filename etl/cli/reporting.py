@@ -10,6 +10,7 @@ from click.core import ParameterSource
 
 from etl.cli.base import SEED, Settings, cli, pass_settings
 from etl.cli.hits import CENTS
+from etl.errors import crowdaudit_command
 from etl.warehouse import open_warehouse
 
 # simulate draws every worker's id, kind and rates up front: measured 2.9 GB and 32 s for 10 million
@@ -33,7 +34,7 @@ def report(settings: Settings, output: Path) -> None:
     behind = context["loads_since_build"]
     if behind:
         click.echo(f"warning: {behind} load(s) since the last build are not in the report's votes, labels and "
-                   "metrics; run `crowdaudit build` first", err=True)
+                   f"metrics; run `{crowdaudit_command('build')}` first", err=True)
     if str(output) != "-":
         click.echo(save_report(html, output).resolve())
 

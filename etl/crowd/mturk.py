@@ -22,7 +22,7 @@ from etl.crowd.platform import (
     PlatformError,
     Qualification,
 )
-from etl.errors import CrowdauditError
+from etl.errors import CrowdauditError, crowdaudit_command
 from etl.hits.pricing import MTURK_FEES, is_whole_cents
 
 REGION = "us-east-1"
@@ -106,7 +106,7 @@ def hit_type_payload(spec: HitTypeSpec) -> dict:
     # would pay more than was priced.
     if not is_whole_cents(spec.reward):
         raise CrowdauditError(f"the batch's reward ${spec.reward} is not a whole number of cents: MTurk would "
-                              "round it; plan the batch again with `crowdaudit hits build --reward`")
+                              f"round it; plan the batch again with `{crowdaudit_command('hits build --reward')}`")
     return {
         "AutoApprovalDelayInSeconds": spec.auto_approval_delay_in_seconds,
         "AssignmentDurationInSeconds": spec.assignment_duration_in_seconds,

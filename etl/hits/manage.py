@@ -17,7 +17,7 @@ from decimal import Decimal
 import duckdb
 
 from etl.crowd.platform import MASTERS, CrowdPlatform, PlatformError
-from etl.errors import CrowdauditError
+from etl.errors import CrowdauditError, crowdaudit_command
 from etl.hits.pricing import price_hits, round_up_to_cent
 from etl.warehouse import transaction
 
@@ -59,7 +59,7 @@ def published_hit_ids(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[tup
         [batch_id],
     ).fetchall()
     if not rows:
-        raise CrowdauditError(f"batch {batch_id!r} has no published HITs: `crowdaudit hits publish` first")
+        raise CrowdauditError(f"batch {batch_id!r} has no published HITs: `{crowdaudit_command('hits publish')}` first")
     return rows
 
 
@@ -177,7 +177,8 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
     hits = dict(published_hit_ids(con, batch_id))
     if from_needs_more_votes:
         if not needs_more_votes_exists(con):
-            raise CrowdauditError("no needs_more_votes table: run `crowdaudit build` first (it needs votes and gold)")
+            raise CrowdauditError(f"no needs_more_votes table: run `{crowdaudit_command('build')}` first "
+                                  "(it needs votes and gold)")
         wanted = dict(con.execute(
             "SELECT hit_id, max(hit_extra_assignments) FROM main.needs_more_votes "
             "WHERE hit_id IS NOT NULL GROUP BY hit_id"

@@ -21,7 +21,7 @@ import duckdb
 
 from etl.crowd.mturk import hit_type_payload
 from etl.crowd.platform import MASTERS, CrowdPlatform, HitInfo, HitTypeSpec, Qualification
-from etl.errors import CrowdauditError
+from etl.errors import CrowdauditError, crowdaudit_command
 from etl.hits.plan import PLANNED, PUBLISHED
 from etl.hits.pricing import Price, price_hits
 from etl.hits.template import question_xml, slot_images
@@ -81,7 +81,7 @@ def batch_design(con: duckdb.DuckDBPyConnection, batch_id: str) -> BatchDesign:
         "FROM raw.hit_batches WHERE batch_id = ?", [batch_id]
     ).fetchall()
     if not rows:
-        raise CrowdauditError(f"no batch {batch_id!r}: plan one with `crowdaudit hits build`")
+        raise CrowdauditError(f"no batch {batch_id!r}: plan one with `{crowdaudit_command('hits build')}`")
     return BatchDesign(*rows[0])
 
 

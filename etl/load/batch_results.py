@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl.errors import InputFileError
+from etl.errors import InputFileError, crowdaudit_command
 from etl.load.answer_columns import (
     NONE_OF_THE_ABOVE,
     SELECTED,
@@ -120,9 +120,9 @@ def _no_image_slots(path: Path, columns: list[str]) -> str:
                "slots image1, image2, ... and say which were ticked")
     if len(inputs) != 1 or len(answers) != 1 or answers[0] == TASK_ANSWERS or "WorkerId" not in columns:
         return refusal
-    command = " ".join(shlex.quote(word) for word in (
-        "crowdaudit", "load", "votes", str(path), "--task-col", inputs[0], "--worker-col", "WorkerId",
-        "--label-col", answers[0], "--positive"))
+    command = crowdaudit_command(" ".join(shlex.quote(word) for word in (
+        "load", "votes", str(path), "--task-col", inputs[0], "--worker-col", "WorkerId",
+        "--label-col", answers[0], "--positive")))
     return (f"{refusal}. A HIT of one image and one answer loads as long-format votes: {command} VALUE "
             "(a rejected assignment's vote then counts too)")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl.errors import InputFileError
+from etl.errors import InputFileError, crowdaudit_command
 from etl.load.csvfile import (
     ROW_COLUMN,
     first_bad_row,
@@ -161,7 +161,7 @@ def _resolve_image_ids(
         raise InputFileError(
             str(path),
             f"path {bad['path']!r} is not a URL and matches no loaded image; load images first "
-            "(crowdaudit load images) or pass --url-prefix",
+            f"({crowdaudit_command('load images')}) or pass --url-prefix",
             row=bad[ROW_COLUMN], column="path",
         )
     return resolved.drop("direct", "prefixed", "local", "ambiguous")

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl.errors import InputFileError
+from etl.errors import InputFileError, crowdaudit_command
 from etl.load.csvfile import (
     ROW_COLUMN,
     first_bad_row,
@@ -61,7 +61,7 @@ def load_regions(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
         if named:
             notes.append(f"note: {named} image(s) whose URL names a language new to the table now have it")
         if inserted or updated:
-            notes.append("note: run `crowdaudit build` to re-label images by the new table")
+            notes.append(f"note: run `{crowdaudit_command('build')}` to re-label images by the new table")
         return LoadCounts(rows_in_file=staged_regions.height + repeats, inserted=inserted, updated=updated,
                           notes=notes, repeats=repeats)
 
