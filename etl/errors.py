@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
+# What a Ctrl-C prints (exit 130), while the command's libraries load and after.
+INTERRUPTED = ("interrupted. A file being loaded or a build is in the warehouse whole or not at all; run the command "
+               "again (a file already loaded is skipped)")
+
 # How messages start a command they suggest. The CLI sets it, for the command it runs, to carry a
 # --warehouse the user typed: a suggestion copied without it acted on the default warehouse.
 COMMAND_PREFIX: ContextVar[str] = ContextVar("command_prefix", default="crowdaudit")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 
 from etl.cli import cli
 from etl.demo import DEMO_WRITES
+from etl.errors import INTERRUPTED
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
@@ -448,3 +450,31 @@ def test_the_report_says_when_its_marts_were_built_in_utc(demo_warehouse_templat
     assert abs((utc_now - built_at).total_seconds()) < 3600  # UTC, not Kolkata's +5:30
     page = CliRunner().invoke(cli, ["--warehouse", str(warehouse), "report", "-o", "-"]).stdout
     assert f"Figures as built {built_at:%Y-%m-%d %H:%M} UTC" in page
+
+
+# A Ctrl-C (a real SIGINT) the moment the command starts importing DuckDB, then the command line
+# run exactly as `python -m etl.cli` runs it.
+CTRL_C_WHILE_LOADING = """
+import os, runpy, signal, sys
+
+class CtrlCWhileLoading:
+    def find_spec(self, name, path=None, target=None):
+        if name == "duckdb":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, CtrlCWhileLoading())
+sys.argv = ["crowdaudit", "--warehouse", sys.argv[1], "sql", "SELECT 1"]
+runpy.run_module("etl.cli", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_ctrl_c_while_the_libraries_load_prints_one_line_not_a_traceback(tmp_path):
+    """The command modules import click, DuckDB and polars (half a second): a Ctrl-C then printed a
+    Python traceback and died by the signal, where a Ctrl-C a moment later prints one line, exit 130."""
+    done = subprocess.run([sys.executable, "-c", CTRL_C_WHILE_LOADING, str(tmp_path / "wh.duckdb")], check=False,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert (done.returncode, done.stderr) == (130, f"Error: {INTERRUPTED}\n")
+    assert done.stdout == ""

@@ -12,7 +12,7 @@ import duckdb
 from click.core import ParameterSource
 
 from etl import __version__
-from etl.errors import COMMAND_PREFIX, CrowdauditError
+from etl.errors import COMMAND_PREFIX, INTERRUPTED, CrowdauditError
 from etl.warehouse import LOCK_WAIT_SECONDS, WAREHOUSE_ENV, warehouse_path
 
 
@@ -83,8 +83,7 @@ class Interrupted(click.ClickException):
     exit_code = 130
 
     def __init__(self) -> None:
-        super().__init__("interrupted. A file being loaded or a build is in the warehouse whole or not at all; "
-                         "run the command again (a file already loaded is skipped)")
+        super().__init__(INTERRUPTED)
 
 
 @click.group(
@@ -123,7 +122,3 @@ def cli(ctx: click.Context, warehouse: Path | None, wait_seconds: float, silent:
         raise click.BadParameter(f"{wait_seconds} is not a number of seconds (0 or more)", param_hint="'--wait'")
     ctx.obj = Settings(warehouse=warehouse_path(warehouse), wait_seconds=wait_seconds, silent=silent)
 
-
-def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="crowdaudit")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from etl.cli.base import cli
+from etl.cli import cli
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()):
