@@ -39,11 +39,13 @@ SEED_EQUIVALENT_MODELS = ("stg_assignments", "stg_hit_items", "stg_images", "ima
                           "majority_labels")
 
 
-def generate(n_assignments: int, path: Path, seed: int = 1) -> None:
+def generate(n_assignments: int, path: Path, seed: int = 1, first_image: int = 0) -> None:
+    """A batch of n_assignments (3 to a HIT of 12 images); images are numbered from first_image,
+    so batches generated with other numbers show other images."""
     rng = np.random.default_rng(seed)
     n_hits = -(-n_assignments // ASSIGNMENTS_PER_HIT)
     hit_ids = mturk_ids(rng, n_hits, 30, "3")
-    image_number = np.arange(n_hits * PER_HIT).reshape(n_hits, PER_HIT)
+    image_number = np.arange(first_image, first_image + n_hits * PER_HIT).reshape(n_hits, PER_HIT)
     hits = pl.DataFrame({"HITId": hit_ids}).with_columns(
         pl.Series(f"Input.image{k + 1}", [
             f"https://s3.amazonaws.com/mmid/weddings/{LANGUAGES[i % 4]}/{i // 10}/{i % 10:02d}.jpg"
