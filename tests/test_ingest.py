@@ -752,3 +752,46 @@ def test_a_results_file_nobody_has_answered_yet_is_not_refused_and_loads_once_it
     write_results_csv(results_rows(HIT, ANSWERS), results)
     assert f"{results}: {len(ANSWERS)} rows read, {len(ANSWERS)} inserted" in run_cli("ingest", str(downloads)).output
     assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(len(ANSWERS),)]
+
+
+@pytest.mark.parametrize(("changed", "column", "said"), [
+    ({"HITId": "3HIT2"}, "HITId", "with a different HITId"),
+    ({"WorkerId": "W9"}, "WorkerId", "with a different WorkerId"),
+    ({"selected": slots(5)}, "Answer.selected", "with a different answer"),
+])
+def test_a_later_file_giving_a_known_assignment_other_ids_or_answer_is_refused_and_changes_nothing(
+        changed, column, said, write_results, run_cli, warehouse):
+    run_cli("ingest", str(write_results("Batch_1_batch_results.csv", HIT, ANSWERS)))
+    before = table_fingerprints(warehouse)
+    # Beside the clash, a new HIT and a new assignment that would load on their own.
+    hits = {**HIT, "3HIT2": URLS[::-1], "3HIT3": URLS[:6]}
+    later = [{**ANSWERS[1], **changed}, {**ANSWERS[0], "AssignmentId": "3A9", "HITId": "3HIT3", "selected": slots(1)}]
+    result = run_cli("ingest", str(write_results("Batch_2_batch_results.csv", hits, later)), expect=1)
+    assert "assignment 3A2 is already in the warehouse" in result.output and said in result.output
+    assert f"row 2, column {column}" in result.output
+    assert table_fingerprints(warehouse) == before
+
+
+def test_a_known_hit_showing_another_image_in_a_slot_is_refused_and_changes_nothing(write_results, run_cli,
+                                                                                    warehouse):
+    run_cli("ingest", str(write_results("Batch_1_batch_results.csv", HIT, ANSWERS[:1])))
+    before = table_fingerprints(warehouse)
+    moved = {"3HIT1": [*URLS[:4], "https://img.example/other.jpg", *URLS[5:]]}
+    result = run_cli("ingest", str(write_results("Batch_2_batch_results.csv", moved, ANSWERS[1:])), expect=1)
+    assert (f"HIT 3HIT1 slot image5 shows https://img.example/other.jpg, but the warehouse has {URLS[4]} there"
+            in result.output)
+    assert "column Input.image5" in result.output
+    assert table_fingerprints(warehouse) == before
+
+
+def test_a_known_hits_later_assignments_load_without_repeating_its_items(write_results, run_cli, warehouse):
+    run_cli("ingest", str(write_results("Batch_1_batch_results.csv", HIT, ANSWERS[:1])))
+    result = run_cli("ingest", str(write_results("Batch_2_batch_results.csv", {**HIT, "3HIT2": URLS[::-1]},
+                                                 [*ANSWERS[1:], {**ANSWERS[0], "AssignmentId": "3A4",
+                                                                 "HITId": "3HIT2"}])))
+    assert "3 inserted, 0 updated" in result.output
+    assert query(warehouse, "SELECT hit_id, count(*) FROM raw.hits GROUP BY 1 ORDER BY 1") == [
+        ("3HIT1", 1), ("3HIT2", 1)]
+    assert query(warehouse, "SELECT hit_id, count(*), count(DISTINCT slot) FROM raw.hit_items GROUP BY 1 ORDER BY 1"
+                 ) == [("3HIT1", 12, 12), ("3HIT2", 12, 12)]
+    assert query(warehouse, "SELECT count(*), count(DISTINCT image_id) FROM raw.images") == [(12, 12)]
