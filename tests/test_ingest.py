@@ -795,3 +795,20 @@ def test_a_known_hits_later_assignments_load_without_repeating_its_items(write_r
     assert query(warehouse, "SELECT hit_id, count(*), count(DISTINCT slot) FROM raw.hit_items GROUP BY 1 ORDER BY 1"
                  ) == [("3HIT1", 12, 12), ("3HIT2", 12, 12)]
     assert query(warehouse, "SELECT count(*), count(DISTINCT image_id) FROM raw.images") == [(12, 12)]
+
+
+def test_an_image_two_hits_of_one_file_show_is_registered_once(write_results, run_cli, warehouse):
+    hits = {"3HIT1": URLS, "3HIT2": [URLS[0], *(url.replace("/01.jpg", "/02.jpg") for url in URLS[1:])]}
+    run_cli("ingest", str(write_results("Batch_1_batch_results.csv", hits, [
+        ANSWERS[0], {**ANSWERS[1], "HITId": "3HIT2"}])))
+    assert query(warehouse, "SELECT count(*), count(DISTINCT image_id) FROM raw.images") == [(23, 23)]
+    assert query(warehouse, f"SELECT language, word FROM raw.images WHERE image_id = '{URLS[0]}'") == [
+        ("spanish", "101")]
+
+
+def test_all_distinct_is_exact_whatever_the_hashes_say():
+    from etl.load.images import all_distinct
+
+    assert all_distinct(pl.Series(["a", "b", "c"]))
+    assert not all_distinct(pl.Series(["a", "b", "a"]))
+    assert all_distinct(pl.Series([], dtype=pl.String))

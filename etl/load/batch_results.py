@@ -39,7 +39,7 @@ from etl.load.csvfile import (
     refuse_path_not_utf8,
     without_repeats,
 )
-from etl.load.images import register_images_seen
+from etl.load.images import all_distinct, register_images_seen
 from etl.load.mturk_format import (
     blank_to_null,
     parse_integer,
@@ -589,6 +589,7 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: F
         hits, hit_items, assignments, repeats = staged_frames(path)
         warnings = check_batch("results", path, {"hits": hits, "hit_items": hit_items, "assignments": assignments},
                                allow_warnings=allow_warnings, file_columns=FILE_COLUMNS)
+        images_distinct = all_distinct(hit_items["image_id"])
         sha256 = pending_sha256.result()
     except NoAnswersYet:  # not logged as a load, so the same path with rows loads as any new file
         refuse_if_changed(path, before)  # rows arriving as it was read: named as such, not as empty
@@ -611,7 +612,7 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: F
                 "INSERT INTO raw.hit_items SELECT hit_id, slot, image_id, NULL "
                 "FROM staged_hit_items ANTI JOIN known_hits USING (hit_id)"
             ).fetchall()
-            register_images_seen(con, "staged_hit_items", load_id)
+            register_images_seen(con, "staged_hit_items", load_id, distinct=images_distinct)
             con.execute(
                 f"INSERT INTO raw.hits BY NAME SELECT * EXCLUDE ({ROW_COLUMN}), ? AS load_id "
                 "FROM staged_hits ANTI JOIN known_hits USING (hit_id)",
