@@ -88,9 +88,14 @@ def test_the_same_batch_and_seed_simulate_the_same_file(tmp_path, run_cli):
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
 
 
+def write_three_image_truth(path):
+    """a.jpg shows a wedding; b.jpg and c.jpg do not."""
+    path.write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n"
+                    "https://x.example/c.jpg,false\n")
+
+
 def test_gold_filling_every_slot_is_refused_with_a_usage_message(tmp_path, run_cli):
-    (tmp_path / "truth.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n"
-                                        "https://x.example/c.jpg,false\n")
+    write_three_image_truth(tmp_path / "truth.csv")
     (tmp_path / "gold.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n")
     result = run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--gold", str(tmp_path / "gold.csv"),
                      "--per-hit", "2", "--gold-per-hit", "2", "-o", str(tmp_path / "r.csv"), expect=2)
@@ -148,8 +153,7 @@ def test_as_many_assignments_per_hit_as_workers_gives_every_hit_each_worker_once
 def test_gold_with_no_gold_slot_is_refused_not_left_out_of_every_hit(tmp_path, run_cli):
     """--gold with --gold-per-hit 0 wrote a file without the gold images (gold is kept out of the
     images to label) and said nothing."""
-    (tmp_path / "truth.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n"
-                                        "https://x.example/c.jpg,false\n")
+    write_three_image_truth(tmp_path / "truth.csv")
     (tmp_path / "gold.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\n")
     result = run_cli("simulate", "--truth", str(tmp_path / "truth.csv"), "--gold", str(tmp_path / "gold.csv"),
                      "--gold-per-hit", "0", "--workers", "3", "-o", str(tmp_path / "r.csv"), expect=2)
@@ -163,8 +167,7 @@ def test_gold_with_no_gold_slot_is_refused_not_left_out_of_every_hit(tmp_path, r
 def test_gold_that_truth_contradicts_or_lacks_is_refused_at_its_row(tmp_path, run_cli):
     """Simulated workers answer by --truth, the warehouse scores them by --gold: a gold answer that
     contradicted --truth was written all the same, and scored honest workers as wrong."""
-    (tmp_path / "truth.csv").write_text("url,truth\nhttps://x.example/a.jpg,true\nhttps://x.example/b.jpg,false\n"
-                                        "https://x.example/c.jpg,false\n")
+    write_three_image_truth(tmp_path / "truth.csv")
     args = ("simulate", "--truth", str(tmp_path / "truth.csv"), "--workers", "3", "-o", str(tmp_path / "r.csv"))
     (tmp_path / "gold.csv").write_text("url,truth\nhttps://x.example/c.jpg,no\nhttps://x.example/a.jpg,no\n")
     result = run_cli(*args, "--gold", str(tmp_path / "gold.csv"), expect=1)
