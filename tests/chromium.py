@@ -101,9 +101,22 @@ class PipeBrowser:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing clickable at {selector}")
             time.sleep(0.1)
-        for kind in ("mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent",
-                      {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1})
+        # A click can still be lost on a loaded machine (seen in CI: the submit button's click never
+        # reached the page). The page counts the press's pointerup (a disabled button gets one too): a
+        # click that never arrived is sent again; one that arrived is never repeated, and a page that
+        # went away (a form posted) took it.
+        self.evaluate("window.__clicks = 0; window.addEventListener('pointerup', () => { window.__clicks += 1; },"
+                      " {capture: true, once: true}); true")
+        for _ in range(5):
+            for kind in ("mousePressed", "mouseReleased"):
+                self.send("Input.dispatchMouseEvent",
+                          {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1})
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline:
+                if self.evaluate("window.__clicks === undefined || window.__clicks > 0"):
+                    return
+                time.sleep(0.05)
+        raise TimeoutError(f"no click reached {selector}")
 
     def close(self) -> None:
         self.process.kill()
