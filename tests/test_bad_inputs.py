@@ -1,5 +1,6 @@
 """The bad-input corpus (tests/data/bad/): every malformed file is refused with its file, row and
-column named, is quarantined, and leaves every table of the warehouse exactly as it was."""
+column named, is quarantined (an empty one, holding nothing to inspect, is not), and leaves every
+table of the warehouse exactly as it was."""
 
 from __future__ import annotations
 
@@ -133,7 +134,7 @@ def assert_refused(warehouse: Path, path: Path, command: list[str], row: int | N
     return message
 
 
-@pytest.mark.parametrize("name", sorted(CORPUS))
+@pytest.mark.parametrize("name", sorted(set(CORPUS) - {"results_empty.csv"}))
 def test_a_malformed_file_is_refused_naming_where_and_changes_nothing(name, loaded):
     row, column = CORPUS[name]
     assert_refused(loaded, BAD / name, COMMANDS[name.split("_")[0]], row, column)
@@ -142,6 +143,11 @@ def test_a_malformed_file_is_refused_naming_where_and_changes_nothing(name, load
     record = json.loads(next(p for p in kept if p.name.endswith(f"{name}.json")).read_text(encoding="utf-8"))
     assert record["file"].endswith(name) and record["message"]
     assert next(p for p in kept if p.name.endswith(f"{name}.txt")).read_text(encoding="utf-8").strip()
+
+
+def test_an_empty_file_is_refused_and_changes_nothing_but_is_not_quarantined(loaded):
+    assert_refused(loaded, BAD / "results_empty.csv", ["ingest"], *CORPUS["results_empty.csv"])
+    assert not (loaded.parent / "quarantine").exists()
 
 
 def test_extra_unknown_columns_are_accepted_and_kept(loaded):

@@ -6,6 +6,7 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
 from conftest import query
 
 from etl.load import batch_results, transaction
@@ -319,3 +320,60 @@ def test_a_nightly_run_ends_with_one_line_counting_what_loaded_was_skipped_and_w
                                                   "selected": "image7"}]), downloads / "Batch_3_batch_results.csv")
     bad_night = run_cli("ingest", str(downloads), expect=1)
     assert "3 files: 0 loaded, 2 loaded before, 1 not loaded\nError: 1 of 3 file(s) not loaded" in bad_night.output
+
+
+@pytest.mark.parametrize("partial_suffix", [".part", ".crdownload", ".download"])
+def test_a_browsers_empty_placeholder_of_a_download_in_progress_is_left_for_a_later_run_not_quarantined(
+        tmp_path, write_results, run_cli, warehouse, partial_suffix):
+    # Firefox writes the bytes to <name>.part and an EMPTY file of the final name beside it; the
+    # nightly job refused that as "the file is empty" and quarantined it every night a download was
+    # under way at 02:00.
+    downloads = tmp_path / "downloads"
+    whole = write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")).read_bytes()
+    downloads.mkdir()
+    placeholder = downloads / "Batch_1_batch_results.csv"
+    placeholder.write_bytes(b"")
+    partial = downloads / f"Batch_1_batch_results.csv{partial_suffix}"
+    partial.write_bytes(whole[:len(whole) // 2])
+    _move(write_results("b2.csv", {"H2": URLS}, _answers("H2", "B")), downloads / "Batch_2_batch_results.csv")
+    result = run_cli("ingest", str(downloads), expect=1)
+    assert (f"Error: {placeholder}: a download in progress (empty, beside {partial.name}, the part a browser is "
+            "still downloading); not loaded nor quarantined") in result.output
+    assert "the file is empty" not in result.output
+    assert "2 files: 1 loaded, 0 loaded before, 1 not loaded" in result.output
+    assert not (warehouse.parent / "quarantine").exists()
+
+    partial.write_bytes(whole)
+    partial.replace(placeholder)  # the download ends
+    assert "3 rows read, 3 inserted" in run_cli("ingest", str(downloads)).output
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(6,)]
+
+
+def test_safaris_partial_download_inside_its_download_folder_is_left_for_a_later_run_not_quarantined(
+        tmp_path, write_results, run_cli, warehouse):
+    # Safari downloads into a folder <name>.download holding the growing <name>: a walk of the
+    # downloads folder finds it as a results file, cut mid-row, refused as malformed and quarantined.
+    downloads = tmp_path / "downloads"
+    whole = write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")).read_bytes()
+    bundle = downloads / "Batch_1_batch_results.csv.download"
+    bundle.mkdir(parents=True)
+    downloading = bundle / "Batch_1_batch_results.csv"
+    downloading.write_bytes(whole[:whole.index(b'"A3"') + 2])  # inside a quoted field
+    (bundle / "Info.plist").write_text("<plist/>")
+    result = run_cli("ingest", str(downloads), expect=1)
+    assert (f"Error: {downloading}: a download in progress (in {bundle.name}, where Safari keeps a download it "
+            "has not finished); not loaded nor quarantined") in result.output
+    assert not (warehouse.parent / "quarantine").exists()
+    assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(0,)]
+
+
+def test_an_empty_file_with_no_download_beside_it_is_refused_but_not_copied_to_quarantine(
+        tmp_path, run_cli, warehouse):
+    # Zero bytes hold nothing to inspect: the refusal says all there is to say about them.
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    (downloads / "Batch_1_batch_results.csv").write_bytes(b"")
+    result = run_cli("ingest", str(downloads), expect=1)
+    assert "Batch_1_batch_results.csv: the file is empty" in result.output
+    assert "quarantine" not in result.output
+    assert not (warehouse.parent / "quarantine").exists()

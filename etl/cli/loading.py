@@ -156,7 +156,10 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
     A bad file is reported with its row and column, a link whose target is gone with where it
     points, a folder that cannot be listed by name, and the other files still load. Each
     file passes the data-quality gate first; a refused file is copied to quarantine/ beside
-    the warehouse with a summary of the failed expectations. Answers to HITs `hits publish` put
+    the warehouse with a summary of the failed expectations. A browser's download not finished
+    (an empty file beside its <name>.part, .crdownload or .download; a file inside Safari's
+    <name>.download folder) is named, not loaded nor quarantined, and loads on a later run, as
+    does a file that changes while it is read (both exit 1). Answers to HITs `hits publish` put
     on the MTurk sandbox are refused unless --allow-sandbox.
 
     \b

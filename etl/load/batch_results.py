@@ -53,6 +53,7 @@ from etl.load.transaction import (
     fingerprint_soon,
     load_file,
     refuse_if_changed,
+    refuse_if_downloading,
     staged,
 )
 from etl.quality.gate import check_batch, quarantine_on_refusal
@@ -580,6 +581,7 @@ def ingest_results(con: duckdb.DuckDBPyConnection, path: Path, *, allow_warnings
     if not path.is_file():
         raise InputFileError(str(path), "is a directory, not a results CSV" if path.is_dir() else "no such file")
     refuse_path_not_utf8(path)
+    refuse_if_downloading(path)
     before = file_state(path)
     pending_sha256, loaded_before = fingerprint_soon(con, "results", path)
     if loaded_before:

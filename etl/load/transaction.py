@@ -164,8 +164,43 @@ def skip_if_loaded(con: duckdb.DuckDBPyConnection, kind: str, path: Path,
 
 
 class ChangedWhileRead(CrowdauditError):
-    """A file that changed between its fingerprint and the end of its parse: not a bad file (it is
-    not quarantined), an unfinished one, such as a download still being written."""
+    """A file that changed between its fingerprint and the end of its parse, or a browser's
+    download not finished yet (see `refuse_if_downloading`): not a bad file (it is not
+    quarantined), an unfinished one."""
+
+
+# What a browser writes beside (or around) a file it is still downloading: Firefox an EMPTY file of
+# the final name plus <name>.part holding the bytes; Chrome and Edge <name>.crdownload (no file of
+# the final name until the end); Safari a folder <name>.download holding the growing <name>.
+PARTIAL_DOWNLOAD_SUFFIXES = (".part", ".crdownload", ".download")
+
+
+def download_in_progress(path: Path) -> str | None:
+    """Why `path` looks like a browser's download still under way (see PARTIAL_DOWNLOAD_SUFFIXES),
+    or None. An empty file beside one of those partial files is Firefox's placeholder, and a file
+    inside <its name>.download is Safari's partial one: neither is a bad file to be quarantined,
+    and the finished download, under the same name, loads on a later run."""
+    path = Path(path)
+    if path.parent.name == path.name + ".download":
+        return f"in {path.parent.name}, where Safari keeps a download it has not finished"
+    try:
+        if os.stat(path).st_size:
+            return None
+    except OSError:
+        return None  # the reader says what is wrong with it
+    partial = next((path.with_name(path.name + suffix) for suffix in PARTIAL_DOWNLOAD_SUFFIXES
+                    if os.path.lexists(path.with_name(path.name + suffix))), None)
+    return f"empty, beside {partial.name}, the part a browser is still downloading" if partial else None
+
+
+def refuse_if_downloading(path: Path) -> None:
+    """Refuse, as `refuse_if_changed` does (not loaded, not quarantined, exit 1), a file a browser
+    has not finished downloading (see `download_in_progress`): read now it was "the file is empty",
+    quarantined, every night a download was under way at the job's hour."""
+    why = download_in_progress(path)
+    if why is not None:
+        raise ChangedWhileRead(f"{path}: a download in progress ({why}); not loaded nor quarantined: "
+                               "a later run loads it once the download ends")
 
 
 def file_state(path: Path) -> tuple[int, int, int, int]:

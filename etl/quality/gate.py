@@ -65,12 +65,14 @@ def warehouse_file(con: duckdb.DuckDBPyConnection) -> Path | None:
 
 @contextmanager
 def quarantine_on_refusal(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[None]:
-    """Keep a refused file in quarantine/ beside the warehouse, with why it was refused."""
+    """Keep a refused file in quarantine/ beside the warehouse, with why it was refused. An empty
+    file is not kept: it holds nothing to inspect, and the refusal ("the file is empty") says all
+    there is to say about it."""
     try:
         yield
     except InputFileError as error:
         database = warehouse_file(con)
-        if database is not None and Path(path).exists():
+        if database is not None and Path(path).exists() and not _is_empty_file(Path(path)):
             try:
                 kept, is_new = quarantine(database.parent / "quarantine", Path(path), error)
             except OSError as failed:  # a full disk must not hide why the file was refused
@@ -81,3 +83,10 @@ def quarantine_on_refusal(con: duckdb.DuckDBPyConnection, path: Path) -> Iterato
                      else f"the same file is already kept in {kept.parent} as {kept.name}")
             error.args = (f"{error.args[0]}\n  ({where}, reasons in {kept.name}.txt)",)
         raise
+
+
+def _is_empty_file(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size == 0
+    except OSError:
+        return False
