@@ -377,3 +377,14 @@ def test_an_empty_file_with_no_download_beside_it_is_refused_but_not_copied_to_q
     assert "Batch_1_batch_results.csv: the file is empty" in result.output
     assert "quarantine" not in result.output
     assert not (warehouse.parent / "quarantine").exists()
+
+
+@pytest.mark.parametrize("name", ["BATCH_400_batch_results.CSV", "batch_400_batch_results.csv",
+                                  "Batch_400_batch_results.csv"])
+def test_the_batch_id_is_taken_from_the_file_name_in_any_case_and_written_as_the_site_spells_it(
+        tmp_path, write_results, run_cli, warehouse, name):
+    # A script (or a case-insensitive file system) renamed the download: its batch was stored as
+    # "BATCH_400_batch_results", another batch than Batch_400 for every query grouping by batch.
+    results = _move(write_results("b.csv", {"H1": URLS}, _answers("H1", "A")), tmp_path / "downloads" / name)
+    run_cli("ingest", str(results))
+    assert query(warehouse, "SELECT DISTINCT batch_id FROM raw.hits") == [("Batch_400",)]
