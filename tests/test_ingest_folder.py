@@ -35,7 +35,7 @@ def test_a_folder_ingests_every_results_file_below_it_in_name_order(tmp_path, wr
     logged = query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results' ORDER BY load_id")
     assert logged == [(str(first),), (str(second),)]
     again = run_cli("ingest", str(downloads))
-    assert again.output.count("already loaded") == 2
+    assert again.output.splitlines()[-1] == "2 files: 0 loaded, 2 loaded before, 0 not loaded"
     assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(6,)]
 
 
@@ -388,3 +388,25 @@ def test_the_batch_id_is_taken_from_the_file_name_in_any_case_and_written_as_the
     results = _move(write_results("b.csv", {"H1": URLS}, _answers("H1", "A")), tmp_path / "downloads" / name)
     run_cli("ingest", str(results))
     assert query(warehouse, "SELECT DISTINCT batch_id FROM raw.hits") == [("Batch_400",)]
+
+
+def test_a_folder_counts_files_loaded_before_in_its_last_line_only_and_a_file_named_says_already_loaded(
+        tmp_path, write_results, run_cli, warehouse):
+    # cron mails what the nightly job prints: one "already loaded" line per batch of every earlier
+    # night (with --silent too) grew the mail by a line a batch, forever.
+    downloads = tmp_path / "downloads"
+    first = _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "Batch_1_batch_results.csv")
+    _move(write_results("b2.csv", {"H2": URLS}, _answers("H2", "B")), downloads / "Batch_2_batch_results.csv")
+    run_cli("ingest", str(downloads))
+    third = _move(write_results("b3.csv", {"H3": URLS}, _answers("H3", "C")), downloads / "Batch_3_batch_results.csv")
+    night = run_cli("--silent", "ingest", str(downloads))
+    assert night.output.splitlines() == [f"{downloads}: 3 results files",
+                                         f"{third}: 3 rows read, 3 inserted, 0 updated (load 3)",
+                                         "3 files: 1 loaded, 2 loaded before, 0 not loaded"]
+    named = run_cli("--silent", "ingest", str(first))
+    assert named.output == f"{first}: already loaded (same file and options), nothing changed\n"
+    elsewhere = write_results("Batch_4_batch_results.csv", {"H4": URLS}, _answers("H4", "D"))
+    run_cli("ingest", str(elsewhere))
+    both = run_cli("ingest", str(downloads), str(elsewhere))
+    assert both.output.count("already loaded") == 1 and f"{elsewhere}: already loaded" in both.output
+    assert both.output.splitlines()[-1] == "4 files: 0 loaded, 4 loaded before, 0 not loaded"

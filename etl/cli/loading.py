@@ -150,7 +150,9 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
     browser's name for a batch downloaded again), in name order; others, such
     as a batch's .variables.csv, hidden files and folders (a Mac's ._ copies, __MACOSX/) and the
     warehouse's quarantine/ are left alone. Files loaded before are recognised and skipped, so
-    a nightly job can ingest its downloads folder every night. Each file is taken whole or not
+    a nightly job can ingest its downloads folder every night: those found in a folder are only
+    counted in the closing line (e.g. "7 files: 1 loaded, 5 loaded before, 1 not loaded"), a file
+    named on the command line says "already loaded". Each file is taken whole or not
     at all. The same file twice changes nothing; a
     re-download where assignments were approved or rejected updates their status only.
     A bad file is reported with its row and column, a link whose target is gone with where it
@@ -169,6 +171,7 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
     """
     paths, failures = results_files_given(results_files, quarantine=settings.warehouse.parent / "quarantine")
     given = len(paths) + len(failures)  # a folder holding no results file counts as one
+    named = {path for path in results_files if not path.is_dir()}
     results: list[LoadResult] = []
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds) as con:
         for path in paths:
@@ -180,7 +183,8 @@ def ingest(settings: Settings, results_files: tuple[Path, ...], allow_warnings: 
                 click.echo(f"Error: {failures[-1]}", err=True)
                 continue
             results.append(result)
-            click.echo(result.summary())
+            if path in named or not result.already_loaded:
+                click.echo(result.summary())
     if given > 1 or any(path.is_dir() for path in results_files):
         click.echo(ingest_summary(results, len(failures)))
     if failures:
