@@ -390,6 +390,17 @@ def test_the_batch_id_is_taken_from_the_file_name_in_any_case_and_written_as_the
     assert query(warehouse, "SELECT DISTINCT batch_id FROM raw.hits") == [("Batch_400",)]
 
 
+def test_dated_file_names_in_lower_case_stay_two_batches_not_one_batch_of_their_year(
+        tmp_path, write_results, run_cli, warehouse):
+    # Matching any "batch_<digits>" regardless of case gave both files the batch id Batch_2024.
+    downloads = tmp_path / "downloads"
+    _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "batch_2024-01-05_results.csv")
+    _move(write_results("b2.csv", {"H2": URLS}, _answers("H2", "B")), downloads / "batch_2024-02-09_results.csv")
+    run_cli("ingest", str(downloads))
+    assert query(warehouse, "SELECT DISTINCT batch_id FROM raw.hits ORDER BY 1") == [
+        ("batch_2024-01-05_results",), ("batch_2024-02-09_results",)]
+
+
 def test_a_folder_counts_files_loaded_before_in_its_last_line_only_and_a_file_named_says_already_loaded(
         tmp_path, write_results, run_cli, warehouse):
     # cron mails what the nightly job prints: one "already loaded" line per batch of every earlier

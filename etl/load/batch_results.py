@@ -351,10 +351,12 @@ def hit_items_frame(hits: pl.DataFrame, slots: dict[int, str]) -> pl.DataFrame:
 
 def batch_id_from_name(path: Path) -> str:
     """The site names downloads `Batch_<id>_batch_results.csv`; else the file's stem identifies it.
-    The name is matched in any case, as a script or a case-insensitive file system may have renamed
-    it (`BATCH_400_batch_results.CSV`), and the id is written as the site spells it, `Batch_400`:
-    one batch under two spellings would be two batches."""
-    match = re.search(r"Batch_(\d+)", path.name, re.IGNORECASE)
+    The site's whole name is matched in any case too, as a script or a case-insensitive file system
+    may have renamed it (`BATCH_400_batch_results.CSV`), and the id is written as the site spells
+    it, `Batch_400`: one batch under two spellings would be two batches. Only the whole name: any
+    `batch_<digits>` in another case would make `batch_2024-01-05_results.csv` and
+    `batch_2024-02-09_results.csv` one batch, Batch_2024."""
+    match = re.search(r"Batch_(\d+)", path.name) or re.match(r"batch_(\d+)_batch_results", path.name, re.IGNORECASE)
     return f"Batch_{match.group(1)}" if match else path.stem
 
 
