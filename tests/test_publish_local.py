@@ -662,3 +662,43 @@ def test_a_sandbox_batchs_results_file_is_not_ingested_unless_asked_and_its_redo
     redownload.write_text(answers.read_text(encoding="utf-8").replace('"Submitted"', '"Rejected"', 1),
                           encoding="utf-8")
     assert "1 updated" in run_cli("ingest", str(redownload)).output
+
+
+def test_a_resumed_extension_run_while_the_platform_is_unreachable_abandons_nothing(
+        run_cli, warehouse, server, planned):
+    """Settling a resumed plan took any failed GetHIT (a connection refused, a throttle, a ServiceFault)
+    for 'the platform no longer has the HIT': every HIT was abandoned, the one the platform had taken
+    and charged included, so the warehouse never counted its assignments and the next run planned
+    them afresh. Only the platform saying the HIT does not exist abandons it."""
+    from etl.crowd.platform import PlatformError
+    from etl.hits.manage import extend_batch, unfinished_extension
+
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    _extension_cut_off_after_its_second_call(warehouse, server, planned.batch_id)
+
+    class NetworkDown(MTurkPlatform):
+        def _call(self, operation, **params):
+            raise PlatformError(f"{self.target.name}: Could not connect to the endpoint URL ({operation})")
+
+    with open_warehouse(warehouse, read_only=False) as con:
+        plan = unfinished_extension(con, planned.batch_id)
+        with pytest.raises(PlatformError, match="Could not connect"):
+            extend_batch(con, NetworkDown(target_for(endpoint_url=server.url)), plan, budget=Decimal(1))
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_extensions WHERE outcome LIKE 'abandoned%'") == [(0,)]
+    # With the network back, the same command finishes the extension as if nothing had happened.
+    output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
+    assert "abandoned" not in output and "gone" not in output
+    assert sorted(h.max_assignments for h in server.turk.hits.values()) == [5] * planned.n_hits
+    assert query(warehouse, "SELECT DISTINCT max_assignments FROM raw.hits") == [(5,)]
+
+
+def test_a_resumed_extension_abandons_a_hit_the_platform_says_does_not_exist(run_cli, warehouse, server, planned):
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    _extension_left_unfinished(warehouse, server, planned.batch_id)
+    gone = min(server.turk.hits)
+    del server.turk.hits[gone]
+    output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
+    assert f"1 HIT(s) of the unfinished extension expired or are gone and were left out: {gone}" in output
+    assert "added 6 assignments" in output
+    assert query(warehouse, "SELECT outcome LIKE 'abandoned: the platform no longer has the HIT%' FROM "
+                            f"raw.hit_extensions WHERE hit_id = '{gone}'") == [(True,)]

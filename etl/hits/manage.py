@@ -258,6 +258,13 @@ def _abandon(con: duckdb.DuckDBPyConnection, token: str, why: str) -> None:
                 [now, f"abandoned: {why}", token]).fetchall()
 
 
+def is_no_such_hit(error: PlatformError) -> bool:
+    """Whether the platform answered that the HIT does not exist (MTurk: a RequestError 'Hit ... does
+    not exist.'), as opposed to failing to answer at all."""
+    message = str(error)
+    return "RequestError" in message and "does not exist" in message
+
+
 def _settled_on_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: ExtensionPlan,
                          hit_id: str, token: str) -> str | None:
     """For a resumed plan: 'added' when the HIT already has the assignments, 'abandoned' when it can
@@ -266,6 +273,11 @@ def _settled_on_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform
     try:
         hit = platform.get_hit(hit_id)
     except PlatformError as error:
+        # Only the platform's own "does not exist" says the HIT is gone: a connection refused, a
+        # throttle or a ServiceFault says nothing of it, and abandoning on one lost the record of
+        # assignments the interrupted run had added (and paid for). Those stop the run instead.
+        if not is_no_such_hit(error):
+            raise
         _abandon(con, token, f"the platform no longer has the HIT ({error})")
         return "abandoned"
     if hit.max_assignments >= plan.from_assignments[hit_id] + plan.extra[hit_id]:
