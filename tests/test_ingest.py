@@ -754,6 +754,27 @@ def test_a_results_file_nobody_has_answered_yet_is_not_refused_and_loads_once_it
     assert query(warehouse, "SELECT count(*) FROM raw.assignments") == [(len(ANSWERS),)]
 
 
+HEADER_ONLY = (Path(__file__).parent / "data" / "results_header_only.csv").read_bytes()
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    # A download cut off inside its first line: the batch may well have answers.
+    (HEADER_ONLY[:-6], 'row 1, column Rej: the file ends inside its header, with no line break after it'),
+    # Rows, every cell of them empty: not the header-only file a batch nobody answered gives.
+    (HEADER_ONLY + HEADER_ONLY.count(b",") * b"," + b"\r\n", "row 2: has a header but no data rows"),
+], ids=["cut_in_its_header", "rows_of_empty_cells"])
+def test_a_file_that_is_not_just_a_results_header_is_refused_not_taken_for_a_batch_nobody_answered(
+        content, said, tmp_path, run_cli, warehouse):
+    """Both read as no data rows and were said to be 'no answers yet' (exit 0, nothing quarantined),
+    every night, where the old code refused them: a cut download's batch looked unanswered for ever."""
+    results = tmp_path / "Batch_9_batch_results.csv"
+    results.write_bytes(content)
+    output = run_cli("ingest", str(results), expect=1).output
+    assert "no answers yet" not in output
+    assert f"{results}, {said}" in output
+    assert (warehouse.parent / "quarantine").exists()
+
+
 @pytest.mark.parametrize(("changed", "column", "said"), [
     ({"HITId": "3HIT2"}, "HITId", "with a different HITId"),
     ({"WorkerId": "W9"}, "WorkerId", "with a different WorkerId"),

@@ -37,6 +37,7 @@ from etl.load.csvfile import (
     first_contradiction,
     read_text_csv,
     refuse_path_not_utf8,
+    refuse_unless_only_a_header,
     without_repeats,
 )
 from etl.load.images import all_distinct, register_images_seen
@@ -380,6 +381,7 @@ def staged_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame,
     except NoDataRows as empty:
         if not image_slots(empty.columns):
             raise InputFileError(str(path), _no_image_slots(path, empty.columns), row=1) from None
+        refuse_unless_only_a_header(path, empty)
         raise NoAnswersYet() from None
     slots = image_slots(frame.columns)
     if not slots:

@@ -37,6 +37,28 @@ class NoDataRows(InputFileError):
         self.columns = columns
 
 
+# A file this large that reads as no data rows is not one header line: it is not read whole to tell.
+HEADER_ONLY_MAX_BYTES = 1 << 20
+
+
+def refuse_unless_only_a_header(path: Path, empty: NoDataRows) -> None:
+    """Where a header-only file means something (a batch nobody has answered yet), make sure that is
+    what `empty` read: one header line ending with a line break (the site ends every row with one),
+    then nothing but blank lines. Rows whose every cell is empty are refused as no data rows, and a
+    file that ends inside its header, a download cut off in its first line whose batch may well
+    have answers, at its last column: either passed as 'no answers yet' every night."""
+    if path.stat().st_size > HEADER_ONLY_MAX_BYTES:
+        raise empty
+    content = path.read_bytes()
+    header_line = content.rstrip(b"\r\n")
+    if b"\n" in header_line or b"\r" in header_line:
+        raise empty
+    if header_line == content:  # the last name as written: polars reads an unclosed '"Rej' as 'Re'
+        last_name = header_line.rsplit(b",", 1)[-1].strip(b'"').decode("utf-8", errors="replace")
+        raise InputFileError(str(path), "the file ends inside its header, with no line break after it: a download "
+                             "unfinished or cut off; download it again", row=1, column=last_name)
+
+
 def read_text_csv(path: Path, *, required: list[str] | tuple[str, ...] = (),
                   rows_may_omit: tuple[str, ...] | None = None, fold_case: bool = False) -> pl.DataFrame:
     """All columns as strings plus `source_row` (the file's row number, header = row 1).
