@@ -348,3 +348,20 @@ def test_review_and_worker_operations_send_valid_requests(stubbed):
     platform.reject_assignment("3B", "random answers")
     platform.block_worker("AW", "failed gold")
     platform.notify_workers(["AW"], "s", "m")
+
+
+@pytest.mark.parametrize(("code", "message", "gone"), [
+    ("RequestError", f"Hit {hit_id(1)} does not exist. (1772366400000)", True),
+    ("ServiceFault", "Rate exceeded", False),
+    ("ThrottlingException", "Rate exceeded", False),
+])
+def test_only_mturks_answer_that_a_hit_does_not_exist_reads_as_the_hit_being_gone(stubbed, code, message, gone):
+    """A resumed extension abandons a HIT the platform no longer has: a throttle is not that."""
+    from etl.crowd.platform import PlatformError
+    from etl.hits.manage import is_no_such_hit
+
+    platform, stubber = stubbed
+    stubber.add_client_error("get_hit", code, message, expected_params={"HITId": hit_id(1)})
+    with pytest.raises(PlatformError) as raised:
+        platform.get_hit(hit_id(1))
+    assert is_no_such_hit(raised.value) is gone
