@@ -421,3 +421,18 @@ def test_a_folder_counts_files_loaded_before_in_its_last_line_only_and_a_file_na
     both = run_cli("ingest", str(downloads), str(elsewhere))
     assert both.output.count("already loaded") == 1 and f"{elsewhere}: already loaded" in both.output
     assert both.output.splitlines()[-1] == "4 files: 0 loaded, 4 loaded before, 0 not loaded"
+
+
+def test_a_file_named_directly_and_again_through_its_folder_is_read_and_counted_once(
+        tmp_path, write_results, run_cli, warehouse):
+    # `ingest downloads/Batch_1_batch_results.csv downloads/` read Batch_1 twice: the second time
+    # as "loaded before", so the closing line counted 3 files in a folder of 2.
+    downloads = tmp_path / "downloads"
+    first = _move(write_results("b1.csv", {"H1": URLS}, _answers("H1", "A")), downloads / "Batch_1_batch_results.csv")
+    _move(write_results("b2.csv", {"H2": URLS}, _answers("H2", "B")), downloads / "Batch_2_batch_results.csv")
+    os.symlink(downloads, tmp_path / "linked")  # the same folder under another name
+    result = run_cli("ingest", str(first), str(downloads), str(tmp_path / "linked"))
+    assert result.output.splitlines()[-1] == "2 files: 2 loaded, 0 loaded before, 0 not loaded"
+    assert result.output.count(f"{first}: 3 rows read") == 1
+    logged = query(warehouse, "SELECT source_file FROM raw.load_log WHERE kind = 'results' ORDER BY load_id")
+    assert [Path(path).name for (path,) in logged] == ["Batch_1_batch_results.csv", "Batch_2_batch_results.csv"]

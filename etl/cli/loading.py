@@ -12,7 +12,7 @@ from etl.errors import CrowdauditError
 from etl.load.batch_results import ingest_results
 from etl.load.gold import load_gold
 from etl.load.images import load_images_dir, load_images_manifest
-from etl.load.listing import RESULTS_SUFFIX, UnreadableFolder, results_files_below
+from etl.load.listing import RESULTS_SUFFIX, UnreadableFolder, each_file_once, results_files_below
 from etl.load.predictions import load_predictions
 from etl.load.regions import load_regions
 from etl.load.transaction import LoadResult
@@ -222,7 +222,8 @@ def _say_when_large(settings: Settings, path: Path) -> None:
 def results_files_given(given: tuple[Path, ...], *, quarantine: Path) -> tuple[list[Path], list[str]]:
     """(the files to ingest, errors): a folder stands for the results files below it, and one
     holding none is an error of its own, as is each link there named as a results file whose
-    target is gone, and each folder there that cannot be listed (the other files still load)."""
+    target is gone, and each folder there that cannot be listed (the other files still load). A file
+    given twice (named, and again through its folder) is ingested once, where it first came."""
     paths: list[Path] = []
     errors: list[str] = []
     for path in given:
@@ -244,4 +245,4 @@ def results_files_given(given: tuple[Path, ...], *, quarantine: Path) -> tuple[l
         if below:
             click.echo(f"{path}: {len(below)} results file{'s' if len(below) != 1 else ''}")
         paths += below
-    return paths, errors
+    return each_file_once(paths), errors

@@ -139,6 +139,16 @@ def results_files_below(directory: Path, *, skip: Path | None = None,
             sorted(broken_found, key=lambda found: (found[0].name, str(found[0]))))
 
 
+def each_file_once(paths: list[Path]) -> list[Path]:
+    """`paths` without a file met again, by its real path, each where it first came: a batch named
+    on the command line and again through its folder (or a folder named twice, once through a
+    link) would otherwise be read twice and counted twice in the closing line."""
+    first: dict[str, Path] = {}
+    for path in paths:
+        first.setdefault(os.path.realpath(path), path)
+    return list(first.values())
+
+
 def _is_results_file(directory: Path, relative: Path, *, skipped: str | None) -> bool:
     """`relative` is named as a results file is, and is not left alone (see `_left_alone`)."""
     return bool(RESULTS_NAME.search(relative.name)) and not _left_alone(directory, relative, skipped=skipped)
