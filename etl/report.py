@@ -165,6 +165,14 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         SELECT DISTINCT target FROM raw.prediction_runs
         WHERE run_id IN (SELECT run_id FROM main.predictions) AND target IS NOT NULL ORDER BY target
     """)]
+    # The classifier the figures audit, as the runs the marts use recorded it (`classify --name`,
+    # `load predictions --model`, else csv:<file name>): the mart takes the newest run per image,
+    # so a run of one model on some images and of another on the rest are mixed in every metric,
+    # and the header says how many images each covers.
+    models = _rows(con, """
+        SELECT model, count(DISTINCT image_id) AS images FROM main.predictions
+        GROUP BY model ORDER BY images DESC, model
+    """)
     # Taken in turn from each language, so a long list is not all of the alphabet's first languages,
     # and within a turn from each region in turn, so more languages than places still show every region.
     wrong = _rows(con, f"""
@@ -214,6 +222,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         "more_votes": more_votes,
         "compared": compared,
         "targets": targets,
+        "models": models,
         "wrong_images": wrong,
         "max_thumbnail_megapixels": MAX_THUMBNAIL_SOURCE_PIXELS // 1_000_000,
         "workers": workers,

@@ -346,6 +346,7 @@ def test_the_report_names_the_target_the_classify_run_flagged(run_cli, images_di
     run_cli("report", "-o", str(tmp_path / "report.html"))
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "Positive = the classifier's top classes include the target (<bdi>bride</bdi>)." in page
+    assert '<span id="classifier">Classifier: <bdi>tiny</bdi>.</span>' in page  # the name classify recorded
     assert "groom" not in page.split("</h1>", 1)[1].split("</p>", 1)[0]
 
 

@@ -351,3 +351,42 @@ def test_with_more_languages_than_pictures_the_wrong_images_still_show_every_reg
     shown = text_of(report_of(run_cli, tmp_path), "wrong")
     assert "32 of 32 images with both a prediction and a label" in shown
     assert "hindi · non-Western" in shown and "spanish · Western" in shown
+
+
+def _classifier_named(page: str) -> str:
+    """The visible text of the header's sentence naming the classifier, whitespace collapsed."""
+    found = re.search(r'<span id="classifier">(.*?)</span>', page, re.DOTALL)
+    assert found, "the header names no classifier"
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", found.group(1)))).strip()
+
+
+def _load_predictions(run_cli, tmp_path: Path, name: str, urls: list[str], *model: str) -> None:
+    predictions = tmp_path / name
+    predictions.write_text("path,predictions,predictions_include_groom_or_bridegroom\n" + "".join(
+        f"{url},\"['suit', 'groom', 'b']\",True\n" for url in urls), encoding="utf-8")
+    run_cli("load", "predictions", str(predictions), *model)
+
+
+def test_the_header_names_the_classifier_whose_predictions_the_metrics_use(split_votes, run_cli, tmp_path):
+    _load_predictions(run_cli, tmp_path, "old.csv", URLS, "--model", "resnet50-2019")
+    _load_predictions(run_cli, tmp_path, "new.csv", URLS, "--model", "resnet50 <finetuned>")
+    run_cli("build")
+    # The newer run covers every image: the older model is in the warehouse but not in the figures.
+    assert _classifier_named(report_of(run_cli, tmp_path)) == "Classifier: resnet50 <finetuned>."
+
+
+def test_a_report_whose_images_two_classifiers_predicted_says_so_with_how_many_images_each_covers(
+        split_votes, run_cli, tmp_path):
+    # `classify` on some images and a predictions CSV on others: classifier_metrics mixes both, and
+    # the report named neither.
+    _load_predictions(run_cli, tmp_path, "first.csv", URLS, "--model", "resnet50")
+    _load_predictions(run_cli, tmp_path, "image_paths_and_predictions.csv", URLS[3:])  # newer, for one image
+    run_cli("build")
+    assert _classifier_named(report_of(run_cli, tmp_path)) == (
+        "Classifier: the runs in use name different models, so every metric mixes their predictions: "
+        "resnet50 (3 images), csv:image_paths_and_predictions.csv (1 image).")
+
+
+def test_without_predictions_the_header_names_no_classifier(split_votes, run_cli, tmp_path):
+    page = report_of(run_cli, tmp_path)
+    assert 'id="classifier"' not in page and "Classifier:" not in page
