@@ -34,7 +34,7 @@ class PipeBrowser:
         to_browser_r, self.to_browser = os.pipe()
         self.from_browser, from_browser_w = os.pipe()
         command = [chromium_binary(), "--headless", "--no-sandbox", "--disable-background-networking",
-                   "--disable-gpu", "--remote-debugging-pipe", f"--user-data-dir={self.profile}", "about:blank"]
+                   "--disable-gpu", "--window-size=1024,768", "--remote-debugging-pipe", f"--user-data-dir={self.profile}", "about:blank"]
         # Chromium reads commands on fd 3 and writes replies on fd 4: bash's redirections put (dash only takes one-digit fds)
         # the pipe ends there, then exec hands them to chromium.
         self.process = subprocess.Popen(
@@ -68,9 +68,15 @@ class PipeBrowser:
 
     def open(self, url: str, ready: str) -> None:
         """Open `url` in a new tab and wait until the `ready` expression holds and the page has painted."""
-        target = self.send("Target.createTarget", {"url": url}, session=False)["targetId"]
+        # A fixed viewport before the page loads: a tab's default size could change once it was open
+        # (seen in CI: the layout moved between two runs, and a click aimed at a button hit the page).
+        target = self.send("Target.createTarget", {"url": "about:blank"},
+                           session=False)["targetId"]
         self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True},
                                  session=False)["sessionId"]
+        self.send("Emulation.setDeviceMetricsOverride",
+                  {"width": 1024, "height": 768, "deviceScaleFactor": 1, "mobile": False})
+        self.send("Page.navigate", {"url": url})
         self.wait_for(ready)
         # Input reaches a page only once it paints: a click sent before the first frame can be dropped
         # (seen once in CI, the first tick lost), so wait for two animation frames.
@@ -96,24 +102,38 @@ class PipeBrowser:
             " const r = e.getBoundingClientRect(); const x = r.x + r.width / 2, y = r.y + r.height / 2;"
             " return document.elementFromPoint(x, y) === e ? [x, y] : null; })()"
         )
+        # Aimed only once the element sits still: the same spot in two looks 0.1 s apart.
         deadline = time.monotonic() + 20
-        while (box := self.evaluate(locate)) is None:
+        box, previous = self.evaluate(locate), None
+        while box is None or box != previous:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing clickable at {selector}")
             time.sleep(0.1)
+            box, previous = self.evaluate(locate), box
         # A click can still be lost on a loaded machine (seen in CI: the submit button's click never
         # reached the page). The page counts the press's pointerup (a disabled button gets one too): a
         # click that never arrived is sent again; one that arrived is never repeated, and a page that
         # went away (a form posted) took it.
-        self.evaluate("window.__clicks = 0; window.addEventListener('pointerup', () => { window.__clicks += 1; },"
-                      " {capture: true, once: true}); true")
+        self.evaluate("window.__clicks = 0; window.addEventListener('pointerup', event => { window.__clicks += 1;"
+                      f" window.__hit = document.querySelector({json.dumps(selector)}).contains(event.target)"
+                      " ? '' : event.target.outerHTML.slice(0, 80); }, {capture: true, once: true}); true")
         for _ in range(5):
             for kind in ("mousePressed", "mouseReleased"):
                 self.send("Input.dispatchMouseEvent",
                           {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1})
             deadline = time.monotonic() + 2
             while time.monotonic() < deadline:
-                if self.evaluate("window.__clicks === undefined || window.__clicks > 0"):
+                try:
+                    arrived = self.evaluate("window.__clicks === undefined || window.__clicks > 0")
+                    missed = arrived and self.evaluate("window.__hit")
+                except RuntimeError as error:  # the page is navigating away: the click posted its form
+                    if "navigated or closed" not in str(error):
+                        raise
+                    return
+                if arrived:
+                    # A click that landed on something else is a failure to say, not to hide.
+                    if missed:
+                        raise AssertionError(f"the click aimed at {selector} landed on {missed}")
                     return
                 time.sleep(0.05)
         raise TimeoutError(f"no click reached {selector}")
