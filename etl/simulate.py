@@ -20,7 +20,7 @@ import polars as pl
 from etl.atomic_file import write_text_atomically
 from etl.errors import InputFileError
 from etl.hits.pricing import money
-from etl.load.csvfile import ROW_COLUMN, without_repeats
+from etl.load.csvfile import ROW_COLUMN, first_bad_row, without_repeats
 from etl.load.gold import gold_rows
 
 ALPHANUM = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
@@ -145,13 +145,12 @@ def read_truth_and_gold(truth_csv: Path, gold_csv: Path | None) -> tuple[pl.Data
         return truth.select("image_id", "truth"), []
     gold, key = gold_rows(gold_csv, urls_only=True)
     compared = gold.join(truth.rename({"truth": "truth_says", ROW_COLUMN: "truth_row"}), on="image_id", how="left")
-    missing = compared.filter(pl.col("truth_says").is_null()).head(1).to_dicts()
+    missing = first_bad_row(compared, pl.col("truth_says").is_null())
     if missing:
-        raise InputFileError(str(gold_csv), f"gold image {missing[0]['image_id']} is not in {truth_csv} (--truth), "
-                             "which says what the simulated workers see", row=missing[0][ROW_COLUMN], column=key)
-    contradicting = compared.filter(pl.col("truth") != pl.col("truth_says")).head(1).to_dicts()
-    if contradicting:
-        bad = contradicting[0]
+        raise InputFileError(str(gold_csv), f"gold image {missing['image_id']} is not in {truth_csv} (--truth), "
+                             "which says what the simulated workers see", row=missing[ROW_COLUMN], column=key)
+    bad = first_bad_row(compared, pl.col("truth") != pl.col("truth_says"))
+    if bad:
         raise InputFileError(
             str(gold_csv), f"gold says {bad['image_id']} is {str(bad['truth']).lower()}, {truth_csv} (--truth) says "
             f"{str(bad['truth_says']).lower()} at row {bad['truth_row']}: the simulated workers answer by --truth, "
