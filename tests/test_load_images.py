@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 
+import duckdb
 import polars as pl
 import pytest
 from conftest import query, table_fingerprints
 from PIL import Image
+
+from etl.load.images import LAYOUT, language_name, url_languages_sql
 
 
 def test_a_manifest_loads_with_region_from_the_shipped_table_case_insensitively(tmp_path, run_cli, warehouse):
@@ -397,3 +400,22 @@ def test_a_manifest_region_of_unknown_in_any_case_is_the_unknown_group_the_marts
     run_cli("build")
     assert query(warehouse, "SELECT image_id, region FROM images ORDER BY 1") == [
         ("https://x.example/a.jpg", "unknown"), ("https://x.example/b.jpg", "unknown")]
+
+
+def test_language_and_word_from_a_url_in_sql_are_what_the_layout_pattern_finds():
+    """url_languages_sql (ingest's image registration, load regions) takes the URL's last parts by
+    a split; it must find exactly what LAYOUT does, and nothing where LAYOUT matches nothing."""
+    urls = ["https://h/weddings/Hindi/7899/01.jpg", "https://h/x.jpg", "https://h/a//w/f.jpg", "https://h/l/w/",
+            "https://h/l/w//", "https://h/l/w/f.jpg?q=1/2", "l/w/f", "/l/w/f", "w/f", "x", "", "//a/b",
+            "https://h/espa\u00f1ol/12/01.jpg", "https://h/l/w/f/"]
+    frame = pl.DataFrame({"image_id": urls})
+    expected = frame.select(
+        "image_id",
+        language_name(pl.col("image_id").str.extract(LAYOUT, 1)).alias("language"),
+        pl.col("image_id").str.extract(LAYOUT, 2).alias("word"),
+    )
+    con = duckdb.connect()
+    con.register("urls", frame.to_arrow())
+    found = con.sql(url_languages_sql("urls")).pl()
+    assert found.sort("image_id").rows() == expected.sort("image_id").rows()
+    assert found.filter(pl.col("language").is_not_null()).height == 5  # the layout cases, not the others

@@ -44,10 +44,15 @@ MANIFEST_COLUMNS = {"image_id": "url"}
 
 def url_languages_sql(relation: str) -> str:
     """SQL giving image_id, language and word as LAYOUT finds them in each URL of `relation` (a
-    relation with an image_id column); the language written as `language_name` writes it (URLs
-    hold no format characters: HTTP_URL refuses them)."""
-    return (f"SELECT image_id, lower(nfc_normalize(parts.language)) AS language, parts.word FROM "
-            f"(SELECT image_id, regexp_extract(image_id, '{LAYOUT}', ['language', 'word']) AS parts FROM {relation})")
+    relation with an image_id column), NULL where it finds none; the language written as
+    `language_name` writes it (URLs hold no format characters: HTTP_URL refuses them).
+
+    The URL's last three '/'-separated parts, when none is empty, are what LAYOUT matches: taken
+    by a split, half the CPU of the regex over the 4M URLs of a million-assignment file."""
+    return (f"SELECT image_id, lower(nfc_normalize(CASE WHEN in_layout THEN parts[-3] END)) AS language, "
+            f"CASE WHEN in_layout THEN parts[-2] END AS word FROM "
+            f"(SELECT image_id, parts, len(parts) >= 3 AND parts[-1] <> '' AND parts[-2] <> '' AND parts[-3] <> '' "
+            f"AS in_layout FROM (SELECT image_id, string_split(image_id, '/') AS parts FROM {relation}))")
 
 
 def language_name(text: pl.Expr) -> pl.Expr:
