@@ -72,11 +72,20 @@ def _has_repeats(frame: pl.DataFrame, columns: list[str]) -> bool:
     """Whether some value of `columns` occurs twice (as `suspect` sees it: a single column's
     nulls aside, nulls in a compound key count as values), without building a per-row mask.
 
-    A group-by on all but the last column, counting the last one's distinct values, is four
-    times faster than hashing a struct of the columns (0.2 s vs 0.9 s for 4M HIT items)."""
+    First on hashes: equal values hash alike, so when no two rows' hashes are equal no value
+    repeats (exact), and that costs a fraction of comparing strings (0.03 s vs 0.13 s for a
+    million assignment ids); a repeated hash (a repeat, or a rare collision) is then decided on
+    the values. A group-by on all but the last column, counting the last one's distinct values,
+    is four times faster than hashing a struct of the columns (0.2 s vs 0.9 s for 4M HIT items)."""
     if len(columns) == 1:
         column = pl.col(columns[0]).drop_nulls()
+        if frame.select(column.hash().n_unique() == column.len()).item():
+            return False
         return bool(frame.select(column.n_unique() < column.len()).item())
+    # Each column's hash with its own seed, so that swapping two columns' values makes another hash.
+    row_hash = pl.reduce(lambda a, b: a ^ b, [pl.col(c).hash(seed=i) for i, c in enumerate(columns)])
+    if frame.select(row_hash.n_unique() == pl.len()).item():
+        return False
     *group, last = columns
     counts = frame.group_by(group).agg((pl.len() > pl.col(last).n_unique()).alias("repeats"))
     return bool(counts["repeats"].any())
