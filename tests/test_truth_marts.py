@@ -249,3 +249,28 @@ def test_a_dawid_skene_step_failing_in_duckdb_names_its_error_and_keeps_the_last
         build(con)
     assert "transaction is aborted" not in str(failed.value)
     assert query(warehouse, "SELECT * FROM labels ORDER BY image_id").equals(labels_before)
+
+
+def test_worker_confusion_rates_use_the_pseudo_count_the_labels_were_fitted_with(demo_warehouse_template, tmp_path,
+                                                                                  monkeypatch):
+    """int_truth_ds_workers repeats the fit's last M-step in SQL; with another PSEUDO_COUNT in the
+    Python fit it must add that one, not a half written into the SQL."""
+    import etl.truth.model
+    from etl.models import build
+
+    monkeypatch.setattr(etl.truth.model, "PSEUDO_COUNT", 2.0)
+    warehouse = copy_of(demo_warehouse_template, tmp_path / "wh.duckdb")
+    with open_warehouse(warehouse, read_only=False) as con:
+        build(con)
+    rates = query(warehouse, "SELECT worker_id, sensitivity, specificity FROM intermediate.int_truth_ds_workers")
+    votes = query(warehouse, "SELECT v.worker_id, v.selected, d.p_yes FROM votes AS v "
+                             "JOIN intermediate.int_truth_dawid_skene AS d USING (image_id)")
+    expected = votes.group_by("worker_id").agg(
+        ((pl.col("p_yes").filter("selected").sum() + 2.0) / (pl.col("p_yes").sum() + 4.0)).alias("sensitivity"),
+        (((1 - pl.col("p_yes")).filter(~pl.col("selected")).sum() + 2.0) / ((1 - pl.col("p_yes")).sum() + 4.0))
+        .alias("specificity"),
+    )
+    compared = rates.join(expected, on="worker_id", suffix="_expected")
+    assert compared.height == rates.height > 10
+    for column in ("sensitivity", "specificity"):
+        assert (compared[column] - compared[f"{column}_expected"]).abs().max() < 1e-9

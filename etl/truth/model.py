@@ -29,7 +29,8 @@ from etl.models import PythonModel, register_python_model
 from etl.truth.dawid_skene import DawidSkeneFit, dawid_skene
 
 RELATION = "intermediate.int_truth_dawid_skene"
-# Added to each worker's right and wrong answers on each side (int_truth_ds_workers.sql too).
+# Added to each worker's right and wrong answers on each side. The fit's table carries it
+# (pseudo_count), so int_truth_ds_workers.sql computes the confusion matrices with this value.
 PSEUDO_COUNT = 0.5
 
 
@@ -95,10 +96,11 @@ def build_dawid_skene(con: duckdb.DuckDBPyConnection) -> None:
             f"""
             CREATE OR REPLACE TABLE {RELATION} AS
             SELECT i.image_id::VARCHAR AS image_id, r.p_yes, r.p_yes_votes, r.p_yes_held_out,
-                   ?::DOUBLE AS prior, ?::INTEGER AS iterations, ?::BOOLEAN AS converged
+                   ?::DOUBLE AS prior, ?::INTEGER AS iterations, ?::BOOLEAN AS converged,
+                   ?::DOUBLE AS pseudo_count
             FROM ds_images AS i JOIN dawid_skene_result AS r USING (task)
             """,
-            [fit.prior, fit.iterations, fit.converged],
+            [fit.prior, fit.iterations, fit.converged, PSEUDO_COUNT],
         )
     con.execute("DROP TABLE ds_images")
 
