@@ -22,6 +22,7 @@ from etl.quality.sql_screen import screened_rows
 from etl.quality.suites import (
     BATCH_SUITES,
     FAST_WORK_SECONDS,
+    HIT_ITEM_RULES,
     WAREHOUSE_SUITES,
     Rule,
     Suite,
@@ -358,7 +359,8 @@ def test_the_gate_counts_every_bad_row_not_just_a_sample():
         "slot": [1] * n,
         "image_id": [f"https://x.example/{i}.jpg" if i % 1000 else f"javascript:alert({i})" for i in range(n)],
     })
-    outcomes = {o.expectation: o for o in run_suite(frame, BATCH_SUITES["results"]["hit_items"])}
+    suite = Suite("hit_items", HIT_ITEM_RULES, ("hit_id", "slot"))
+    outcomes = {o.expectation: o for o in run_suite(frame, suite)}
     url = outcomes["ExpectColumnValuesToMatchRegex(image_id)"]
     assert not url.success and url.unexpected_count == n // 1000 and url.element_count == n
     assert outcomes["ExpectCompoundColumnsToBeUnique(hit_id, slot)"].success
@@ -483,3 +485,23 @@ def test_the_sql_screen_hands_great_expectations_every_row_it_fails_for_every_wa
         screened, rows_seen = screened_in_duckdb(broken, suite)
         assert [verdict(o) for o in screened] == [verdict(o) for o in whole], suite.name
         assert rows_seen < broken.height, suite.name
+
+
+@settings(max_examples=300, deadline=None)
+@given(cells=st.lists(st.builds(lambda before, scheme, body, after: before + scheme + body + after,
+                                st.sampled_from(["", " ", "\u00a0", "\t", "\u2003"]),
+                                st.sampled_from(["https://", "HTTP://", "http:/", "ftp://", ""]),
+                                st.text(alphabet=st.sampled_from(["a", "/", ".", " ", "\u00a0", "\u200b", "é", "\n"]),
+                                        max_size=8),
+                                st.sampled_from(["", " ", "\u3000", "\r\n"])),
+                      min_size=1, max_size=20))
+def test_a_results_cell_ingest_takes_for_a_url_is_one_the_gates_url_rule_takes(cells):
+    """The gate leaves the URL rule out of a results file's HIT items because ingest's own check
+    of each Input.image<N> cell (hit_checks) already refuses any that the rule would."""
+    from etl.load.batch_results import hit_checks
+    from etl.load.mturk_format import blank_to_null
+
+    frame = pl.DataFrame({"Input.image1": cells})
+    (_, refused, _), = [check for check in hit_checks({1: "Input.image1"}) if check[0] == "Input.image1"]
+    taken = frame.filter(~refused).select(blank_to_null(pl.col("Input.image1")).alias("image_id")).drop_nulls()
+    assert not rules_with_suspects(taken, [is_url("image_id")])

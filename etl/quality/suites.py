@@ -216,6 +216,11 @@ ASSIGNMENT_RULES = (
 )
 HIT_RULES = key("hit_id")
 HIT_ITEM_RULES = (*key("hit_id", "slot"), not_null("image_id"), is_url("image_id"))
+# A results file's HIT items without the URL rule: ingest refuses every Input.image<N> cell that
+# is not an http(s) URL before the gate, naming its row and column, and an item's image_id is that
+# cell stripped, so the rule could never fail there; it only scanned the 4M URLs of a
+# million-assignment file a second time (0.4 s, on one core).
+RESULTS_HIT_ITEM_RULES = tuple(rule for rule in HIT_ITEM_RULES if rule.expectation != "ExpectColumnValuesToMatchRegex")
 IMAGE_RULES = (*key("image_id"), is_url("image_id"))
 GOLD_RULES = (*key("image_id"), not_null("truth"))
 # Long-format votes (`load votes`): one vote per (image, worker), and it is a yes or a no.
@@ -232,7 +237,7 @@ BATCH_SUITES: dict[str, dict[str, Suite]] = {
     "results": {
         "assignments": Suite("results.assignments", ASSIGNMENT_RULES, ("source_row", "assignment_id")),
         "hits": Suite("results.hits", HIT_RULES, ("source_row", "hit_id")),
-        "hit_items": Suite("results.hit_items", HIT_ITEM_RULES, ("hit_id", "slot")),
+        "hit_items": Suite("results.hit_items", RESULTS_HIT_ITEM_RULES, ("hit_id", "slot")),
     },
     "images": {"images": Suite("images", IMAGE_RULES, ("image_id",))},
     "gold": {"gold": Suite("gold", GOLD_RULES, ("source_row", "image_id"))},
