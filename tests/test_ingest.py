@@ -833,3 +833,16 @@ def test_all_distinct_is_exact_whatever_the_hashes_say():
     assert all_distinct(pl.Series(["a", "b", "c"]))
     assert not all_distinct(pl.Series(["a", "b", "a"]))
     assert all_distinct(pl.Series([], dtype=pl.String))
+
+
+def test_timestamps_parse_as_written_with_spaces_around_them_and_in_iso_form():
+    from etl.load.mturk_format import parse_timestamps
+
+    cells = ["Wed Feb 20 11:04:42 PST 2019", "  Wed Feb 20 11:04:42 PST 2019\u00a0", "Sun Jul 07 09:00:01 PDT 2019",
+             " 2019-02-20T19:04:42Z ", "", "   ", None, "Wed Feb 20 11:04:42 XST 2019", "20/02/2019 11:04"]
+    parsed = parse_timestamps(pl.DataFrame({"t": cells}), ("t",), suffix="_utc")["t_utc"].to_list()
+    utc = datetime(2019, 2, 20, 19, 4, 42)
+    assert parsed == [utc, utc, datetime(2019, 7, 7, 16, 0, 1), utc, None, None, None, None, None]
+    # A column of values that all parse as written, beside blank ones, is parsed once: the same values.
+    written = parse_timestamps(pl.DataFrame({"t": cells[:1] + ["", None]}), ("t",), suffix="_utc")
+    assert written["t_utc"].to_list() == [utc, None, None]

@@ -43,6 +43,7 @@ from etl.load.csvfile import (
 from etl.load.images import all_distinct, register_images_seen
 from etl.load.mturk_format import (
     blank_to_null,
+    is_not_blank,
     parse_integer,
     parse_money,
     parse_timestamps,
@@ -174,7 +175,7 @@ def _slots_without_image(row: dict, slots: dict[int, str]) -> set[int]:
 def _timestamp_check(column: str) -> Check:
     return (
         column,
-        blank_to_null(pl.col(column)).is_not_null() & pl.col(parsed_name(column)).is_null(),
+        is_not_blank(pl.col(column)) & pl.col(parsed_name(column)).is_null(),
         lambda row: (f"timestamp {row[column]!r} is neither MTurk's 'Wed Feb 20 11:04:42 PST 2019' nor ISO 8601 "
                      "(a spreadsheet program may have rewritten it: use the file as downloaded)"),
     )

@@ -38,19 +38,26 @@ def parse_iso_timestamp(text: pl.Expr) -> pl.Expr:
 
 
 def parse_timestamps(frame: pl.DataFrame, columns: tuple[str, ...], *, suffix: str) -> pl.DataFrame:
-    """Add `<column><suffix>` parsed timestamps. The ISO form is tried only for a column where the
-    MTurk form left values unparsed, so a site-written file pays for one parse per value."""
-    parsed = frame.with_columns(
-        parse_mturk_timestamp(pl.col(c).str.strip_chars()).alias(c + suffix) for c in columns
-    )
+    """Add `<column><suffix>` parsed timestamps. Values are parsed as written first; only a column
+    where that left some unparsed is parsed again with surrounding spaces stripped (a hand-edited
+    file), then in the ISO form. A site-written file so pays for one parse per value: stripping
+    a million values first cost as much as parsing them."""
+    parsed = frame.with_columns(parse_mturk_timestamp(pl.col(c)).alias(c + suffix) for c in columns)
     unparsed = parsed.select(
-        (blank_to_null(pl.col(c)).is_not_null() & pl.col(c + suffix).is_null()).any().alias(c) for c in columns
+        (pl.col(c + suffix).is_null() & is_not_blank(pl.col(c))).any().alias(c) for c in columns
     ).row(0, named=True)
     retry = [c for c, any_unparsed in unparsed.items() if any_unparsed]
     return parsed.with_columns(
-        pl.coalesce(pl.col(c + suffix), parse_iso_timestamp(blank_to_null(pl.col(c)))).alias(c + suffix)
+        pl.coalesce(pl.col(c + suffix), parse_mturk_timestamp(pl.col(c).str.strip_chars()),
+                    parse_iso_timestamp(blank_to_null(pl.col(c)))).alias(c + suffix)
         for c in retry
     )
+
+
+def is_not_blank(text: pl.Expr) -> pl.Expr:
+    """`blank_to_null(text).is_not_null()` without building the stripped strings: the search for a
+    character that is not a space ends at a timestamp's first."""
+    return text.str.contains(r"\S").fill_null(False)
 
 
 # Dollars as the site writes them (`$0.01`, `$1,250.00`), or bare. A comma only groups thousands:
