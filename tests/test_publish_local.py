@@ -702,3 +702,27 @@ def test_a_resumed_extension_abandons_a_hit_the_platform_says_does_not_exist(run
     assert "added 6 assignments" in output
     assert query(warehouse, "SELECT outcome LIKE 'abandoned: the platform no longer has the HIT%' FROM "
                             f"raw.hit_extensions WHERE hit_id = '{gone}'") == [(True,)]
+
+
+@pytest.mark.parametrize("budget", ["0,2", "0,20", "1,5", "1,0000"])
+def test_a_budget_written_with_a_decimal_comma_is_refused_not_read_as_many_times_more(
+        run_cli, warehouse, server, planned, budget):
+    """`--budget 0,2` (twenty cents, written as much of Europe writes it) was read as $2: a batch
+    of $0.24 that the budget should have refused was published."""
+    refused = run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", budget, expect=2).output
+    assert f"{budget!r}" in refused and "thousands" in refused
+    assert server.turk.hits == {}
+
+
+@pytest.mark.parametrize(("written", "dollars"), [("1,000", "1000"), ("$1,234.50", "1234.50"), ("12,345,678", "12345678")])
+def test_a_budget_with_thousands_separators_is_read_as_written(written, dollars):
+    from etl.cli.hits import MONEY
+
+    assert MONEY.convert(written, None, None) == Decimal(dollars)
+
+
+def test_a_reward_written_with_a_decimal_comma_is_refused_not_read_as_a_dollar(run_cli, warehouse, truth):
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.executemany("INSERT INTO raw.images (image_id, load_id) VALUES (?, 1)", [[u] for u in truth])
+    assert "'0,01'" in run_cli("hits", "build", "--reward", "0,01", expect=2).output
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_batches") == [(0,)]

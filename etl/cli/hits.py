@@ -4,6 +4,7 @@ publish HITs, follow them, and run a local MTurk-compatible endpoint. Thin: pars
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -27,6 +28,9 @@ class Money(click.ParamType):
     name = "USD"
     # The warehouse keeps amounts as DECIMAL(12, 4).
     LARGEST = Decimal(99999999)
+    # A comma only as a thousands separator (1,000.50). Dropping any comma read a decimal comma
+    # (0,20, as much of Europe writes twenty cents) as a budget or reward ten or a hundred times more.
+    THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
 
     def __init__(self, *, whole_cents: bool = False):
         self.whole_cents = whole_cents
@@ -34,8 +38,12 @@ class Money(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, Decimal):
             return value
+        written = str(value).strip().lstrip("$")
+        if "," in written and not self.THOUSANDS.fullmatch(written):
+            self.fail(f"{value!r}: a comma separates thousands only (1,000.50); write cents with a point, "
+                      "e.g. 0.20", param, ctx)
         try:
-            amount = Decimal(str(value).strip().lstrip("$").replace(",", ""))
+            amount = Decimal(written.replace(",", ""))
         except InvalidOperation:
             self.fail(f"{value!r} is not an amount of dollars", param, ctx)
         if not amount.is_finite():
