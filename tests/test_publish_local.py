@@ -726,3 +726,17 @@ def test_a_reward_written_with_a_decimal_comma_is_refused_not_read_as_a_dollar(r
         con.executemany("INSERT INTO raw.images (image_id, load_id) VALUES (?, 1)", [[u] for u in truth])
     assert "'0,01'" in run_cli("hits", "build", "--reward", "0,01", expect=2).output
     assert query(warehouse, "SELECT count(*) FROM raw.hit_batches") == [(0,)]
+
+
+@pytest.mark.parametrize("url", ["https://mturk-requester.us-east-1.amazonaws.com./",
+                                 "https://MTURK-REQUESTER.us-east-1.amazonaws.com.:443"])
+def test_the_live_host_written_as_a_fully_qualified_name_is_the_live_target_and_asks_before_spending(url):
+    """The host with DNS's trailing dot reaches the live marketplace as surely as without it, but it
+    was taken for some other endpoint: no question before real money was spent, and HITs whose form
+    posted to the sandbox's submit page, so no worker's answer reached the batch it paid for."""
+    from etl.crowd.mturk import LIVE_SUBMIT
+
+    live = target_for(endpoint_url=url)
+    assert (live.name, live.live) == ("live", True)
+    assert MTurkPlatform(live, client=object()).submit_url == LIVE_SUBMIT
+    assert target_for(endpoint_url="https://mturk-requester-sandbox.us-east-1.amazonaws.com.").name == "sandbox"

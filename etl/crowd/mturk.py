@@ -42,7 +42,8 @@ def target_for(*, live: bool = False, endpoint_url: str | None = None) -> CrowdT
     target, so real money is asked about before it is spent however the target was named, and a
     batch published with --live is followed when a re-run names the same host by URL."""
     if endpoint_url:
-        host = urlparse(endpoint_url).hostname
+        # DNS's trailing dot names the same host: the live marketplace by any spelling asks first.
+        host = (urlparse(endpoint_url).hostname or "").rstrip(".")
         if host == urlparse(LIVE_ENDPOINT).hostname:
             return CrowdTarget("live", LIVE_ENDPOINT, live=True)
         if host == urlparse(SANDBOX_ENDPOINT).hostname:
