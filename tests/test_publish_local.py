@@ -740,3 +740,26 @@ def test_the_live_host_written_as_a_fully_qualified_name_is_the_live_target_and_
     assert (live.name, live.live) == ("live", True)
     assert MTurkPlatform(live, client=object()).submit_url == LIVE_SUBMIT
     assert target_for(endpoint_url="https://mturk-requester-sandbox.us-east-1.amazonaws.com.").name == "sandbox"
+
+
+def test_an_extension_plan_whose_writing_fails_half_way_leaves_no_part_of_it_behind(run_cli, warehouse, server,
+                                                                                    planned):
+    """The plan was written a row at a time: stopped at its second row (here a row refused; a Ctrl-C
+    or a full disk on a batch of thousands of HITs as well), its first row stayed, unfinished. The
+    next `hits extend` then finished that one-HIT plan instead of the request and told the user to
+    run the command again, which extended that HIT a second time."""
+    import duckdb
+
+    from etl.hits.manage import extend_batch, plan_extension
+
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    with open_warehouse(warehouse, read_only=False) as con:
+        plan = plan_extension(con, planned.batch_id, extra=2, from_needs_more_votes=False)
+        first, second, *_ = plan.tokens
+        plan.tokens[second] = plan.tokens[first]
+        with pytest.raises(duckdb.ConstraintException):
+            extend_batch(con, platform_for(server), plan, budget=Decimal(1))
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_extensions") == [(0,)]
+    output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
+    assert "finishing" not in output and "added 8 assignments" in output
+    assert sorted(h.max_assignments for h in server.turk.hits.values()) == [5] * planned.n_hits

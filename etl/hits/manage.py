@@ -234,12 +234,15 @@ def extension_token(hit_id: str, current_assignments: int, extra: int, earlier: 
 
 
 def _write_plan(con: duckdb.DuckDBPyConnection, plan: ExtensionPlan, target: str) -> None:
+    """The whole plan or none of it: executemany commits row by row, and a part of a plan left
+    behind would be finished by the next run in place of its request."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    con.executemany(
-        "INSERT INTO raw.hit_extensions VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-        [[plan.batch_id, h, plan.from_assignments[h], n, plan.reward[h], plan.tokens[h], target, now]
-         for h, n in plan.extra.items()],
-    )
+    with transaction(con):
+        con.executemany(
+            "INSERT INTO raw.hit_extensions VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+            [[plan.batch_id, h, plan.from_assignments[h], n, plan.reward[h], plan.tokens[h], target, now]
+             for h, n in plan.extra.items()],
+        )
 
 
 def _mark_done(con: duckdb.DuckDBPyConnection, hit_id: str, extra: int, token: str) -> None:
