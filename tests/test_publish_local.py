@@ -763,3 +763,29 @@ def test_an_extension_plan_whose_writing_fails_half_way_leaves_no_part_of_it_beh
     output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
     assert "finishing" not in output and "added 8 assignments" in output
     assert sorted(h.max_assignments for h in server.turk.hits.values()) == [5] * planned.n_hits
+
+
+def test_an_extension_rerun_after_a_crash_says_it_finished_this_request_and_not_to_run_it_again(
+        run_cli, warehouse, server, planned):
+    """The user re-runs the command that crashed, as one does; it finished the extension and then
+    told them their request was not applied and to run the command again for it, which would add
+    every HIT's assignments a second time (and pay for them)."""
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    _extension_cut_off_after_its_second_call(warehouse, server, planned.batch_id)
+    output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
+    assert "run the command again" not in output
+    assert "which did not complete (+2 assignments on each of 3 HITs left)" in output
+    assert "that is this request: running it again would add 2 more to each HIT" in output
+    other = run_cli("hits", "extend", "--assignments", "1", "--budget", "1").output
+    assert "finishing" not in other
+    assert sorted(h.max_assignments for h in server.turk.hits.values()) == [6] * planned.n_hits
+
+
+def test_an_extension_rerun_with_another_request_says_that_request_is_still_to_be_made(
+        run_cli, warehouse, server, planned):
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    _extension_cut_off_after_its_second_call(warehouse, server, planned.batch_id)
+    output = run_cli("hits", "extend", "--assignments", "3", "--budget", "1").output
+    assert "which did not complete (+2 assignments on each of 3 HITs left)" in output
+    assert "your request (+3 on each HIT) is not applied: run the command again for it" in output
+    assert sorted(h.max_assignments for h in server.turk.hits.values()) == [5] * planned.n_hits

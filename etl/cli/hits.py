@@ -390,8 +390,8 @@ def extend_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
                    yes: bool) -> None:
     """Ask for more assignments on a batch's HITs (CreateAdditionalAssignmentsForHIT).
 
-    Safe to re-run after a crash: an extension that did not finish is completed first (and the
-    new request is not applied: run the command again for it), never added twice.
+    Safe to re-run after a crash: an extension that did not finish is completed first, never
+    added twice; a different request is then not applied (it says so: run it again for it).
 
     \b
     Examples:
@@ -399,7 +399,7 @@ def extend_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
       crowdaudit hits extend --assignments 2 --budget 3
       crowdaudit hits extend --from-needs-more-votes --budget 3
     """
-    from etl.hits.manage import expired_note, extend_batch, plan_extension, settle_resumed
+    from etl.hits.manage import expired_note, extend_batch, plan_extension, resumed_note, settle_resumed
 
     if budget is None and not dry_run:
         raise click.UsageError("--budget is required (the most the extension may cost, fees included)")
@@ -408,8 +408,7 @@ def extend_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
         plan = plan_extension(con, batch_id, extra=extra, from_needs_more_votes=from_needs_more_votes)
         platform = _batch_platform(con, batch_id, sandbox, endpoint_url) if plan.extra and not dry_run else None
         if plan.resumed_from is not None:
-            click.echo(f"finishing the extension planned at {plan.resumed_from:%Y-%m-%d %H:%M:%S} UTC, which did "
-                       "not complete; your new request is not applied (run the command again for it)")
+            click.echo(resumed_note(plan, None if from_needs_more_votes else extra))
             if platform is not None:  # what the interrupted run got through is not priced or paid again
                 settle_resumed(con, platform, plan)
                 _echo_settled(plan)

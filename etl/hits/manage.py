@@ -225,6 +225,24 @@ def expired_note(plan: ExtensionPlan) -> str | None:
     return f"{len(plan.expired)} HIT(s) left out ({names}): `hits expire` ended them {when}, and {because}"
 
 
+def resumed_note(plan: ExtensionPlan, asked: int | None) -> str:
+    """What a run finishing an earlier run's extension says, before settling it. Users re-run the
+    command that crashed: told only that their request was not applied and to run the command
+    again for it, they ran it a third time and every HIT got its assignments (and was paid) twice.
+    A request of as many as the plan's largest (caps only lower a HIT's) is the same request."""
+    sizes = set(plan.extra.values())
+    what = (f"+{min(sizes)} assignments on each of {len(plan.extra)} HITs" if len(sizes) == 1
+            else f"{sum(plan.extra.values())} assignments on {len(plan.extra)} HITs")
+    head = (f"finishing the extension planned at {plan.resumed_from:%Y-%m-%d %H:%M:%S} UTC, which did not "
+            f"complete ({what} left)")
+    if asked is None:
+        return (f"{head}; your request (--from-needs-more-votes) is not applied: run it again only once the "
+                f"new answers are in and `{crowdaudit_command('build')}` has run, or it asks for these again")
+    if asked == max(sizes):
+        return f"{head}; that is this request: running it again would add {asked} more to each HIT"
+    return f"{head}; your request (+{asked} on each HIT) is not applied: run the command again for it"
+
+
 def extension_token(hit_id: str, current_assignments: int, extra: int, earlier: int = 0) -> str:
     """The same extension -> the same token, so the platform recognises a retry. `earlier` settled
     extensions of the HIT tell a new one apart from an abandoned one of the same size (a HIT that
