@@ -134,3 +134,32 @@ def test_an_extension_whose_call_k_failed_then_run_again_adds_and_pays_each_assi
     if not succeeded:  # a second extension, asked once the first is through, is the user's to make
         run_cli(*EXTEND_ARGS)
     assert_extended_once(warehouse, server)
+
+
+def start(warehouse: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "etl.cli", "--warehouse", str(warehouse), "--silent", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_a_publish_and_an_extend_started_while_a_publish_runs_wait_for_it_and_pay_nothing_twice(
+        monkeypatch, warehouse, server, planned):
+    """DuckDB lets one process write the file, and publish holds it from its first call to its last:
+    a second publish of the batch waits, then finds nothing to do; an extend waits, then extends
+    each HIT once. Had publish let go of the file between calls, their writes would interleave."""
+    import time
+
+    slow = server.turk.op_CreateHITWithHITType
+    monkeypatch.setattr(server.turk, "op_CreateHITWithHITType", lambda params: (time.sleep(0.5), slow(params))[1])
+    first = start(warehouse, *publish_args(server))
+    deadline = time.monotonic() + 60
+    while "CreateHITWithHITType" not in server.turk.calls:
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.02)
+    second, extend = start(warehouse, *publish_args(server)), start(warehouse, *EXTEND_ARGS)
+    outputs = [p.communicate(timeout=120)[0] for p in (first, second, extend)]
+    assert [p.returncode for p in (first, second, extend)] == [0, 0, 0], outputs
+    assert "4 HITs created" in outputs[0]
+    assert outputs[1].strip().endswith("every HIT is already published; nothing to do")
+    assert outputs[2].strip().endswith(f"added 8 assignments to {planned.batch_id}")
+    assert len(server.turk.hits) == planned.n_hits
+    assert_extended_once(warehouse, server)
