@@ -324,3 +324,37 @@ def test_a_character_escaped_as_a_surrogate_pair_is_that_character_and_half_a_pa
                     "https://x.example/b.jpg,['veil'],False\nhttps://x.example/c.jpg,['\\ud83c party'],False\n")
     result = run_cli("load", "predictions", str(half), expect=1)
     assert "half.csv, row 3, column predictions" in result.output and "broken escape" in result.output
+
+
+def test_an_older_predictions_file_saved_again_by_a_spreadsheet_does_not_replace_newer_predictions(
+        tmp_path, run_cli, warehouse):
+    (tmp_path / "m.csv").write_text("url,language,path\nhttps://x.example/w/hindi/1/01.jpg,hindi,pics/01.jpg\n"
+                                    "https://x.example/w/hindi/1/02.jpg,hindi,pics/02.jpg\n")
+    run_cli("load", "images", str(tmp_path / "m.csv"))
+    write_seed_csv(tmp_path / "v1.csv", [
+        {"path": "pics/01.jpg", "predictions": ["groom", "suit"], "predictions_include_groom_or_bridegroom": True},
+        {"path": "pics/02.jpg", "predictions": ["cat"], "predictions_include_groom_or_bridegroom": False}])
+    write_seed_csv(tmp_path / "v2.csv", [
+        {"path": "pics/01.jpg", "predictions": ["dog"], "predictions_include_groom_or_bridegroom": False},
+        {"path": "pics/02.jpg", "predictions": ["groom"], "predictions_include_groom_or_bridegroom": True}])
+    run_cli("load", "predictions", str(tmp_path / "v1.csv"))
+    run_cli("load", "predictions", str(tmp_path / "v2.csv"))
+    # v1 as a spreadsheet saves it again: BOM, CRLF, every cell quoted, TRUE, columns moved, './' and
+    # absolute paths, another name. The same predictions: not a new run put over v2's.
+    resaved = tmp_path / "v1 (exported).csv"
+    resaved.write_bytes(("\ufeff\"\",\"predictions_include_groom_or_bridegroom\",\"path\",\"predictions\"\r\n"
+                         "\"0\",\"TRUE\",\"./pics/01.jpg\",\"['groom', 'suit']\"\r\n"
+                         f"\"1\",\"FALSE\",\"{tmp_path}/pics/02.jpg\",\"['cat']\"\r\n").encode())
+    again = run_cli("load", "predictions", str(resaved))
+    assert "2 rows, all already in the warehouse; nothing changed" in again.output
+    assert "load 2 (" in again.output and "v1.csv, run csv-2) holds these same predictions" in again.output
+    assert "newer runs have replaced them for 2 image(s) and stay in use" in again.output
+    run_cli("build")
+    newest = [("https://x.example/w/hindi/1/01.jpg", "csv-3", "dog"), ("https://x.example/w/hindi/1/02.jpg", "csv-3",
+                                                                        "groom")]
+    assert query(warehouse, "SELECT image_id, run_id, label FROM predictions ORDER BY 1") == newest
+    assert query(warehouse, "SELECT count(*) FROM raw.prediction_runs") == [(2,)]
+    # Named as a model, the same predictions are loaded on purpose, and are then the newest.
+    run_cli("load", "predictions", str(resaved), "--model", "resnet50 (first export)")
+    run_cli("build")
+    assert query(warehouse, "SELECT DISTINCT model FROM predictions") == [("resnet50 (first export)",)]

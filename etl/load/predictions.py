@@ -226,14 +226,6 @@ def load_predictions(
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
         run_id = f"csv-{load_id}"
-        # In UTC, as `classify` records its runs: the predictions mart takes the newest run per
-        # image, and DuckDB's now() is local time (hours off UTC outside Greenwich).
-        started_at = datetime.now(UTC).replace(tzinfo=None)
-        con.execute(
-            "INSERT INTO raw.prediction_runs (run_id, model, weights, top_k, target, source, started_at, "
-            "finished_at, is_current, load_id) VALUES (?, ?, NULL, ?, 'groom', 'csv', ?, ?, true, ?)",
-            [run_id, model_name, int(frame["labels"].list.len().max() or 0), started_at, started_at, load_id],
-        )
         per_image = frame.unique("image_id", keep="first", maintain_order=True)
         ranked = per_image.select(
             "image_id", pl.col("labels").list.eval(pl.struct(
@@ -242,6 +234,18 @@ def load_predictions(
         # Registered under names no table or mart has: DuckDB prefers a table (e.g. the `labels`
         # mart) over a Python variable of the same name.
         with staged(con, staged_image_predictions=per_image, staged_prediction_labels=ranked):
+            loaded_before = _run_holding_the_staged_predictions(con, per_image.height, model)
+            if loaded_before is not None:
+                return LoadCounts(rows_in_file=frame.height, inserted=0,
+                                  notes=[_same_predictions_note(con, *loaded_before), *warnings])
+            # In UTC, as `classify` records its runs: the predictions mart takes the newest run per
+            # image, and DuckDB's now() is local time (hours off UTC outside Greenwich).
+            started_at = datetime.now(UTC).replace(tzinfo=None)
+            con.execute(
+                "INSERT INTO raw.prediction_runs (run_id, model, weights, top_k, target, source, started_at, "
+                "finished_at, is_current, load_id) VALUES (?, ?, NULL, ?, 'groom', 'csv', ?, ?, true, ?)",
+                [run_id, model_name, int(frame["labels"].list.len().max() or 0), started_at, started_at, load_id],
+            )
             con.execute("INSERT INTO raw.image_predictions SELECT ?, image_id, target_in_top_k "
                         "FROM staged_image_predictions", [run_id])
             con.execute("INSERT INTO raw.prediction_labels SELECT ?, image_id, rank, label, NULL "
@@ -263,3 +267,65 @@ def _predictions_for_images_not_loaded(con: duckdb.DuckDBPyConnection) -> list[s
     return [(f"note: {missing} of the file's {total} predicted images (e.g. {example!r}) are not in the warehouse's "
              "images or votes; their predictions are loaded, but count in classifier_metrics only where votes "
              "or gold name those URLs")]
+
+
+def _run_holding_the_staged_predictions(con: duckdb.DuckDBPyConnection, n_images: int, model: str | None
+                                        ) -> tuple[str, int | None, str | None] | None:
+    """(run_id, load_id, source file) of an earlier CSV run that holds exactly the staged
+    predictions (the same images, classes in the same order, flags), or None. A file a spreadsheet
+    saved again (CRLF, quotes, a BOM, TRUE for True, columns moved, another name) has other bytes
+    than the file it came from: loaded as a new run it became the newest, so an old file saved
+    again put its old predictions over every newer run's, without a word. With --model, only a run
+    of that model counts: naming the model is how a user makes old predictions the newest on purpose.
+
+    Runs are compared one at a time, exactly (EXCEPT both ways), and only those of as many images."""
+    candidates = con.execute(
+        """
+        SELECT r.run_id, r.load_id, l.source_file
+        FROM raw.prediction_runs AS r
+        JOIN (SELECT run_id FROM raw.image_predictions GROUP BY run_id HAVING count(*) = $n) USING (run_id)
+        LEFT JOIN raw.load_log AS l USING (load_id)
+        WHERE r.source = 'csv' AND ($model IS NULL OR r.model = $model)
+        ORDER BY r.started_at DESC, r.run_id DESC
+        """,
+        {"n": n_images, "model": model},
+    ).fetchall()
+    for run_id, load_id, source_file in candidates:
+        same = con.execute(
+            """
+            SELECT NOT EXISTS (SELECT image_id, target_in_top_k FROM staged_image_predictions
+                               EXCEPT SELECT image_id, target_in_top_k FROM raw.image_predictions WHERE run_id = $run)
+               AND NOT EXISTS (SELECT image_id, rank, label FROM staged_prediction_labels
+                               EXCEPT SELECT image_id, rank, label FROM raw.prediction_labels WHERE run_id = $run)
+               AND NOT EXISTS (SELECT image_id, rank, label FROM raw.prediction_labels WHERE run_id = $run
+                               EXCEPT SELECT image_id, rank, label FROM staged_prediction_labels)
+            """,
+            {"run": run_id},
+        ).fetchall()[0][0]
+        if same:
+            return run_id, load_id, source_file
+    return None
+
+
+def _same_predictions_note(con: duckdb.DuckDBPyConnection, run_id: str, load_id: int | None,
+                           source_file: str | None) -> str:
+    """What a file holding an earlier run's predictions did (nothing), and whether newer runs have
+    since replaced that run's predictions for some of its images (they stay in use)."""
+    replaced = con.execute(
+        """
+        SELECT count(DISTINCT p.image_id)
+        FROM raw.image_predictions AS p
+        JOIN raw.prediction_runs AS old ON old.run_id = p.run_id
+        JOIN raw.image_predictions AS q ON q.image_id = p.image_id
+        JOIN raw.prediction_runs AS new ON new.run_id = q.run_id
+        WHERE p.run_id = $run AND new.is_current AND new.finished_at IS NOT NULL
+          AND (new.started_at > old.started_at OR new.started_at = old.started_at AND new.run_id > old.run_id)
+        """,
+        {"run": run_id},
+    ).fetchall()[0][0]
+    origin = f"load {load_id} ({source_file}, run {run_id})" if load_id is not None else f"run {run_id}"
+    note = f"note: {origin} holds these same predictions; they are not loaded again"
+    if replaced:
+        note += (f"; newer runs have replaced them for {replaced} image(s) and stay in use (to make these the "
+                 "newest on purpose, load the file with --model NAME)")
+    return note
