@@ -14,9 +14,11 @@ import time
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from conftest import copy_of, results_rows
 
+from etl.load.predictions import FLAG
 from etl.simulate import write_results_csv
 
 ROOT = Path(__file__).parents[1]
@@ -203,3 +205,88 @@ def test_a_warehouse_that_cannot_be_written_says_so_in_one_line_and_keeps_its_ma
     assert built_at() == before
     assert run(warehouse, "build").returncode == 0
     assert built_at() != before
+
+
+def warehouse_state(warehouse: Path) -> dict[str, object]:
+    """Rows and an order-free checksum of every raw table and mart (counts only where rows carry
+    the time they were written), opening the file read-write as the next command would."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                             "WHERE table_type = 'BASE TABLE' AND table_schema IN ('raw', 'main')").fetchall()
+        timed = {"load_log", "prediction_runs", "build_info", "dq_results"}
+        return {f"{schema}.{table}": con.execute(
+            f'SELECT count(*){"" if table in timed else ", bit_xor(hash(t))"} FROM "{schema}"."{table}" AS t'
+        ).fetchall() for schema, table in tables}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def loader_inputs(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
+    """(a folder of one file per loader, warehouses by name: 'empty'; 'images', holding the
+    manifest's 100,000 images; 'built', those with votes, gold and predictions, built, then more gold)."""
+    folder = tmp_path_factory.mktemp("loaders")
+    n = 100_000
+    images = pl.DataFrame({"k": range(n)}).select(
+        (pl.lit("https://img.example/w/") + pl.col("k").mod(4).replace_strict([0, 1, 2, 3], ["hindi", "tamil",
+                                                                                "spanish", "french"])
+         + "/" + (pl.col("k") // 10).cast(pl.String) + "/" + (pl.col("k") % 10).cast(pl.String) + ".jpg").alias("url"),
+        pl.col("k"))
+    images.select("url", pl.col("url").str.extract(r"w/(\w+)/").alias("language")).write_csv(folder / "manifest.csv")
+    images.select(pl.col("url").alias("path"), pl.lit("['vestment', 'abaya']").alias("predictions"),
+                  pl.lit("False").alias(FLAG)).write_csv(folder / "predictions.csv")
+    images.select("url", (pl.col("k") % 3 == 0).alias("truth")).write_csv(folder / "gold.csv")
+    images.select(pl.col("url").alias("task"), (pl.col("k") % 2).alias("label")).join(
+        pl.DataFrame({"worker": ["W1", "W2", "W3"]}), how="cross").write_csv(folder / "votes.csv")
+    pl.DataFrame({"language": [f"language {k}" for k in range(n)], "region": "Western"}).write_csv(
+        folder / "regions.csv")
+    images.head(n // 10).select("url", pl.lit("false").alias("truth")).write_csv(folder / "more_gold.csv")
+    for k in range(2_000):
+        (folder / "dir" / "hindi" / str(k)).mkdir(parents=True)
+        (folder / "dir" / "hindi" / str(k) / "01.jpg").write_bytes(b"")
+    empty, with_images, built = folder / "empty.duckdb", folder / "with_images.duckdb", folder / "built.duckdb"
+    assert run(empty, "build").returncode == 0  # creates and migrates it
+    shutil.copyfile(empty, with_images)
+    assert run(with_images, "load", "images", str(folder / "manifest.csv")).returncode == 0
+    shutil.copyfile(with_images, built)
+    for args in (["votes", "votes.csv"], ["gold", "gold.csv"], ["predictions", "predictions.csv"], ["build"],
+                 ["gold", "more_gold.csv"]):  # gold the marts do not hold yet: the next build changes them
+        done = run(built, *(["load", args[0], str(folder / args[1])] if len(args) == 2 else args))
+        assert done.returncode == 0, done.stderr
+    return folder, {"empty": empty, "images": with_images, "built": built}
+
+
+# Each command, and the warehouse (of loader_inputs) it runs on.
+LOADS = {"images": (["load", "images", "manifest.csv"], "empty"),
+         "images DIR": (["load", "images", "dir", "--url-prefix", "https://img.example/d"], "images"),
+         "predictions": (["load", "predictions", "predictions.csv"], "images"),
+         "gold": (["load", "gold", "gold.csv"], "images"), "votes": (["load", "votes", "votes.csv"], "images"),
+         "regions": (["load", "regions", "regions.csv"], "images"), "build": (["build"], "built")}
+
+
+@pytest.mark.parametrize("signal_sent", [signal.SIGKILL, signal.SIGINT], ids=["kill -9", "Ctrl-C"])
+@pytest.mark.parametrize("command", list(LOADS))
+def test_a_loader_or_build_killed_half_way_leaves_all_or_none_and_the_same_command_then_loads_it_once(
+        command, signal_sent, loader_inputs, tmp_path):
+    folder, warehouses = loader_inputs
+    command_args, base_name = LOADS[command]
+    base = warehouses[base_name]
+    args = [str(folder / a) if (folder / a).exists() else a for a in command_args]
+    done = copy_of(base, tmp_path / "done.duckdb")
+    started = time.monotonic()
+    assert run(done, *args).returncode == 0
+    seconds = time.monotonic() - started
+    before, after = warehouse_state(base), warehouse_state(done)
+    assert before != after
+    warehouse = copy_of(base, tmp_path / "wh.duckdb")
+    process = start(warehouse, *args)
+    time.sleep(seconds / 2)
+    process.send_signal(signal_sent)
+    _, stderr = process.communicate(timeout=120)
+    assert "Traceback" not in stderr
+    assert process.returncode in ((-signal.SIGKILL, 0) if signal_sent == signal.SIGKILL else (130, 0)), stderr
+    assert warehouse_state(warehouse) in (before, after)  # the previous marts, for a build
+    again = run(warehouse, *args)
+    assert again.returncode == 0, again.stderr
+    assert warehouse_state(warehouse) == after
