@@ -419,3 +419,27 @@ def test_language_and_word_from_a_url_in_sql_are_what_the_layout_pattern_finds()
     found = con.sql(url_languages_sql("urls")).pl()
     assert found.sort("image_id").rows() == expected.sort("image_id").rows()
     assert found.filter(pl.col("language").is_not_null()).height == 5  # the layout cases, not the others
+
+
+def test_a_manifest_url_that_is_another_spelling_of_an_image_the_crowd_saw_is_named_in_a_note(
+        tmp_path, run_cli, warehouse, write_results):
+    seen = ["https://img.example/w/hindi/1/01.jpg", "https://img.example/w/tamil/2/it's.jpg"]
+    run_cli("ingest", str(write_results("Batch_1_batch_results.csv", {"3H": seen},
+                                        [{"AssignmentId": "3A", "HITId": "3H", "WorkerId": "W1", "selected": "image1"}])))
+    # Host in capitals, the default port, the apostrophe percent-encoded as Python's quote() writes it.
+    (tmp_path / "m.csv").write_text("url,language,region\n"
+                                    "https://IMG.example/w/hindi/1/01.jpg,hindi,non-Western\n"
+                                    "https://img.example:443/w/hindi/1/01.jpg,hindi,non-Western\n"
+                                    "https://img.example/w/tamil/2/it%27s.jpg,tamil,non-Western\n"
+                                    "http://img.example/w/hindi/1/01.jpg,hindi,non-Western\n"  # another scheme: another URL
+                                    "https://img.example/w/hindi/1/02.jpg,hindi,non-Western\n")
+    loaded = run_cli("load", "images", str(tmp_path / "m.csv")).output
+    assert "5 rows read, 5 inserted" in loaded  # loaded all the same: the user decides
+    assert "note: 3 new image URL(s) are another spelling of a known image's" in loaded
+    assert "e.g. 'https://IMG.example/w/hindi/1/01.jpg' and 'https://img.example/w/hindi/1/01.jpg'" in loaded
+    # A folder of the same files under the seen URLs' prefix spelled otherwise is named too.
+    (tmp_path / "dir" / "hindi" / "1").mkdir(parents=True)
+    Image.new("RGB", (4, 4)).save(tmp_path / "dir" / "hindi" / "1" / "01.jpg")
+    from_dir = run_cli("load", "images", str(tmp_path / "dir"), "--url-prefix", "https://IMG.EXAMPLE/w").output
+    assert "note: 1 new image URL(s) are another spelling" in from_dir
+    assert "note:" not in run_cli("load", "images", str(tmp_path / "dir"), "--url-prefix", "https://b.example/w").output

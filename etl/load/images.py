@@ -157,6 +157,45 @@ def images_not_known(con: duckdb.DuckDBPyConnection, staged: str, known: str) ->
     return counts[0]
 
 
+def url_keys_sql(relation: str) -> str:
+    """SQL giving image_id and url_key for each image_id of `relation`: what makes two spellings of
+    a URL one address to a browser, so that scheme and host in any case (RFC 3986 3.1, 3.2.2), a
+    default port written or not, and the rest percent-encoded or not (`%27` and an apostrophe;
+    `%C3%A9` and `é`, as Python's quote() and a directory load write them) give one key. Only for
+    noticing such spellings: an image's id stays the URL exactly as given."""
+    return f"""
+        SELECT image_id,
+               CASE WHEN starts_with(authority, 'https://') AND suffix(authority, ':443')
+                      OR starts_with(authority, 'http://') AND suffix(authority, ':80')
+                    THEN regexp_replace(authority, ':[0-9]+$', '') ELSE authority END
+               || CASE WHEN contains(rest, '%') THEN coalesce(try(url_decode(rest)), rest) ELSE rest END AS url_key
+        FROM (SELECT image_id, lower(authority) AS authority, substr(image_id, length(authority) + 1) AS rest
+              FROM (SELECT image_id, regexp_extract(image_id, '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*') AS authority
+                    FROM {relation}))"""
+
+
+def other_spellings_of_known_images(con: duckdb.DuckDBPyConnection, images: pl.DataFrame) -> list[str]:
+    """A note when URLs `images` would add are another spelling (see `url_keys_sql`) of images the
+    warehouse has: votes, gold and predictions go by the exact URL, so the manifest's language,
+    region and path would land on an image nobody voted on, and the one the crowd saw stays in
+    region 'unknown', without a word. Loaded all the same: a host that tells case apart is rare
+    but legal, and the user is the one who knows."""
+    new_ids = images.select("image_id")  # noqa: F841 (read by the query)
+    count, example, known = con.execute(
+        f"""
+        SELECT count(DISTINCT n.image_id), min(n.image_id), arg_min(k.image_id, n.image_id)
+        FROM ({url_keys_sql("(SELECT image_id FROM new_ids ANTI JOIN raw.images USING (image_id))")}) AS n
+        JOIN ({url_keys_sql("raw.images")}) AS k USING (url_key)
+        """
+    ).fetchall()[0]
+    if not count:
+        return []
+    return [(f"note: {count} new image URL(s) are another spelling of a known image's (e.g. {example!r} and "
+            f"{known!r}: the case of the scheme or host, a default port, or percent-encoding); they are other "
+            "images to the warehouse, since votes, gold and predictions name an image by its exact URL: if they "
+            "are the same files, write the URLs as the warehouse has them")]
+
+
 def _manifest_frame(path: Path) -> tuple[pl.DataFrame, int]:
     """(one row per image of a manifest, how many rows repeated an earlier one and were dropped)."""
     raw = read_text_csv(path, required=("url", "language"), fold_case=True)
@@ -264,9 +303,10 @@ def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path, *, allo
                                file_columns=MANIFEST_COLUMNS)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
+        spellings = other_spellings_of_known_images(con, frame)
         inserted, updated = upsert_images(con, frame, load_id)
         return LoadCounts(rows_in_file=frame.height + repeats, inserted=inserted, updated=updated,
-                          notes=[*region_notes, *warnings], repeats=repeats)
+                          notes=[*region_notes, *spellings, *warnings], repeats=repeats)
 
     return load_file(con, "images", Path(manifest), write, sha256=sha256)
 
@@ -362,8 +402,10 @@ def load_images_dir(con: duckdb.DuckDBPyConnection, directory: Path, *, url_pref
         warnings = check_batch("images", directory, {"images": frame}, allow_warnings=allow_warnings)
 
     def write(con: duckdb.DuckDBPyConnection, load_id: int) -> LoadCounts:
+        notes = other_spellings_of_known_images(con, frame)
         inserted, updated = upsert_images(con, frame, load_id)
-        notes = [f"note: {_links_to_nothing(broken)}; they are not registered"] if broken else []
+        if broken:
+            notes.append(f"note: {_links_to_nothing(broken)}; they are not registered")
         if unreadable:  # permission denied, say: the images in them are not registered
             notes.append(f"note: {_folders_not_read(unreadable)}; the images in them are not registered")
         return LoadCounts(rows_in_file=frame.height, inserted=inserted, updated=updated, notes=[*notes, *warnings])
