@@ -94,6 +94,9 @@ def test_publish_sends_valid_balance_list_hit_type_and_create_hit_requests(stubb
 
 
 def test_a_repeated_request_token_records_the_hit_mturk_names(stubbed, planned, warehouse):
+    """MTurk names the HIT a request token made, one the run's listing did not show: the run's own
+    request, retried by boto3 after its reply was lost. The HIT is recorded as created by this run,
+    with the times GetHIT gives it."""
     platform, stubber = stubbed
     stubber.add_response("get_account_balance", {"AvailableBalance": "10000.00"}, {})
     stubber.add_response("list_hits", {"HITs": [], "NumResults": 0}, {"MaxResults": 100})
@@ -101,14 +104,17 @@ def test_a_repeated_request_token_records_the_hit_mturk_names(stubbed, planned, 
     stubber.add_client_error("create_hit_with_hit_type", service_error_code="RequestError",
                              service_message=f'The HIT with ID "{hit_id(7)}" already exists. (1700000000000)',
                              http_status_code=400)
+    stubber.add_response("get_hit", {"HIT": hit_response(7, annotation="crowdaudit:local-1-000001")},
+                         {"HITId": hit_id(7)})
     stubber.add_response("create_hit_with_hit_type",
                          {"HIT": hit_response(8, annotation="crowdaudit:local-1-000002")}, None)
     with open_warehouse(warehouse, read_only=False) as con:
         report = publish_batch(con, platform, batch_id=planned.batch_id, budget=Decimal(1),
                                qualifications=seed_qualifications())
-        ids = con.execute("SELECT hit_id FROM raw.hits ORDER BY hit_id").fetchall()
-    assert report.already_existed == [hit_id(7)] and report.created == [hit_id(8)]
-    assert ids == [(hit_id(7),), (hit_id(8),)]
+        ids = con.execute("SELECT hit_id, expiration FROM raw.hits ORDER BY hit_id").fetchall()
+    assert report.already_existed == [] and report.created == [hit_id(7), hit_id(8)]
+    expires = (NOW + timedelta(days=7)).astimezone(UTC).replace(tzinfo=None)
+    assert ids == [(hit_id(7), expires), (hit_id(8), expires)]
 
 
 def test_status_expire_extend_and_results_send_valid_requests(stubbed, planned, warehouse):

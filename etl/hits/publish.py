@@ -13,14 +13,22 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import duckdb
 
 from etl.crowd.mturk import hit_type_payload
-from etl.crowd.platform import MASTERS, CrowdPlatform, HitInfo, HitTypeSpec, Qualification
+from etl.crowd.platform import (
+    MASTERS,
+    CreatedHit,
+    CrowdPlatform,
+    HitInfo,
+    HitTypeSpec,
+    PlatformError,
+    Qualification,
+)
 from etl.errors import CrowdauditError, crowdaudit_command
 from etl.hits.plan import PLANNED, PUBLISHED
 from etl.hits.pricing import Price, price_hits
@@ -141,6 +149,20 @@ def _record(con: duckdb.DuckDBPyConnection, hit: PlannedHit, *, hit_id: str, hit
         ).fetchall()
 
 
+def _created_by_this_run(platform: CrowdPlatform, created: CreatedHit) -> CreatedHit:
+    """A HIT the platform said it already had though this run's listing of the batch did not show
+    it: boto3's retry of this very request, whose first reply was lost, met the HIT that first
+    attempt created (an earlier run's HIT would have been listed). This run created and paid for it: logged as 'created' (as 'already_existed',
+    the summary said an earlier run had paid for it), with the times the platform gives it rather
+    than none (then its expiry was unknown and its creation time the moment it was recorded). The
+    HIT exists whatever GetHIT says: a failure there only leaves its times unknown, as before."""
+    try:
+        info = platform.get_hit(created.hit_id)
+    except PlatformError:
+        return replace(created, already_existed=False)
+    return replace(created, already_existed=False, creation_time=info.creation_time, expiration=info.expiration)
+
+
 def _shows(question: str, urls: Sequence[str]) -> bool:
     """The question shows exactly these images (parsed as a browser would: escaping varies)."""
     return sorted(slot_images(question).values()) == sorted(urls)
@@ -236,6 +258,8 @@ def publish_batch(
             max_assignments=design.max_assignments, lifetime_in_seconds=design.lifetime_in_seconds,
             requester_annotation=hit.requester_annotation, unique_request_token=token,
         )
+        if created.already_existed:
+            created = _created_by_this_run(platform, created)
         _record(con, hit, hit_id=created.hit_id, hit_type_id=created.hit_type_id, design=design,
                 target=platform.target.name, token=token,
                 outcome="already_existed" if created.already_existed else "created", price=per_hit_price,
