@@ -136,3 +136,35 @@ def test_wilson_intervals_hold_their_estimate_exactly_and_end_at_0_and_1(warehou
             "     OR (k = 0 AND wilson_lo(k, n) <> 0) OR (k = n AND wilson_hi(k, n) <> 1))"
         ).fetchall()
     assert outside == []
+
+
+@pytest.mark.parametrize("predicted", [False, True])
+def test_a_group_the_classifier_calls_all_one_way_has_a_corrected_precision_only_where_it_called_some_yes(
+        tmp_path, run_cli, warehouse, predicted):
+    # Outside gold, every non-Western image is a wedding and the classifier says yes to none of them
+    # (or to all); the Western group holds gold images only. A group with no image predicted yes
+    # outside gold had a corrected precision of 0.0 (with an interval, 0-65%) where the raw one is
+    # rightly undefined; its corrected recall is 0 (or 1) whatever the labels' errors.
+    weddings = [f"https://ex.org/w/hindi/1/{i:02}.jpg" for i in range(3)]
+    gold = {"https://ex.org/w/french/1/01.jpg": True, "https://ex.org/w/french/1/02.jpg": False}
+    (tmp_path / "images.csv").write_text("url,language\n" + "".join(f"{url},{url.split('/')[4]}\n"
+                                                                    for url in [*weddings, *gold]))
+    (tmp_path / "votes.csv").write_text("task,worker,label\n" + "".join(
+        f"{url},w{worker},{int(yes)}\n"
+        for url, yes in [*((url, True) for url in weddings), *gold.items()] for worker in range(3)))
+    (tmp_path / "gold.csv").write_text("url,truth\n" + "".join(f"{url},{truth}\n" for url, truth in gold.items()))
+    target = "groom" if predicted else "suit"
+    (tmp_path / "p.csv").write_text("path,predictions,predictions_include_groom_or_bridegroom\n"
+                                    + "".join(f"{url},\"['suit']\",False\n" for url in gold)
+                                    + "".join(f"{url},\"['{target}']\",{predicted}\n" for url in weddings))
+    for kind, name in (("images", "images.csv"), ("votes", "votes.csv"), ("gold", "gold.csv"), ("predictions", "p.csv")):
+        run_cli("load", kind, str(tmp_path / name))
+    run_cli("labels", "--method", "majority")  # gold's votes are unanimous: the labels' se = sp = 1
+    rows = query(warehouse, "SELECT grp, precision, precision_corrected, precision_corrected_lo, precision_corrected_hi, "
+                            "recall, recall_corrected, recall_corrected_lo, recall_corrected_hi, labels_sensitivity "
+                            "FROM classifier_metrics WHERE truth_source = 'labels' AND grouping = 'region' ORDER BY grp")
+    if predicted:
+        non_western = ("non-Western", 1.0, 1.0, pytest.approx(0.4556, abs=1e-4), 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+    else:
+        non_western = ("non-Western", None, None, None, None, 0.0, 0.0, 0.0, 0.0, 1.0)
+    assert rows == [("Western", None, None, None, None, 0.0, None, None, None, None), non_western]

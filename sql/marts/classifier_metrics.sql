@@ -88,32 +88,41 @@ shares AS (
     CROSS JOIN label_rates AS r
 ),
 corrected AS (
+    -- A side with no image (none predicted yes, or none no) has no share to correct: its t is
+    -- NULL, not the 0 that greatest() makes of a NULL share (which printed a precision of 0%, with
+    -- an interval, for a group where the classifier called no image positive).
     SELECT
         *,
-        CASE WHEN truth_source = 'labels' AND j > 0.05
+        CASE WHEN truth_source = 'labels' AND j > 0.05 AND noisy_predicted > 0
              THEN least(greatest((a1 + sp - 1) / j, 0), 1) END AS t1,
-        CASE WHEN truth_source = 'labels' AND j > 0.05
+        CASE WHEN truth_source = 'labels' AND j > 0.05 AND noisy_not_predicted > 0
              THEN least(greatest((a0 + sp - 1) / j, 0), 1) END AS t0
     FROM shares
+),
+weighted AS (
+    -- For recall an empty side weighs nothing: with no image predicted yes the recall is 0, with
+    -- none predicted no it is 1 (NULL when no image is truly positive, or the labels say nothing).
+    SELECT *, coalesce(t1, 0) AS w1, coalesce(t0, 0) AS w0
+    FROM corrected
 ),
 gradients AS (
     SELECT
         *,
-        t1 * noisy_predicted / nullif(t1 * noisy_predicted + t0 * noisy_not_predicted, 0) AS recall_c,
+        w1 * noisy_predicted / nullif(w1 * noisy_predicted + w0 * noisy_not_predicted, 0) AS recall_c,
         (var_a1 + t1 * t1 * var_se + (1 - t1) * (1 - t1) * var_sp) / (j * j) AS var_precision_c,
         -- d recall / d t1 and d recall / d t0
-        noisy_predicted * noisy_not_predicted * t0
-            / nullif(pow(t1 * noisy_predicted + t0 * noisy_not_predicted, 2), 0) AS dr_dt1,
-        -noisy_predicted * noisy_not_predicted * t1
-            / nullif(pow(t1 * noisy_predicted + t0 * noisy_not_predicted, 2), 0) AS dr_dt0
-    FROM corrected
+        noisy_predicted * noisy_not_predicted * w0
+            / nullif(pow(w1 * noisy_predicted + w0 * noisy_not_predicted, 2), 0) AS dr_dt1,
+        -noisy_predicted * noisy_not_predicted * w1
+            / nullif(pow(w1 * noisy_predicted + w0 * noisy_not_predicted, 2), 0) AS dr_dt0
+    FROM weighted
 ),
 intervals AS (
     SELECT
         *,
         (pow(dr_dt1, 2) * var_a1 + pow(dr_dt0, 2) * var_a0
-            + pow(dr_dt1 * t1 + dr_dt0 * t0, 2) * var_se
-            + pow(dr_dt1 * (1 - t1) + dr_dt0 * (1 - t0), 2) * var_sp) / (j * j) AS var_recall_c
+            + pow(dr_dt1 * w1 + dr_dt0 * w0, 2) * var_se
+            + pow(dr_dt1 * (1 - w1) + dr_dt0 * (1 - w0), 2) * var_sp) / (j * j) AS var_recall_c
     FROM gradients
 )
 SELECT
@@ -132,8 +141,8 @@ SELECT
     wilson_hi(tp, tp + fp) AS precision_hi,
     wilson_lo(tp, tp + fn) AS recall_lo,
     wilson_hi(tp, tp + fn) AS recall_hi,
-    CASE WHEN t1 IS NOT NULL THEN se END AS labels_sensitivity,
-    CASE WHEN t1 IS NOT NULL THEN sp END AS labels_specificity,
+    CASE WHEN t1 IS NOT NULL OR t0 IS NOT NULL THEN se END AS labels_sensitivity,
+    CASE WHEN t1 IS NOT NULL OR t0 IS NOT NULL THEN sp END AS labels_specificity,
     t1 AS precision_corrected,
     -- greatest/least skip NULLs: without the CASE a missing estimate would get the interval [0, 1]
     CASE WHEN t1 IS NOT NULL THEN greatest(t1 - 1.96 * sqrt(var_precision_c), 0) END AS precision_corrected_lo,
