@@ -8,8 +8,9 @@ import json
 import re
 from pathlib import Path
 
+import duckdb
 import pytest
-from conftest import query
+from conftest import copy_of, query
 
 URLS = [f"https://x.example/{k}.jpg" for k in range(1, 5)]
 
@@ -390,3 +391,17 @@ def test_a_report_whose_images_two_classifiers_predicted_says_so_with_how_many_i
 def test_without_predictions_the_header_names_no_classifier(split_votes, run_cli, tmp_path):
     page = report_of(run_cli, tmp_path)
     assert 'id="classifier"' not in page and "Classifier:" not in page
+
+
+def test_the_metric_tables_write_every_count_with_a_thousands_separator(demo_warehouse_template, run_cli, warehouse,
+                                                                        tmp_path):
+    """n was written 28,469 beside tp 12345 in the same row; every count now reads alike."""
+    copy_of(demo_warehouse_template, warehouse)
+    con = duckdb.connect(str(warehouse))
+    con.execute("UPDATE classifier_metrics SET tp = 12345, fp = 1234, fn = 2345, tn = 12545, n = 28469 "
+                "WHERE truth_source = 'majority' AND grouping = 'all'")
+    con.close()
+    page = report_of(run_cli, tmp_path)
+    table = re.search(r'<table class="metrics" data-truth-source="majority">(.*?)</table>', page, re.DOTALL).group(1)
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", table)]
+    assert cells[:7] == ["all", "all", "28,469", "12,345", "1,234", "2,345", "12,545"]
