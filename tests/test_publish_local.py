@@ -704,7 +704,7 @@ def test_a_resumed_extension_abandons_a_hit_the_platform_says_does_not_exist(run
                             f"raw.hit_extensions WHERE hit_id = '{gone}'") == [(True,)]
 
 
-@pytest.mark.parametrize("budget", ["0,2", "0,20", "1,5", "1,0000"])
+@pytest.mark.parametrize("budget", ["0,2", "0,20", "1,5", "1,0000", "0,200", "00,100"])
 def test_a_budget_written_with_a_decimal_comma_is_refused_not_read_as_many_times_more(
         run_cli, warehouse, server, planned, budget):
     """`--budget 0,2` (twenty cents, written as much of Europe writes it) was read as $2: a batch
@@ -725,6 +725,8 @@ def test_a_reward_written_with_a_decimal_comma_is_refused_not_read_as_a_dollar(r
     with open_warehouse(warehouse, read_only=False) as con:
         con.executemany("INSERT INTO raw.images (image_id, load_id) VALUES (?, 1)", [[u] for u in truth])
     assert "'0,01'" in run_cli("hits", "build", "--reward", "0,01", expect=2).output
+    # Three decimals after a 0 look like a thousands group: 0,020 was read as a reward of $20.
+    assert "'0,020'" in run_cli("hits", "build", "--reward", "0,020", expect=2).output
     assert query(warehouse, "SELECT count(*) FROM raw.hit_batches") == [(0,)]
 
 

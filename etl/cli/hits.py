@@ -29,8 +29,9 @@ class Money(click.ParamType):
     # The warehouse keeps amounts as DECIMAL(12, 4).
     LARGEST = Decimal(99999999)
     # A comma only as a thousands separator (1,000.50). Dropping any comma read a decimal comma
-    # (0,20, as much of Europe writes twenty cents) as a budget or reward ten or a hundred times more.
-    THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
+    # (0,20, as much of Europe writes twenty cents) as a budget or reward ten or a hundred times more;
+    # a first group of 0 (0,025: two and a half cents) is a decimal comma too, never thousands.
+    THOUSANDS = re.compile(r"[1-9]\d{0,2}(,\d{3})+(\.\d*)?")
 
     def __init__(self, *, whole_cents: bool = False):
         self.whole_cents = whole_cents
