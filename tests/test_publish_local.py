@@ -791,3 +791,19 @@ def test_an_extension_rerun_with_another_request_says_that_request_is_still_to_b
     assert "which did not complete (+2 assignments on each of 3 HITs left)" in output
     assert "your request (+3 on each HIT) is not applied: run the command again for it" in output
     assert sorted(h.max_assignments for h in server.turk.hits.values()) == [5] * planned.n_hits
+
+
+def test_a_resumed_extension_left_with_capped_hits_only_is_still_named_this_request():
+    """`--assignments 5` on HITs of 3 and of 7 assignments: the 7s are capped at +2. Cut off once
+    the 3s were done, the re-run saw only +2s left and told the user their +5 was not applied and
+    to run it again, which added to every HIT a second time (and paid for it)."""
+    from datetime import datetime
+
+    from etl.hits.manage import ExtensionPlan, resumed_note
+
+    plan = ExtensionPlan("b", extra={"H2": 2, "H3": 2}, from_assignments={"H2": 7, "H3": 7},
+                         resumed_from=datetime(2026, 1, 1))
+    assert "that is this request: running it again would add 5 more" in resumed_note(plan, 5)
+    assert "your request (+1 on each HIT) is not applied" in resumed_note(plan, 1)
+    uncapped = ExtensionPlan("b", extra={"H1": 3}, from_assignments={"H1": 3}, resumed_from=datetime(2026, 1, 1))
+    assert "your request (+5 on each HIT) is not applied" in resumed_note(uncapped, 5)

@@ -229,7 +229,9 @@ def resumed_note(plan: ExtensionPlan, asked: int | None) -> str:
     """What a run finishing an earlier run's extension says, before settling it. Users re-run the
     command that crashed: told only that their request was not applied and to run the command
     again for it, they ran it a third time and every HIT got its assignments (and was paid) twice.
-    A request of as many as the plan's largest (caps only lower a HIT's) is the same request."""
+    A request is the same when each HIT left got as many, or fewer because a cap stopped it at 9
+    (a plan left with only capped HITs, of a batch whose others were done, was otherwise named
+    another request, and running it again extended those others a second time)."""
     sizes = set(plan.extra.values())
     what = (f"+{min(sizes)} assignments on each of {len(plan.extra)} HITs" if len(sizes) == 1
             else f"{sum(plan.extra.values())} assignments on {len(plan.extra)} HITs")
@@ -238,7 +240,7 @@ def resumed_note(plan: ExtensionPlan, asked: int | None) -> str:
     if asked is None:
         return (f"{head}; your request (--from-needs-more-votes) is not applied: run it again only once the "
                 f"new answers are in and `{crowdaudit_command('build')}` has run, or it asks for these again")
-    if asked == max(sizes):
+    if all(n == asked or n < asked and plan.from_assignments[h] + n == 9 for h, n in plan.extra.items()):
         return f"{head}; that is this request: running it again would add {asked} more to each HIT"
     return f"{head}; your request (+{asked} on each HIT) is not applied: run the command again for it"
 
