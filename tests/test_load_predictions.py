@@ -358,3 +358,20 @@ def test_an_older_predictions_file_saved_again_by_a_spreadsheet_does_not_replace
     run_cli("load", "predictions", str(resaved), "--model", "resnet50 (first export)")
     run_cli("build")
     assert query(warehouse, "SELECT DISTINCT model FROM predictions") == [("resnet50 (first export)",)]
+
+
+def test_a_file_of_an_earlier_runs_predictions_given_that_runs_model_says_to_name_another(
+        tmp_path, run_cli, warehouse):
+    """A user who names the model on every load (--model resnet50) and loads an older file saved
+    again was told to pass --model NAME to make it the newest: they had, and passing it again did
+    nothing again. The note now names the model to avoid."""
+    (tmp_path / "m.csv").write_text("url,language,path\nhttps://x.example/w/hindi/1/01.jpg,hindi,pics/01.jpg\n")
+    run_cli("load", "images", str(tmp_path / "m.csv"))
+    for name, label in (("v1.csv", "groom"), ("v2.csv", "dog"), ("v1 (exported).csv", "groom")):
+        write_seed_csv(tmp_path / name, [{"path": "pics/01.jpg", "predictions": [label],
+                                          "predictions_include_groom_or_bridegroom": label == "groom"}])
+        (tmp_path / name).write_bytes((tmp_path / name).read_bytes().replace(b"\n", b"\r\n")
+                                      if name.startswith("v1 ") else (tmp_path / name).read_bytes())
+        output = run_cli("load", "predictions", str(tmp_path / name), "--model", "resnet50").output
+    assert "holds these same predictions" in output
+    assert "load the file with a --model NAME other than 'resnet50', that run's" in output

@@ -237,7 +237,7 @@ def load_predictions(
             loaded_before = _run_holding_the_staged_predictions(con, per_image.height, model)
             if loaded_before is not None:
                 return LoadCounts(rows_in_file=frame.height, inserted=0,
-                                  notes=[_same_predictions_note(con, *loaded_before), *warnings])
+                                  notes=[_same_predictions_note(con, *loaded_before, model=model), *warnings])
             # In UTC, as `classify` records its runs: the predictions mart takes the newest run per
             # image, and DuckDB's now() is local time (hours off UTC outside Greenwich).
             started_at = datetime.now(UTC).replace(tzinfo=None)
@@ -308,9 +308,11 @@ def _run_holding_the_staged_predictions(con: duckdb.DuckDBPyConnection, n_images
 
 
 def _same_predictions_note(con: duckdb.DuckDBPyConnection, run_id: str, load_id: int | None,
-                           source_file: str | None) -> str:
+                           source_file: str | None, *, model: str | None) -> str:
     """What a file holding an earlier run's predictions did (nothing), and whether newer runs have
-    since replaced that run's predictions for some of its images (they stay in use)."""
+    since replaced that run's predictions for some of its images (they stay in use). Given with
+    the --model that run has, the file was not loaded: told to pass --model NAME, a user who always
+    names the model passed the same one again, and was told the same."""
     replaced = con.execute(
         """
         SELECT count(DISTINCT p.image_id)
@@ -326,6 +328,7 @@ def _same_predictions_note(con: duckdb.DuckDBPyConnection, run_id: str, load_id:
     origin = f"load {load_id} ({source_file}, run {run_id})" if load_id is not None else f"run {run_id}"
     note = f"note: {origin} holds these same predictions; they are not loaded again"
     if replaced:
+        name = "--model NAME" if model is None else f"a --model NAME other than {model!r}, that run's"
         note += (f"; newer runs have replaced them for {replaced} image(s) and stay in use (to make these the "
-                 "newest on purpose, load the file with --model NAME)")
+                 f"newest on purpose, load the file with {name})")
     return note
