@@ -714,6 +714,17 @@ def test_a_budget_written_with_a_decimal_comma_is_refused_not_read_as_many_times
     assert server.turk.hits == {}
 
 
+@pytest.mark.parametrize("written", ["0_20", "1_000", "0.0_1"])
+def test_an_amount_with_python_digit_separators_is_refused_not_read_as_other_dollars(written):
+    """Decimal reads '0_20' as 20: a budget of $20 for a user who meant twenty cents."""
+    import click
+
+    from etl.cli.hits import MONEY
+
+    with pytest.raises(click.BadParameter, match="not an amount of dollars"):
+        MONEY.convert(written, None, None)
+
+
 @pytest.mark.parametrize(("written", "dollars"), [("1,000", "1000"), ("$1,234.50", "1234.50"), ("12,345,678", "12345678")])
 def test_a_budget_with_thousands_separators_is_read_as_written(written, dollars):
     from etl.cli.hits import MONEY

@@ -40,6 +40,8 @@ class Money(click.ParamType):
         if isinstance(value, Decimal):
             return value
         written = str(value).strip().lstrip("$")
+        if "_" in written:  # Decimal reads Python's digit separators: '0_20' was $20
+            self.fail(f"{value!r} is not an amount of dollars (write cents with a point, e.g. 0.20)", param, ctx)
         if "," in written and not self.THOUSANDS.fullmatch(written):
             self.fail(f"{value!r}: a comma separates thousands only (1,000.50); write cents with a point, "
                       "e.g. 0.20", param, ctx)
