@@ -846,3 +846,11 @@ def test_timestamps_parse_as_written_with_spaces_around_them_and_in_iso_form():
     # A column of values that all parse as written, beside blank ones, is parsed once: the same values.
     written = parse_timestamps(pl.DataFrame({"t": cells[:1] + ["", None]}), ("t",), suffix="_utc")
     assert written["t_utc"].to_list() == [utc, None, None]
+
+
+def test_a_reward_is_read_in_dollars_and_a_decimal_comma_never_as_thousands():
+    from etl.load.mturk_format import parse_money
+
+    written = ["$0.01", "0.05", "$1,250.00", "USD 2", "0,01", "0,010", "00,100", "-0.01", "", None]
+    read = pl.DataFrame({"Reward": written}).select(parse_money("Reward"))["Reward"].to_list()
+    assert read == [0.01, 0.05, 1250.0, 2.0, None, None, None, None, None, None]

@@ -61,8 +61,9 @@ def is_not_blank(text: pl.Expr) -> pl.Expr:
 
 
 # Dollars as the site writes them (`$0.01`, `$1,250.00`), or bare. A comma only groups thousands:
-# `0,01` (a decimal comma from a spreadsheet's locale) must not become $1, nor a minus sign pass.
-MONEY = r"^(?:\$|USD\s*)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"
+# `0,01` (a decimal comma from a spreadsheet's locale) must not become $1, nor a minus sign pass,
+# and a first group of 0 (`0,010`: a cent with a decimal comma) is never thousands, nor $10.
+MONEY = r"^(?:\$|USD\s*)?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?$"
 
 
 def parse_money(column: str) -> pl.Expr:
