@@ -18,8 +18,12 @@ import duckdb
 
 from etl.crowd.platform import MASTERS, CrowdPlatform, PlatformError
 from etl.errors import CrowdauditError, crowdaudit_command
-from etl.hits.pricing import price_hits, round_up_to_cent
+from etl.hits.pricing import MTURK_FEES, price_hits, round_up_to_cent
 from etl.warehouse import transaction
+
+# MTurk refuses to take a HIT from under 10 assignments to 10 or more (the fee changes there):
+# an extension stops such a HIT at 9.
+MOST_BELOW_LARGE = MTURK_FEES.large_hit_assignments - 1
 
 
 @dataclass(frozen=True)
@@ -200,9 +204,10 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
         if hit_id in expired:
             plan.expired[hit_id] = expired[hit_id]
             continue
-        if current < 10 <= current + n:
-            plan.capped[hit_id] = f"asked {n}, capped at {9 - current}: MTurk keeps a HIT under 10 assignments"
-            n = 9 - current
+        if current <= MOST_BELOW_LARGE < current + n:
+            n = MOST_BELOW_LARGE - current
+            plan.capped[hit_id] = (f"asked {wanted[hit_id]}, capped at {n}: MTurk keeps a HIT under "
+                                   f"{MOST_BELOW_LARGE + 1} assignments")
         if n > 0:
             plan.extra[hit_id] = n
             plan.from_assignments[hit_id] = current
@@ -240,7 +245,8 @@ def resumed_note(plan: ExtensionPlan, asked: int | None) -> str:
     if asked is None:
         return (f"{head}; your request (--from-needs-more-votes) is not applied: run it again only once the "
                 f"new answers are in and `{crowdaudit_command('build')}` has run, or it asks for these again")
-    if all(n == asked or n < asked and plan.from_assignments[h] + n == 9 for h, n in plan.extra.items()):
+    if all(n == asked or n < asked and plan.from_assignments[h] + n == MOST_BELOW_LARGE
+           for h, n in plan.extra.items()):
         return f"{head}; that is this request: running it again would add {asked} more to each HIT"
     return f"{head}; your request (+{asked} on each HIT) is not applied: run the command again for it"
 
