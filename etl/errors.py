@@ -8,6 +8,12 @@ from contextvars import ContextVar
 INTERRUPTED = ("interrupted. A file being loaded or a build is in the warehouse whole or not at all; run the command "
                "again (a file already loaded is skipped)")
 
+def is_interrupt(error: BaseException) -> bool:
+    """Whether a DuckDB error is a Ctrl-C: DuckDB reports one during a query as an error of its own,
+    and one while it reads a registered Python frame as an error naming Python's KeyboardInterrupt."""
+    return "KeyboardInterrupt" in str(error) or "Query interrupted" in str(error)
+
+
 # How messages start a command they suggest. The CLI sets it, for the command it runs, to carry a
 # --warehouse the user typed: a suggestion copied without it acted on the default warehouse.
 COMMAND_PREFIX: ContextVar[str] = ContextVar("command_prefix", default="crowdaudit")

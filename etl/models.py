@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl.errors import CrowdauditError
+from etl.errors import CrowdauditError, is_interrupt
 from etl.hits.pricing import fee_macro_sql
 from etl.paths import SQL_DIR
 from etl.warehouse import transaction
@@ -207,6 +207,8 @@ def build(
             try:
                 _materialize(con, model)
             except duckdb.Error as error:
+                if is_interrupt(error):  # a Ctrl-C, not a fault of the model: said as one (exit 130)
+                    raise
                 where = getattr(model, "path", model.name)
                 raise BuildFailed(f"model {model.name} ({where}) failed: {error}") from None
             seconds = time.perf_counter() - started

@@ -290,3 +290,25 @@ def test_a_loader_or_build_killed_half_way_leaves_all_or_none_and_the_same_comma
     again = run(warehouse, *args)
     assert again.returncode == 0, again.stderr
     assert warehouse_state(warehouse) == after
+
+
+def test_ctrl_c_while_a_build_step_reads_a_python_frame_is_said_as_an_interruption_not_a_failed_model(
+        demo_warehouse_template, warehouse, run_cli, monkeypatch):
+    """A Ctrl-C while DuckDB reads a frame Python registered (Dawid-Skene's result) reaches the build
+    as DuckDB's error naming KeyboardInterrupt: it was reported as the model failing (exit 1),
+    where every other Ctrl-C says it was interrupted (exit 130). The marts stay as they were."""
+    import etl.truth.model as truth_model
+    from etl.errors import INTERRUPTED
+
+    copy_of(demo_warehouse_template, warehouse)
+    labels_before = duckdb.connect(str(warehouse), read_only=True).sql("SELECT count(*) FROM labels").fetchall()
+
+    def interrupted(*args, **kwargs):
+        raise duckdb.InvalidInputException(
+            "Invalid Input Error: reading the stream registered as 'dawid_skene_result' failed: Unknown error: . "
+            "Detail: Python exception: Traceback (most recent call last):\nKeyboardInterrupt\n")
+
+    monkeypatch.setattr(truth_model, "dawid_skene", interrupted)
+    result = run_cli("build", expect=130)
+    assert INTERRUPTED in result.output and "failed" not in result.output
+    assert duckdb.connect(str(warehouse), read_only=True).sql("SELECT count(*) FROM labels").fetchall() == labels_before

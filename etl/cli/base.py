@@ -12,7 +12,7 @@ import duckdb
 from click.core import ParameterSource
 
 from etl import __version__
-from etl.errors import COMMAND_PREFIX, INTERRUPTED, CrowdauditError
+from etl.errors import COMMAND_PREFIX, INTERRUPTED, CrowdauditError, is_interrupt
 from etl.warehouse import LOCK_WAIT_SECONDS, WAREHOUSE_ENV, warehouse_path
 
 
@@ -62,7 +62,7 @@ class CrowdauditGroup(click.Group):
                 "space on its disk, or make its folder writable (DuckDB keeps a .wal file beside the "
                 "warehouse), then run the command again") from error
         except (duckdb.Error, RuntimeError) as error:  # how DuckDB reports a Ctrl-C during a query
-            if "KeyboardInterrupt" in str(error) or "Query interrupted" in str(error):
+            if is_interrupt(error):
                 raise Interrupted() from error
             raise
         finally:
