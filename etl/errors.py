@@ -8,6 +8,7 @@ from contextvars import ContextVar
 INTERRUPTED = ("interrupted. A file being loaded or a build is in the warehouse whole or not at all; run the command "
                "again (a file already loaded is skipped)")
 
+
 def is_interrupt(error: BaseException) -> bool:
     """Whether a DuckDB error is a Ctrl-C: DuckDB reports one during a query as an error of its own,
     and one while it reads a registered Python frame as an error naming Python's KeyboardInterrupt."""

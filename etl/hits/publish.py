@@ -152,10 +152,11 @@ def _record(con: duckdb.DuckDBPyConnection, hit: PlannedHit, *, hit_id: str, hit
 def _created_by_this_run(platform: CrowdPlatform, created: CreatedHit) -> CreatedHit:
     """A HIT the platform said it already had though this run's listing of the batch did not show
     it: boto3's retry of this very request, whose first reply was lost, met the HIT that first
-    attempt created (an earlier run's HIT would have been listed). This run created and paid for it: logged as 'created' (as 'already_existed',
-    the summary said an earlier run had paid for it), with the times the platform gives it rather
-    than none (then its expiry was unknown and its creation time the moment it was recorded). The
-    HIT exists whatever GetHIT says: a failure there only leaves its times unknown, as before."""
+    attempt created (an earlier run's HIT would have been listed). This run created and paid for
+    it, so it is logged as created (as 'already_existed', the summary said an earlier run had
+    paid for it), with the times the platform gives it rather than none (then its expiry was
+    unknown and its creation time the moment it was recorded). The HIT exists whatever GetHIT
+    says: a failure there only leaves its times unknown, as before."""
     try:
         info = platform.get_hit(created.hit_id)
     except PlatformError:
@@ -261,9 +262,8 @@ def publish_batch(
         if created.already_existed:
             created = _created_by_this_run(platform, created)
         _record(con, hit, hit_id=created.hit_id, hit_type_id=created.hit_type_id, design=design,
-                target=platform.target.name, token=token,
-                outcome="already_existed" if created.already_existed else "created", price=per_hit_price,
+                target=platform.target.name, token=token, outcome="created", price=per_hit_price,
                 creation_time=created.creation_time, expiration=created.expiration)
-        (report.already_existed if created.already_existed else report.created).append(created.hit_id)
-        say(f"{hit.local_hit_id} -> {created.hit_id}{' (already there)' if created.already_existed else ''}")
+        report.created.append(created.hit_id)
+        say(f"{hit.local_hit_id} -> {created.hit_id}")
     return report

@@ -215,12 +215,12 @@ ASSIGNMENT_RULES = (
     at_least("submit_time", "accept_time", "SubmitTime ≥ AcceptTime"),
 )
 HIT_RULES = key("hit_id")
-HIT_ITEM_RULES = (*key("hit_id", "slot"), not_null("image_id"), is_url("image_id"))
-# A results file's HIT items without the URL rule: ingest refuses every Input.image<N> cell that
-# is not an http(s) URL before the gate, naming its row and column, and an item's image_id is that
+# A results file's HIT items have no URL rule: ingest refuses every Input.image<N> cell that is
+# not an http(s) URL before the gate, naming its row and column, and an item's image_id is that
 # cell stripped, so the rule could never fail there; it only scanned the 4M URLs of a
 # million-assignment file a second time (0.4 s, on one core).
-RESULTS_HIT_ITEM_RULES = tuple(rule for rule in HIT_ITEM_RULES if rule.expectation != "ExpectColumnValuesToMatchRegex")
+RESULTS_HIT_ITEM_RULES = (*key("hit_id", "slot"), not_null("image_id"))
+HIT_ITEM_RULES = (*RESULTS_HIT_ITEM_RULES, is_url("image_id"))
 IMAGE_RULES = (*key("image_id"), is_url("image_id"))
 GOLD_RULES = (*key("image_id"), not_null("truth"))
 # Long-format votes (`load votes`): one vote per (image, worker), and it is a yes or a no.
