@@ -375,3 +375,44 @@ def test_a_file_of_an_earlier_runs_predictions_given_that_runs_model_says_to_nam
         output = run_cli("load", "predictions", str(tmp_path / name), "--model", "resnet50").output
     assert "holds these same predictions" in output
     assert "load the file with a --model NAME other than 'resnet50', that run's" in output
+
+
+def test_a_file_mixing_urls_and_paths_puts_each_prediction_on_its_image_and_names_a_bad_paths_row(
+        tmp_path, run_cli, warehouse):
+    # URLs are taken as they are and only the paths are looked up: each row still lands on its own
+    # image, and a path that names nothing is refused at its own row, wherever the URLs are.
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("url,language,path\nhttps://x.example/w/hindi/1/01.jpg,hindi,/data/hindi/1/01.jpg\n"
+                        "https://x.example/w/tamil/2/01.jpg,tamil,\n")
+    run_cli("load", "images", str(manifest))
+    rows = [
+        {"path": "https://x.example/w/spanish/3/01.jpg", "predictions": ["veil"],
+         "predictions_include_groom_or_bridegroom": False},
+        {"path": "/data/hindi/1/01.jpg", "predictions": ["groom", "suit"], "predictions_include_groom_or_bridegroom": True},
+        {"path": "https://x.example/w/french/4/01.jpg", "predictions": [], "predictions_include_groom_or_bridegroom": False},
+        {"path": "tamil/2/01.jpg", "predictions": ["gown", "groom"], "predictions_include_groom_or_bridegroom": True},
+    ]
+    bad = tmp_path / "bad.csv"
+    write_seed_csv(bad, [*rows[:3], {**rows[3], "path": "tamil/9/01.jpg"}, rows[0]])
+    result = run_cli("load", "predictions", str(bad), expect=1)
+    assert "row 5, column path: path 'tamil/9/01.jpg' is not a URL and matches no loaded image" in result.output
+
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, rows)
+    run_cli("load", "predictions", str(path))
+    assert query(warehouse, "SELECT image_id, target_in_top_k FROM raw.image_predictions ORDER BY 1") == [
+        ("https://x.example/w/french/4/01.jpg", False), ("https://x.example/w/hindi/1/01.jpg", True),
+        ("https://x.example/w/spanish/3/01.jpg", False), ("https://x.example/w/tamil/2/01.jpg", True)]
+    assert query(warehouse, "SELECT image_id, rank, label FROM raw.prediction_labels ORDER BY 1, 2") == [
+        ("https://x.example/w/hindi/1/01.jpg", 1, "groom"), ("https://x.example/w/hindi/1/01.jpg", 2, "suit"),
+        ("https://x.example/w/spanish/3/01.jpg", 1, "veil"),
+        ("https://x.example/w/tamil/2/01.jpg", 1, "gown"), ("https://x.example/w/tamil/2/01.jpg", 2, "groom")]
+
+
+def test_a_url_prefix_that_is_not_a_url_is_refused_even_when_every_path_is_a_url(tmp_path, run_cli, warehouse):
+    path = tmp_path / "p.csv"
+    write_seed_csv(path, [{"path": "https://x.example/w/hindi/1/01.jpg", "predictions": ["groom"],
+                           "predictions_include_groom_or_bridegroom": True}])
+    result = run_cli("load", "predictions", str(path), "--url-prefix", "cdn.example/m", expect=1)
+    assert "--url-prefix 'cdn.example/m' is not an http(s) URL" in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw.image_predictions") == [(0,)]
