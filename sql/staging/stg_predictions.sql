@@ -2,15 +2,14 @@
 -- appear once (rank NULL) so their target flag is kept.
 SELECT
     p.image_id,
-    r.model,
-    r.run_id,
-    r.started_at AS run_started_at,
-    r.finished_at AS run_finished_at,
-    r.is_current,
+    p.model,
+    p.run_id,
+    p.run_started_at,
+    p.run_finished_at,
+    p.is_current,
     l.rank,
     l.label,
     l.score,
     p.target_in_top_k
-FROM raw.image_predictions AS p
-JOIN raw.prediction_runs AS r USING (run_id)
+FROM staging.stg_image_predictions AS p
 LEFT JOIN raw.prediction_labels AS l USING (run_id, image_id)
