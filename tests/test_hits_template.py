@@ -121,3 +121,12 @@ def test_an_api_answer_with_odd_characters_is_ascii_as_it_says_and_reads_back_th
     assert xml.isascii()
     ElementTree.fromstring(xml.encode("ascii"))  # as a client reading the bytes by their declaration does
     assert answer_fields(xml) == [("selected", "image2|image7"), ("comment", comment)]
+
+
+def test_questions_rendered_one_after_another_each_show_their_own_images():
+    # The template is compiled once per process: each question must still show only its own URLs.
+    first = question_xml(["https://a.example/1.jpg", "https://a.example/2.jpg"], submit_url=SUBMIT)
+    second = question_xml(["https://b.example/3.jpg"], submit_url=SUBMIT)
+    assert slot_images(first) == {"image1": "https://a.example/1.jpg", "image2": "https://a.example/2.jpg"}
+    assert slot_images(second) == {"image1": "https://b.example/3.jpg"}
+    assert question_xml(["https://a.example/1.jpg", "https://a.example/2.jpg"], submit_url=SUBMIT) == first
