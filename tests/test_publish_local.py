@@ -818,3 +818,18 @@ def test_a_resumed_extension_left_with_capped_hits_only_is_still_named_this_requ
     assert "your request (+1 on each HIT) is not applied" in resumed_note(plan, 1)
     uncapped = ExtensionPlan("b", extra={"H1": 3}, from_assignments={"H1": 3}, resumed_from=datetime(2026, 1, 1))
     assert "your request (+5 on each HIT) is not applied" in resumed_note(uncapped, 5)
+
+
+
+def test_listing_more_hits_than_a_page_gives_each_once_in_the_order_they_were_created(server):
+    turk = server.turk
+    hit_type = turk.handle("CreateHITType", {"Title": "t", "Description": "d", "Reward": "0.01",
+                                             "AssignmentDurationInSeconds": 600})["HITTypeId"]
+    question = question_xml(["https://img.example/0.jpg"], submit_url="https://submit.example/")
+    created = [turk.handle("CreateHITWithHITType", {"HITTypeId": hit_type, "Question": question,
+                                                    "LifetimeInSeconds": 3600, "RequesterAnnotation": f"n{n}"})
+               ["HIT"]["HITId"] for n in range(230)]
+    listed = list(platform_for(server).list_hits())
+    assert [hit.hit_id for hit in listed] == created
+    assert [hit.requester_annotation for hit in listed] == [f"n{n}" for n in range(230)]
+    assert {hit.question for hit in listed} == {question}

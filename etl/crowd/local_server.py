@@ -233,8 +233,11 @@ class LocalTurk:
         return {"HIT": self._hit_payload(self._hit(params["HITId"]))}
 
     def op_ListHITs(self, params: dict) -> dict:
+        # Only the page's HITs are described: describing all of them for each page of 100 made
+        # listing 14,000 HITs take 18 s, and grew with the square of their number.
         hits = sorted(self.hits.values(), key=lambda h: (h.creation_time, h.hit_id))
-        return self._page([self._hit_payload(h) for h in hits], params, "HITs")
+        page = self._page(hits, params, "HITs")
+        return {**page, "HITs": [self._hit_payload(h) for h in page["HITs"]]}
 
     def op_ListAssignmentsForHIT(self, params: dict) -> dict:
         hit = self._hit(params["HITId"])
