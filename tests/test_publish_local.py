@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from conftest import query, table_fingerprints
 
 from etl.crowd.local_server import LocalTurkServer, local_turk
 from etl.crowd.mturk import MTurkPlatform, target_for
-from etl.crowd.platform import seed_qualifications
+from etl.crowd.platform import PlatformError, seed_qualifications
 from etl.errors import CrowdauditError
+from etl.hits.manage import expire_batch
 from etl.hits.plan import HitDesign, build_hits
 from etl.hits.publish import publish_batch
 from etl.hits.template import question_xml, slot_images
@@ -819,6 +821,38 @@ def test_a_resumed_extension_left_with_capped_hits_only_is_still_named_this_requ
     uncapped = ExtensionPlan("b", extra={"H1": 3}, from_assignments={"H1": 3}, resumed_from=datetime(2026, 1, 1))
     assert "your request (+5 on each HIT) is not applied" in resumed_note(uncapped, 5)
 
+
+class _FailsAfter:
+    """A platform whose set_expiration fails once `calls` HITs have been expired."""
+
+    def __init__(self, platform, calls: int):
+        self.platform, self.calls = platform, calls
+
+    def set_expiration(self, hit_id, when):
+        if self.calls == 0:
+            raise PlatformError("UpdateExpirationForHIT: injected ServiceFault")
+        self.calls -= 1
+        self.platform.set_expiration(hit_id, when)
+
+
+def test_expire_records_every_hit_it_expired_also_in_several_updates(warehouse, server, planned, monkeypatch):
+    publish(warehouse, server, planned.batch_id)
+    monkeypatch.setattr("etl.hits.manage.EXPIRED_PER_UPDATE", 3, raising=False)  # 4 HITs: 3, then 1
+    with open_warehouse(warehouse, read_only=False) as con:
+        assert expire_batch(con, platform_for(server), planned.batch_id) == 4
+    assert query(warehouse, "SELECT status, count(DISTINCT expiration), count(*) FROM raw.hits GROUP BY 1") == [
+        ("expired", 1, 4)]
+    assert all(platform_for(server).get_hit(h).available == 0 for h in server.turk.hits)
+
+
+def test_an_expire_whose_call_failed_has_recorded_the_hits_it_expired_before(warehouse, server, planned):
+    publish(warehouse, server, planned.batch_id)
+    with open_warehouse(warehouse, read_only=False) as con, pytest.raises(PlatformError):
+        expire_batch(con, _FailsAfter(platform_for(server), 2), planned.batch_id)
+    assert query(warehouse, "SELECT status, count(*) FROM raw.hits GROUP BY 1 ORDER BY 1") == [
+        ("expired", 2), ("published", 2)]
+    assert sorted(h for h, hit in server.turk.hits.items() if hit.expiration <= time.time()) == [
+        r[0] for r in query(warehouse, "SELECT hit_id FROM raw.hits WHERE status = 'expired' ORDER BY 1")]
 
 
 def test_listing_more_hits_than_a_page_gives_each_once_in_the_order_they_were_created(server):

@@ -81,14 +81,35 @@ def batch_progress(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batc
                          counts["Submitted"], counts["Approved"], counts["Rejected"])
 
 
+# HITs `expire_batch` records as expired in one statement: each statement scans raw.hits for its
+# ids (8 ms on a warehouse of 345,000 HITs), so one per HIT took 80 s of a 10,000-HIT batch.
+EXPIRED_PER_UPDATE = 200
+
+
 def expire_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str) -> int:
-    """Expire every published HIT of the batch now (workers can no longer accept them)."""
+    """Expire every published HIT of the batch now (workers can no longer accept them).
+
+    The HITs the platform expired are recorded EXPIRED_PER_UPDATE at a time, and those expired
+    when a call fails or the run is interrupted are recorded before it stops."""
     now = datetime.now(UTC).replace(tzinfo=None)
     hit_ids = published_hit_ids(con, batch_id)
-    for hit_id, _ in hit_ids:
-        platform.set_expiration(hit_id, now)
-        con.execute("UPDATE raw.hits SET expiration = ?, status = 'expired' WHERE hit_id = ?", [now, hit_id]).fetchall()
+    expired: list[str] = []
+    try:
+        for hit_id, _ in hit_ids:
+            platform.set_expiration(hit_id, now)
+            expired.append(hit_id)
+            if len(expired) == EXPIRED_PER_UPDATE:
+                _record_expired(con, expired, now)
+                expired = []
+    finally:
+        _record_expired(con, expired, now)
     return len(hit_ids)
+
+
+def _record_expired(con: duckdb.DuckDBPyConnection, hit_ids: list[str], expiration: datetime) -> None:
+    if hit_ids:
+        con.execute("UPDATE raw.hits SET expiration = ?, status = 'expired' WHERE hit_id IN (SELECT unnest(?))",
+                    [expiration, hit_ids]).fetchall()
 
 
 def needs_more_votes_exists(con: duckdb.DuckDBPyConnection) -> bool:
