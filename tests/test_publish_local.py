@@ -19,9 +19,10 @@ from etl.crowd.local_server import LocalTurkServer, local_turk
 from etl.crowd.mturk import MTurkPlatform, target_for
 from etl.crowd.platform import PlatformError, seed_qualifications
 from etl.errors import CrowdauditError
-from etl.hits.manage import expire_batch
+from etl.hits.manage import batch_progress, expire_batch, extend_batch, plan_extension
 from etl.hits.plan import HitDesign, build_hits
 from etl.hits.publish import publish_batch
+from etl.hits.results import results_from_platform
 from etl.hits.template import question_xml, slot_images
 from etl.warehouse import open_warehouse
 
@@ -853,6 +854,19 @@ def test_an_expire_whose_call_failed_has_recorded_the_hits_it_expired_before(war
         ("expired", 2), ("published", 2)]
     assert sorted(h for h, hit in server.turk.hits.items() if hit.expiration <= time.time()) == [
         r[0] for r in query(warehouse, "SELECT hit_id FROM raw.hits WHERE status = 'expired' ORDER BY 1")]
+
+
+def test_status_results_extend_and_expire_say_when_each_hit_is_done(warehouse, server, planned):
+    publish(warehouse, server, planned.batch_id)
+    platform = platform_for(server)
+    done: list[str] = []
+    with open_warehouse(warehouse, read_only=False) as con:
+        batch_progress(con, platform, planned.batch_id, on_hit=lambda: done.append("status"))
+        results_from_platform(con, platform, planned.batch_id, on_hit=lambda: done.append("results"))
+        plan = plan_extension(con, planned.batch_id, extra=1, from_needs_more_votes=False)
+        extend_batch(con, platform, plan, budget=Decimal(1), on_hit=lambda: done.append("extend"))
+        expire_batch(con, platform, planned.batch_id, on_hit=lambda: done.append("expire"))
+    assert done == [step for step in ("status", "results", "extend", "expire") for _ in range(planned.n_hits)]
 
 
 def test_listing_more_hits_than_a_page_gives_each_once_in_the_order_they_were_created(server):

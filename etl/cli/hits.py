@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -253,6 +256,18 @@ def _confirm_live(platform, yes: bool, what: str):
     return confirm
 
 
+@contextmanager
+def _per_hit_progress(settings: Settings, n_hits: int, label: str) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr (a terminal, not --silent) advanced once per HIT: status, results,
+    extend and expire make a call or two per HIT, a fifth of a second each on MTurk, and a batch of
+    10,000 HITs was many minutes without a word."""
+    if not (settings.show_progress and n_hits):
+        yield lambda: None
+        return
+    with click.progressbar(length=n_hits, label=label, file=sys.stderr) as bar:
+        yield lambda: bar.update(1)
+
+
 @hits.command("publish")
 @_target_options
 @click.option("--budget", required=True, type=MONEY, help="Most this publish may cost, fees included, USD.")
@@ -305,12 +320,14 @@ def status_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
     Example:
       crowdaudit hits status
     """
-    from etl.hits.manage import batch_progress
+    from etl.hits.manage import batch_progress, published_hit_ids
 
     with open_warehouse(settings.warehouse, read_only=True, wait_seconds=settings.wait_seconds) as con:
         batch_id = _batch(con, batch_id)
         platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
-        click.echo(batch_progress(con, platform, batch_id).summary())
+        with _per_hit_progress(settings, len(published_hit_ids(con, batch_id)), "status") as on_hit:
+            progress = batch_progress(con, platform, batch_id, on_hit=on_hit)
+        click.echo(progress.summary())
 
 
 @hits.command("expire")
@@ -323,12 +340,14 @@ def expire_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
     Example:
       crowdaudit hits expire --batch crowdaudit-1
     """
-    from etl.hits.manage import expire_batch
+    from etl.hits.manage import expire_batch, published_hit_ids
 
     with open_warehouse(settings.warehouse, read_only=False, wait_seconds=settings.wait_seconds, must_exist=True) as con:
         batch_id = _batch(con, batch_id)
         platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
-        click.echo(f"expired {expire_batch(con, platform, batch_id)} HITs of {batch_id}")
+        with _per_hit_progress(settings, len(published_hit_ids(con, batch_id)), "expire") as on_hit:
+            expired = expire_batch(con, platform, batch_id, on_hit=on_hit)
+        click.echo(f"expired {expired} HITs of {batch_id}")
 
 
 @hits.command("results")
@@ -360,14 +379,15 @@ def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
                         must_exist=True) as con:
         batch_id = _batch(con, batch_id)
         # A batch only planned has no answers to fetch, and no target yet (it is not a sandbox batch).
-        published_hit_ids(con, batch_id)
+        n_hits = len(published_hit_ids(con, batch_id))
         platform = _batch_platform(con, batch_id, sandbox, endpoint_url)
         if then_ingest and platform.target.name == "sandbox" and not allow_sandbox:
             raise CrowdauditError(
                 f"batch {batch_id} is on the MTurk sandbox, whose workers are testers: its answers would count as "
                 "votes in every mart. Leave out --ingest to look at them, or pass --allow-sandbox to ingest them"
             )
-        results = results_from_platform(con, platform, batch_id)
+        with _per_hit_progress(settings, n_hits, "results") as on_hit:
+            results = results_from_platform(con, platform, batch_id, on_hit=on_hit)
         path = write_results_csv(results, output or Path(f"Batch_{batch_id}_results.csv"))
         click.echo(f"{batch_id}: answers written to {path}")
         if then_ingest and results.is_empty():
@@ -428,7 +448,9 @@ def extend_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
         if dry_run or not plan.extra:
             return
         ask = _confirm_live(platform, yes, f"extend {batch_id}")
-        added = extend_batch(con, platform, plan, budget=budget, confirm=lambda plan: ask(plan.price))
+        with _per_hit_progress(settings, len(plan.extra), "extend") as on_hit:
+            added = extend_batch(con, platform, plan, budget=budget, confirm=lambda plan: ask(plan.price),
+                                 on_hit=on_hit)
     click.echo(f"added {added} assignments to {batch_id}")
 
 

@@ -67,7 +67,9 @@ def published_hit_ids(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[tup
     return rows
 
 
-def batch_progress(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str) -> BatchProgress:
+def batch_progress(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str, *,
+                   on_hit: Callable[[], None] = lambda: None) -> BatchProgress:
+    """`on_hit` is called after each HIT's calls (see `expire_batch`)."""
     counts: Counter[str] = Counter()
     available = pending = asked = 0
     hit_ids = published_hit_ids(con, batch_id)
@@ -77,6 +79,7 @@ def batch_progress(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batc
         pending += hit.pending
         asked += hit.max_assignments
         counts.update(a.status for a in platform.list_assignments(hit_id))
+        on_hit()
     return BatchProgress(batch_id, len(hit_ids), asked, available, pending,
                          counts["Submitted"], counts["Approved"], counts["Rejected"])
 
@@ -86,11 +89,13 @@ def batch_progress(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batc
 EXPIRED_PER_UPDATE = 200
 
 
-def expire_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str) -> int:
+def expire_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str, *,
+                 on_hit: Callable[[], None] = lambda: None) -> int:
     """Expire every published HIT of the batch now (workers can no longer accept them).
 
     The HITs the platform expired are recorded EXPIRED_PER_UPDATE at a time, and those expired
-    when a call fails or the run is interrupted are recorded before it stops."""
+    when a call fails or the run is interrupted are recorded before it stops. `on_hit` is called
+    after each HIT's call: a batch's calls take minutes on MTurk, and the CLI shows them."""
     now = datetime.now(UTC).replace(tzinfo=None)
     hit_ids = published_hit_ids(con, batch_id)
     expired: list[str] = []
@@ -98,6 +103,7 @@ def expire_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_
         for hit_id, _ in hit_ids:
             platform.set_expiration(hit_id, now)
             expired.append(hit_id)
+            on_hit()
             if len(expired) == EXPIRED_PER_UPDATE:
                 _record_expired(con, expired, now)
                 expired = []
@@ -360,12 +366,14 @@ def settle_resumed(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan
 
 
 def extend_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: ExtensionPlan, *,
-                 budget: Decimal, confirm: Callable[[ExtensionPlan], bool] | None = None) -> int:
+                 budget: Decimal, confirm: Callable[[ExtensionPlan], bool] | None = None,
+                 on_hit: Callable[[], None] = lambda: None) -> int:
     """Add the planned assignments; refuses over budget (or the balance) before calling anything.
 
     The plan is written to raw.hit_extensions first and each HIT marked done when the platform has
     taken it. A resumed plan is settled first (settle_resumed), so nothing is added or paid twice
-    and the budget is checked against what remains. Returns the assignments this call added."""
+    and the budget is checked against what remains. Returns the assignments this call added.
+    `on_hit` is called after each HIT (see `expire_batch`)."""
     settle_resumed(con, platform, plan)
     if plan.exact_price > budget:
         raise CrowdauditError(f"extension costs ${plan.price}, over the budget of ${budget}; "
@@ -384,4 +392,5 @@ def extend_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: 
             if "already been processed" not in str(error):
                 raise
         _mark_done(con, hit_id, n, plan.tokens[hit_id])
+        on_hit()
     return sum(plan.extra.values())

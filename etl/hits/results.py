@@ -5,6 +5,7 @@ column, which ingest keeps in raw.assignments.extra as it does a site file's."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -57,8 +58,10 @@ def published_hits(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[tuple[
     return hits
 
 
-def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str) -> pl.DataFrame:
-    """One row per assignment (ListAssignmentsForHIT), in the site's columns and formats."""
+def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str, *,
+                          on_hit: Callable[[], None] = lambda: None) -> pl.DataFrame:
+    """One row per assignment (ListAssignmentsForHIT), in the site's columns and formats. `on_hit`
+    is called after each HIT's calls: two a HIT, minutes for a batch of thousands on MTurk."""
     rows = []
     other_columns: dict[str, None] = {}  # in the order first seen
     hits = published_hits(con, batch_id)
@@ -100,6 +103,7 @@ def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatfor
             row.update(other_answers)
             other_columns.update(dict.fromkeys(other_answers))
             rows.append(row)
+        on_hit()
     columns = [*RESULT_HEADER, *[f"Input.image{n}" for n in range(1, n_slots + 1)], "Answer.selected", *other_columns]
     # As on the site, a field an assignment did not post is an empty cell.
     return pl.DataFrame(rows, schema={c: pl.String for c in columns}).fill_null("")
