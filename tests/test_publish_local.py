@@ -881,3 +881,20 @@ def test_listing_more_hits_than_a_page_gives_each_once_in_the_order_they_were_cr
     assert [hit.hit_id for hit in listed] == created
     assert [hit.requester_annotation for hit in listed] == [f"n{n}" for n in range(230)]
     assert {hit.question for hit in listed} == {question}
+
+
+def test_a_hit_id_the_warehouse_already_holds_is_refused_not_recorded_over_another_hits(warehouse, truth, server,
+                                                                                       planned):
+    # mturk-local restarted with the same --seed hands out its first HIT ids again: recorded, two
+    # batches' HITs shared ids, and their images and answers were mixed (variables.csv crashed).
+    publish(warehouse, server, planned.batch_id)
+    more = {f"https://img.example/more-{i}.jpg": i % 2 == 0 for i in range(N_IMAGES)}
+    with open_warehouse(warehouse, read_only=False) as con:
+        con.executemany("INSERT INTO raw.images (image_id, load_id) VALUES (?, 1)", [[u] for u in more])
+        second = build_hits(con, HitDesign(), seed=6)
+    held = rf"id \w+, which the warehouse already holds for a HIT of batch {planned.batch_id}"
+    with LocalTurkServer(local_turk({**truth, **more}, seed=1)) as restarted, pytest.raises(CrowdauditError, match=held):
+        publish(warehouse, restarted, second.batch_id)
+    assert query(warehouse, "SELECT count(*) = count(DISTINCT hit_id) FROM raw.hits") == [(True,)]
+    assert query(warehouse, f"SELECT DISTINCT status FROM raw.hits WHERE batch_id = '{second.batch_id}'") == [
+        ("planned",)]
