@@ -898,3 +898,17 @@ def test_a_hit_id_the_warehouse_already_holds_is_refused_not_recorded_over_anoth
     assert query(warehouse, "SELECT count(*) = count(DISTINCT hit_id) FROM raw.hits") == [(True,)]
     assert query(warehouse, f"SELECT DISTINCT status FROM raw.hits WHERE batch_id = '{second.batch_id}'") == [
         ("planned",)]
+
+
+def test_an_extension_marked_done_through_a_rowid_that_names_another_row_adds_to_its_own_hit(
+        warehouse, server, planned):
+    from etl.hits.manage import _mark_done, hit_rowids
+
+    publish(warehouse, server, planned.batch_id)
+    with open_warehouse(warehouse, read_only=False) as con:
+        rowids = hit_rowids(con, planned.batch_id)
+        first, second = sorted(rowids)[:2]
+        _mark_done(con, first, 2, "no-such-token", rowids[first])
+        _mark_done(con, second, 1, "no-such-token", rowids[first])  # a row that moved: found by its id
+    assert query(warehouse, "SELECT hit_id, max_assignments FROM raw.hits ORDER BY hit_id")[:3] == [
+        (first, 5), (second, 4), (sorted(rowids)[2], 3)]
