@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import duckdb
+import numpy as np
+import polars as pl
 
 from etl.crowd.mturk import hit_type_payload
 from etl.crowd.platform import (
@@ -149,24 +151,34 @@ def _record(con: duckdb.DuckDBPyConnection, hit: PlannedHit, *, hit_id: str, hit
         ).fetchall()
 
 
-def hit_ids_held(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Every HIT id the warehouse holds: read once per publish (0.5 s and 70 MB at peak for 347,000 HITs),
-    so each id the platform returns is checked without a query per HIT (each would scan raw.hits:
-    8 ms a HIT on that warehouse)."""
-    return {row[0] for row in con.execute("SELECT DISTINCT hit_id FROM raw.hits").fetchall()}
+def hit_ids_held(con: duckdb.DuckDBPyConnection) -> np.ndarray:
+    """The hashes (polars' 64-bit) of every HIT id the warehouse holds, sorted: read once per
+    publish, so each id the platform returns is checked without a query per HIT (each would scan
+    raw.hits: 8 ms a HIT on a warehouse of 347,000 HITs), in 3 MB where a set of the ids took 115 MB."""
+    return np.sort(con.sql("SELECT hit_id FROM raw.hits").pl()["hit_id"].hash().to_numpy())
 
 
-def _refuse_an_id_held(con: duckdb.DuckDBPyConnection, held: set[str], hit: PlannedHit, hit_id: str, *,
+def _may_hold(held: np.ndarray, hit_id: str) -> bool:
+    """Whether `hit_id`'s hash is among `held` (see `hit_ids_held`)."""
+    hashed = pl.Series([hit_id]).hash().to_numpy()[0]
+    at = np.searchsorted(held, hashed)
+    return bool(at < len(held) and held[at] == hashed)
+
+
+def _refuse_an_id_held(con: duckdb.DuckDBPyConnection, held: np.ndarray, hit: PlannedHit, hit_id: str, *,
                        batch_id: str, target: str) -> None:
     """A platform's HIT id is a HIT's for good: recorded over another HIT's, the two HITs would share
     their images and answers. An endpoint that forgot the HITs it made, such as mturk-local started
-    again with the same --seed, hands their ids out again."""
-    if hit_id not in held:
+    again with the same --seed, hands their ids out again. `held`: the hashes of the ids held when
+    the publish began; one found there is confirmed by a query (two ids can share a hash)."""
+    if not _may_hold(held, hit_id):
         return
     holder = con.execute("SELECT any_value(batch_id) FROM raw.hits WHERE hit_id = ?", [hit_id]).fetchall()[0][0]
+    if holder is None:
+        return
     raise CrowdauditError(
         f"{target} gave HIT {hit.local_hit_id} of batch {batch_id} the id {hit_id}, which the warehouse already "
-        f"holds for a HIT of batch {holder or batch_id}: an endpoint that forgot the HITs it made (mturk-local "
+        f"holds for a HIT of batch {holder}: an endpoint that forgot the HITs it made (mturk-local "
         "started again with the same --seed) hands their ids out again. The HIT was created there but not "
         "recorded; publish the batch to an endpoint that does not reuse ids (mturk-local with another --seed)"
     )
@@ -287,7 +299,6 @@ def publish_batch(
         if created.already_existed:
             created = _created_by_this_run(platform, created)
         _refuse_an_id_held(con, held, hit, created.hit_id, batch_id=batch_id, target=platform.target.name)
-        held.add(created.hit_id)
         _record(con, hit, hit_id=created.hit_id, hit_type_id=created.hit_type_id, design=design,
                 target=platform.target.name, token=token, outcome="created", price=per_hit_price,
                 creation_time=created.creation_time, expiration=created.expiration)
