@@ -912,3 +912,25 @@ def test_an_extension_marked_done_through_a_rowid_that_names_another_row_adds_to
         _mark_done(con, second, 1, "no-such-token", rowids[first])  # a row that moved: found by its id
     assert query(warehouse, "SELECT hit_id, max_assignments FROM raw.hits ORDER BY hit_id")[:3] == [
         (first, 5), (second, 4), (sorted(rowids)[2], 3)]
+
+
+@pytest.mark.parametrize("answer", ["n", "y"])
+def test_extend_on_a_terminal_asks_before_spending_and_only_then_shows_its_progress_bar(
+        warehouse, server, planned, monkeypatch, answer):
+    # The bar was drawn before the question: on a terminal, "spend $0.10 of real money ...? [y/N]"
+    # came at the end of a 0% bar, with the cursor hidden while the user typed the answer.
+    from click.testing import CliRunner
+
+    from etl.cli import cli
+    from etl.cli.base import Settings
+
+    publish(warehouse, server, planned.batch_id)
+    live = dataclasses.replace(target_for(endpoint_url=server.url), name="live", live=True)
+    monkeypatch.setattr("etl.cli.hits._batch_platform", lambda *_: MTurkPlatform(live))
+    monkeypatch.setattr(Settings, "show_progress", property(lambda _: True))  # as on a terminal
+    result = CliRunner().invoke(cli, ["--warehouse", str(warehouse), "hits", "extend", "--assignments", "1",
+                                      "--budget", "1"], input=f"{answer}\n")
+    lines = result.output.splitlines()
+    question = next(n for n, line in enumerate(lines) if "of real money on the live MTurk marketplace?" in line)
+    bar = [n for n, line in enumerate(lines) if line == "extend"]  # off a terminal, the bar is its label
+    assert bar == ([] if answer == "n" else [question + 1]), result.output

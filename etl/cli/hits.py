@@ -7,7 +7,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -260,12 +260,22 @@ def _confirm_live(platform, yes: bool, what: str):
 def _per_hit_progress(settings: Settings, n_hits: int, label: str) -> Iterator[Callable[[], None]]:
     """A progress bar on stderr (a terminal, not --silent) advanced once per HIT: status, results,
     extend and expire make a call or two per HIT, a fifth of a second each on MTurk, and a batch of
-    10,000 HITs was many minutes without a word."""
+    10,000 HITs was many minutes without a word. The bar is drawn when the first HIT is done, not
+    before: `extend` asks before spending real money, and a bar drawn first put the question at the
+    end of a 0% bar, with the terminal's cursor hidden while the user typed the answer."""
     if not (settings.show_progress and n_hits):
         yield lambda: None
         return
-    with click.progressbar(length=n_hits, label=label, file=sys.stderr) as bar:
-        yield lambda: bar.update(1)
+    with ExitStack() as stack:
+        bar = None
+
+        def advance() -> None:
+            nonlocal bar
+            if bar is None:
+                bar = stack.enter_context(click.progressbar(length=n_hits, label=label, file=sys.stderr))
+            bar.update(1)
+
+        yield advance
 
 
 @hits.command("publish")
