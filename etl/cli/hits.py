@@ -16,7 +16,7 @@ import click
 from etl.cli.base import SEED, Settings, cli, pass_settings
 from etl.cli.loading import allow_warnings_option
 from etl.errors import CrowdauditError, crowdaudit_command
-from etl.hits.pricing import is_whole_cents
+from etl.hits.pricing import GROUPED_THOUSANDS, is_whole_cents
 from etl.warehouse import open_warehouse
 
 ENDPOINT_ENV = "CROWDAUDIT_MTURK_ENDPOINT"
@@ -32,9 +32,8 @@ class Money(click.ParamType):
     # The warehouse keeps amounts as DECIMAL(12, 4).
     LARGEST = Decimal(99999999)
     # A comma only as a thousands separator (1,000.50). Dropping any comma read a decimal comma
-    # (0,20, as much of Europe writes twenty cents) as a budget or reward ten or a hundred times more;
-    # a first group of 0 (0,025: two and a half cents) is a decimal comma too, never thousands.
-    THOUSANDS = re.compile(r"[1-9]\d{0,2}(,\d{3})+(\.\d*)?")
+    # (0,20, as much of Europe writes twenty cents) as a budget or reward ten or a hundred times more.
+    THOUSANDS = re.compile(rf"{GROUPED_THOUSANDS}(\.\d*)?")
 
     def __init__(self, *, whole_cents: bool = False):
         self.whole_cents = whole_cents

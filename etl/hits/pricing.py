@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, ROUND_UP, Decimal
 
 CENT = Decimal("0.01")
+# Dollars with a comma grouping thousands (1,250): the only comma an amount may hold, here and in a
+# results file's Reward. A first group of 0 is never thousands: `0,020` is two cents written with a
+# decimal comma, not $20.
+GROUPED_THOUSANDS = r"[1-9]\d{0,2}(?:,\d{3})+"
 
 
 @dataclass(frozen=True)

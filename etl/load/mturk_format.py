@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from etl.hits.pricing import GROUPED_THOUSANDS
+
 # The site writes Pacific time; UTC/GMT appear in re-exports. The form is fixed-width
 # (`Wed Feb 20 11:04:42 PST 2019`), so slicing it beats any regex by several times.
 ZONE_OFFSET_HOURS = {"PST": -8, "PDT": -7, "UTC": 0, "GMT": 0}
@@ -61,9 +63,9 @@ def is_not_blank(text: pl.Expr) -> pl.Expr:
 
 
 # Dollars as the site writes them (`$0.01`, `$1,250.00`), or bare. A comma only groups thousands:
-# `0,01` (a decimal comma from a spreadsheet's locale) must not become $1, nor a minus sign pass,
-# and a first group of 0 (`0,010`: a cent with a decimal comma) is never thousands, nor $10.
-MONEY = r"^(?:\$|USD\s*)?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?$"
+# `0,01` or `0,010` (a decimal comma from a spreadsheet's locale) must not become $1 or $10, nor a
+# minus sign pass.
+MONEY = rf"^(?:\$|USD\s*)?(?:{GROUPED_THOUSANDS}|\d+)(?:\.\d+)?$"
 
 
 def parse_money(column: str) -> pl.Expr:
