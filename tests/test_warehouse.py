@@ -228,3 +228,42 @@ def test_the_outcome_migration_leaves_a_current_warehouse_as_it_was(warehouse, m
         assert [c for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE "
                                           "table_name = 'hit_extensions' ORDER BY ordinal_position").fetchall()
                 ][-2:] == ["done_at", "outcome"]
+
+
+IMAGE_URL_TABLES = ("images", "hit_items")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    return con.execute("SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                       "WHERE table_schema = 'raw' AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()
+
+
+def _url_compression(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    con.execute("CHECKPOINT")
+    return {c for (c,) in con.execute(f"SELECT DISTINCT compression FROM pragma_storage_info('raw.{table}') "
+                                      "WHERE column_name = 'image_id' AND segment_type = 'VARCHAR'").fetchall()}
+
+
+def test_upgrading_stores_image_urls_with_zstd_keeping_every_row_and_column(warehouse, monkeypatch):
+    # Migration 14 rebuilds raw.images and raw.hit_items (DuckDB cannot alter a column's
+    # compression): ad-hoc SQL and every loader must find the same columns and rows after it.
+    all_migrations = wh.migrations()
+    monkeypatch.setattr(wh, "migrations", lambda: [m for m in all_migrations if m[0] < 14])
+    urls = [f"https://x.example/hindi/{i}/0{i % 10}.jpg" for i in range(500)]
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        before = {t: _columns(con, t) for t in IMAGE_URL_TABLES}
+        con.executemany("INSERT INTO raw.images VALUES (?, ?, 'hindi', ?, NULL, 7)",
+                        [[u, f"/data/{i}.jpg" if i % 2 else None, str(i)] for i, u in enumerate(urls)])
+        con.executemany("INSERT INTO raw.hit_items VALUES (?, ?, ?, ?)",
+                        [[f"3H{i // 12}", i % 12 + 1, u, None if i % 3 else i % 2 == 0] for i, u in enumerate(urls)])
+        rows_before = {t: con.execute(f"SELECT * FROM raw.{t} ORDER BY ALL").fetchall() for t in IMAGE_URL_TABLES}
+        assert all("ZSTD" not in _url_compression(con, t) for t in IMAGE_URL_TABLES)
+    monkeypatch.setattr(wh, "migrations", lambda: all_migrations)
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        for table in IMAGE_URL_TABLES:
+            assert _columns(con, table) == before[table]
+            assert con.execute(f"SELECT * FROM raw.{table} ORDER BY ALL").fetchall() == rows_before[table]
+            assert _url_compression(con, table) == {"ZSTD"}
+        # A new warehouse's tables are declared the same way.
+        assert "USING COMPRESSION ZSTD" in con.execute(
+            "SELECT sql FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'hit_items'").fetchall()[0][0]
