@@ -854,3 +854,66 @@ def test_a_reward_is_read_in_dollars_and_a_decimal_comma_never_as_thousands():
     written = ["$0.01", "0.05", "$1,250.00", "USD 2", "0,01", "0,010", "00,100", "-0.01", "", None]
     read = pl.DataFrame({"Reward": written}).select(parse_money("Reward"))["Reward"].to_list()
     assert read == [0.01, 0.05, 1250.0, 2.0, None, None, None, None, None, None]
+
+
+# Cells that sit on the edges of "blank" and "an http(s) URL": Unicode spaces (which the regex's
+# \s counts and an ASCII test does not), \x1c-\x1f (which it does not), schemes in other cases or
+# with nothing after them, spaces around and inside.
+EDGE_CELLS = ["", " ", "\u00a0", "\u3000", "\t", "http://", "https://", "http://x", "https://x", "HTTPS://x",
+              "Http://a.b/c", " https://a.b/c ", "https://a b", "https://a\u00a0b", "https://a\u2003",
+              "https://a\x1cb", "https://a\tb", "https://é.example/ü.jpg", "ftp://x", "https:// ", "\u00a0https://x",
+              "https://x\n", "https://x\r\n", "httpss://x", "http:/x", "https://a.b/c\u0085", "x https://a"]
+EDGE_PIECES = st.sampled_from(["http", "https", "://", "HTTP", "s", "/", "a", "é", " ", "\u00a0", "\u2028",
+                               "\t", "\x1f", "\n", ".jpg", ""])
+
+
+def _old_url_check(cells: list[str | None]) -> list[bool]:
+    from etl.quality.suites import URL_SCHEME
+
+    frame = pl.DataFrame({"c": cells}, schema={"c": pl.String})
+    return frame.select(~pl.col("c").fill_null("").str.contains(rf"^\s*(?:{URL_SCHEME}\S+)?\s*$"))["c"].to_list()
+
+
+def _new_url_check(cells: list[str | None]) -> list[bool]:
+    from etl.load.batch_results import _not_an_http_url_nor_blank
+
+    frame = pl.DataFrame({"c": cells}, schema={"c": pl.String})
+    return frame.select(_not_an_http_url_nor_blank("c"))["c"].to_list()
+
+
+def test_an_image_cell_is_refused_exactly_when_the_url_regex_refuses_it():
+    # The quick test for a plain URL must pass nothing the regex refuses, and refuse nothing itself.
+    cells = [*EDGE_CELLS, None]
+    assert _new_url_check(cells) == _old_url_check(cells)
+    assert _new_url_check(["https://a\u00a0b", "https://a b", "http://", " https://a.b/c "]) == [True, True, True, False]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(EDGE_PIECES, max_size=6).map("".join), min_size=1, max_size=20))
+def test_an_image_cell_of_any_such_pieces_is_judged_as_the_url_regex_judges_it(cells):
+    assert _new_url_check(cells) == _old_url_check(cells)
+
+
+def test_an_unparsed_timestamp_is_one_that_holds_more_than_spaces_as_before():
+    from etl.load.mturk_format import is_not_blank, unparsed_and_not_blank
+
+    frame = pl.DataFrame({"text": [*EDGE_CELLS, None] * 2,
+                          "parsed": [1] * (len(EDGE_CELLS) + 1) + [None] * (len(EDGE_CELLS) + 1)},
+                         schema={"text": pl.String, "parsed": pl.Int64})
+    new = frame.select(unparsed_and_not_blank(pl.col("text"), pl.col("parsed")))
+    old = frame.select(pl.col("parsed").is_null() & is_not_blank(pl.col("text")))
+    assert new.to_series().to_list() == old.to_series().to_list()
+    assert new.to_series().sum() == sum(1 for c in EDGE_CELLS if c.strip())
+
+
+@pytest.mark.parametrize("blank", [" ", "\u00a0", "\t \u3000"])
+def test_ticking_a_slot_that_holds_only_spaces_is_refused_whatever_the_spaces(write_results, run_cli, warehouse,
+                                                                            blank):
+    # Only rows with a cell that does not start with "http" are searched for blank cells.
+    path = write_results("blank_slot.csv", {"H1": URLS[:3], "H2": [URLS[3], blank, f" {URLS[4]}"]}, [
+        {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W", "selected": "image3"},
+        {"AssignmentId": "A2", "HITId": "H2", "WorkerId": "W", "selected": "image3|image1"},
+        {"AssignmentId": "A3", "HITId": "H2", "WorkerId": "V", "selected": "image2"},
+    ])
+    result = run_cli("ingest", str(path), expect=1)
+    assert "row 4" in result.output and "slot image2, which holds no image" in result.output

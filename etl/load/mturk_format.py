@@ -46,7 +46,7 @@ def parse_timestamps(frame: pl.DataFrame, columns: tuple[str, ...], *, suffix: s
     a million values first cost as much as parsing them."""
     parsed = frame.with_columns(parse_mturk_timestamp(pl.col(c)).alias(c + suffix) for c in columns)
     unparsed = parsed.select(
-        (pl.col(c + suffix).is_null() & is_not_blank(pl.col(c))).any().alias(c) for c in columns
+        unparsed_and_not_blank(pl.col(c), pl.col(c + suffix)).any().alias(c) for c in columns
     ).row(0, named=True)
     retry = [c for c, any_unparsed in unparsed.items() if any_unparsed]
     return parsed.with_columns(
@@ -54,6 +54,13 @@ def parse_timestamps(frame: pl.DataFrame, columns: tuple[str, ...], *, suffix: s
                     parse_iso_timestamp(blank_to_null(pl.col(c)))).alias(c + suffix)
         for c in retry
     )
+
+
+def unparsed_and_not_blank(text: pl.Expr, parsed: pl.Expr) -> pl.Expr:
+    """Where `text` holds something `parsed` is null for. Only those cells are searched for a
+    character that is not a space: in a site-written file every timestamp parses, and searching
+    a million of them cost 8 times what masking them out does."""
+    return is_not_blank(pl.when(parsed.is_null()).then(text))
 
 
 def is_not_blank(text: pl.Expr) -> pl.Expr:
