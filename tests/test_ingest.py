@@ -917,3 +917,27 @@ def test_ticking_a_slot_that_holds_only_spaces_is_refused_whatever_the_spaces(wr
     ])
     result = run_cli("ingest", str(path), expect=1)
     assert "row 4" in result.output and "slot image2, which holds no image" in result.output
+
+
+def test_an_id_is_empty_and_a_count_is_refused_exactly_as_when_they_were_stripped_first():
+    # The checks search for a character that is not a space instead of stripping every cell.
+    from etl.load.batch_results import _integer_check, assignment_checks
+    from etl.load.mturk_format import blank_to_null, parse_integer
+
+    cells = [*EDGE_CELLS, None, "12", "-1", " 7 ", "1.5", "0", "\u00a09", "１２"]
+    frame = pl.DataFrame({"HITId": cells, "AssignmentId": cells, "WorkerId": cells, "AssignmentStatus": cells,
+                          "WorkTimeInSeconds": cells}, schema={c: pl.String for c in
+                                                                ("HITId", "AssignmentId", "WorkerId",
+                                                                 "AssignmentStatus", "WorkTimeInSeconds")})
+    frame = frame.with_columns(parse_integer("WorkTimeInSeconds").alias("WorkTimeInSeconds__parsed"),
+                               pl.lit(False).alias("__foreign_token"), pl.lit(False).alias("__slot_without_image"))
+    empty = {column: bad for column, bad, _ in assignment_checks(frame, {1: "HITId"})[:4]}
+    for column, bad in empty.items():
+        assert frame.select(bad).to_series().to_list() == \
+            frame.select(blank_to_null(pl.col(column)).is_null()).to_series().to_list()
+    _, not_a_count, _ = _integer_check("WorkTimeInSeconds")
+    old = blank_to_null(pl.col("WorkTimeInSeconds")).is_not_null() & \
+        ~(pl.col("WorkTimeInSeconds__parsed") >= 0).fill_null(False)
+    refused = frame.select(not_a_count).to_series().to_list()
+    assert refused == frame.select(old).to_series().to_list()
+    assert [c for c, r in zip(cells, refused, strict=True) if r][-3:] == ["-1", "1.5", "１２"]

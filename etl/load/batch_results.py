@@ -185,7 +185,7 @@ def _timestamp_check(column: str) -> Check:
 def _integer_check(column: str) -> Check:
     return (
         column,
-        blank_to_null(pl.col(column)).is_not_null() & ~(pl.col(parsed_name(column)) >= 0).fill_null(False),
+        unparsed_and_not_blank(pl.col(column), pl.when(pl.col(parsed_name(column)) >= 0).then(True)),
         lambda row: f"{row[column]!r} is not a whole number ≥ 0",
     )
 
@@ -259,7 +259,7 @@ def assignment_checks(frame: pl.DataFrame, slots: dict[int, str]) -> list[Check]
     """Rules on each assignment row, in the order they are reported."""
     answer_column = answer_column_name(frame)
     checks: list[Check] = [
-        (c, blank_to_null(pl.col(c)).is_null(), lambda row, c=c: f"{c} is empty") for c in REQUIRED
+        (c, ~is_not_blank(pl.col(c)), lambda row, c=c: f"{c} is empty") for c in REQUIRED
     ]
     checks.append((
         "AssignmentStatus",
