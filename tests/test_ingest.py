@@ -941,3 +941,25 @@ def test_an_id_is_empty_and_a_count_is_refused_exactly_as_when_they_were_strippe
     refused = frame.select(not_a_count).to_series().to_list()
     assert refused == frame.select(old).to_series().to_list()
     assert [c for c, r in zip(cells, refused, strict=True) if r][-3:] == ["-1", "1.5", "１２"]
+
+
+# Every Unicode scalar value, once: the quick tests must agree with the regex on each character,
+# not only on the spaces someone thought of (\x0b and \x0c are ASCII whitespace too).
+EVERY_CHARACTER = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+
+
+@pytest.mark.parametrize("form", ["https://a{}b", "http://{}", "{}https://a", "{}"])
+def test_an_image_cell_holding_any_one_character_is_judged_as_the_url_regex_judges_it(form):
+    cells = [form.format(c) for c in EVERY_CHARACTER]
+    new, old = _new_url_check(cells), _old_url_check(cells)
+    assert [c for c, n, o in zip(cells, new, old, strict=True) if n != o] == []
+    assert sum(old) > 0  # the form has both kinds of cell, so a quick test that passes all would fail here
+
+
+def test_a_cell_is_blank_for_the_every_cell_blank_check_exactly_when_stripping_leaves_nothing():
+    from etl.load.mturk_format import is_not_blank
+
+    frame = pl.DataFrame({"c": [*EVERY_CHARACTER, None]}, schema={"c": pl.String})
+    judged = frame.select(blank=~is_not_blank(pl.col("c")), stripped=pl.col("c").str.strip_chars().fill_null("") == "")
+    assert judged.filter(pl.col("blank") != pl.col("stripped"))["blank"].len() == 0
+    assert judged["blank"].sum() == 26  # Unicode White_Space (25 characters) and the null cell
