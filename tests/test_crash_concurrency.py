@@ -134,7 +134,7 @@ def test_while_ingest_runs_other_commands_say_the_warehouse_is_in_use(command, b
     try:
         wait_until_locked(warehouse, first)
         started = time.monotonic()
-        blocked = run(warehouse, "--wait", "1", *args)
+        blocked = run(warehouse, "--wait", "0.5", *args)
         waited = time.monotonic() - started
         still_running = first.poll() is None
     finally:
@@ -143,8 +143,10 @@ def test_while_ingest_runs_other_commands_say_the_warehouse_is_in_use(command, b
         assert blocked.returncode == 1, blocked.stdout
         assert "is in use: another process" in blocked.stderr
         assert "Retry" in blocked.stderr and "Traceback" not in blocked.stderr
-        assert waited >= 1
-    assert assignments(warehouse)[0] == N_ASSIGNMENTS
+        assert waited >= 0.5
+    # When the big ingest ended within the wait, the small one was free to load after it.
+    loaded_after = command[0] == "ingest" and not still_running and blocked.returncode == 0
+    assert assignments(warehouse)[0] == N_ASSIGNMENTS + (1 if loaded_after else 0)
 
 
 def test_a_reader_holding_the_warehouse_makes_a_writer_say_so(tmp_path):
