@@ -183,9 +183,10 @@ def _timestamp_check(column: str) -> Check:
 
 
 def _integer_check(column: str) -> Check:
+    a_count = pl.when(pl.col(parsed_name(column)) >= 0).then(True)  # null where it is not a whole number ≥ 0
     return (
         column,
-        unparsed_and_not_blank(pl.col(column), pl.when(pl.col(parsed_name(column)) >= 0).then(True)),
+        unparsed_and_not_blank(pl.col(column), a_count),
         lambda row: f"{row[column]!r} is not a whole number ≥ 0",
     )
 
