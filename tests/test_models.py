@@ -93,6 +93,43 @@ def test_a_model_can_ask_to_be_a_table_in_a_view_layer(tmp_path, warehouse):
         assert kind.fetchall() == [("BASE TABLE",)]
 
 
+def test_a_table_model_keeps_its_querys_column_names_types_and_rows_with_image_urls_in_zstd(tmp_path, warehouse):
+    # Tables are declared from the query's columns, then filled, so the URLs can be stored as ZSTD:
+    # every name and type must still be what CREATE TABLE AS would have made.
+    sql_dir = tmp_path / "sql"
+    select = ("SELECT 'https://x.example/' || i || '.jpg' AS image_id, i::DECIMAL(18, 3) AS \"odd \"\"name\"\"\", "
+              "[i, i + 1] AS pair, {'a b': i} AS record, NULL AS nothing, 'Western' AS region, "
+              "TIMESTAMPTZ '2019-02-20 19:04:42+00' AS stamped_at FROM range(3000) AS t(i) ORDER BY i DESC")
+    write_models(sql_dir, {"marts/wide.sql": select})
+    with open_warehouse(warehouse, read_only=False) as con:
+        models.build(con, sql_dir=sql_dir)
+        con.execute(f"CREATE TABLE main.as_ctas AS {select}")
+        con.execute("CHECKPOINT")  # rows are compressed as they are written to the file
+        assert con.execute("DESCRIBE main.wide").fetchall() == con.execute("DESCRIBE main.as_ctas").fetchall()
+        # in the query's order, as a table made by CREATE TABLE AS keeps it
+        in_order = "SELECT * REPLACE (stamped_at::VARCHAR AS stamped_at), row_number() OVER () FROM main.{}"
+        assert con.execute(in_order.format("wide")).fetchall() == con.execute(in_order.format("as_ctas")).fetchall()
+        compression = dict(con.execute(
+            "SELECT column_name, list(DISTINCT compression) FROM pragma_storage_info('main.wide') "
+            "WHERE segment_type = 'VARCHAR' GROUP BY ALL").fetchall())
+    assert compression["image_id"] == ["ZSTD"]
+    assert "ZSTD" not in compression["region"]
+
+
+def test_the_built_marts_store_their_image_urls_in_zstd(demo_warehouse_template):
+    with open_warehouse(demo_warehouse_template, read_only=True) as con:
+        tables = [f"{schema}.{table}" for schema, table in con.execute(
+            "SELECT table_schema, table_name FROM information_schema.columns WHERE column_name = 'image_id' "
+            "AND table_schema IN ('main', 'intermediate') AND (table_schema, table_name) IN "
+            "(SELECT schema_name, table_name FROM duckdb_tables())").fetchall()]
+        compression = {table: con.execute(
+            f"SELECT list(DISTINCT compression) FROM pragma_storage_info('{table}') "
+            "WHERE column_name = 'image_id' AND segment_type = 'VARCHAR'").fetchall()[0][0] for table in tables}
+    assert {"main.votes", "main.vote_counts", "main.labels", "main.label_confidence",
+            "intermediate.int_truth_dawid_skene"} <= set(compression)
+    assert all(kinds == ["ZSTD"] for kinds in compression.values()), compression
+
+
 def test_unknown_region_is_one_group_whether_the_language_or_the_image_is_unknown(tmp_path, run_cli, warehouse):
     known, unregistered = "https://ex.org/w/klingon/1/01.jpg", "https://other.org/y.jpg"
     (tmp_path / "images.csv").write_text(f"url,language\n{known},klingon\n")
