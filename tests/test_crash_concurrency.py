@@ -310,7 +310,7 @@ def test_ctrl_c_while_a_build_step_reads_a_python_frame_is_said_as_an_interrupti
             "Invalid Input Error: reading the stream registered as 'dawid_skene_result' failed: Unknown error: . "
             "Detail: Python exception: Traceback (most recent call last):\nKeyboardInterrupt\n")
 
-    monkeypatch.setattr(truth_model, "dawid_skene", interrupted)
+    monkeypatch.setattr(truth_model, "fit_dawid_skene", interrupted)
     result = run_cli("build", expect=130)
     assert INTERRUPTED in result.output and "failed" not in result.output
     assert duckdb.connect(str(warehouse), read_only=True).sql("SELECT count(*) FROM labels").fetchall() == labels_before

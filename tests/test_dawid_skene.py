@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from etl.truth.dawid_skene import dawid_skene
+from etl.truth.dawid_skene import _softplus, dawid_skene, fit_dawid_skene, vote_matrices
 from etl.truth.synthetic import SyntheticCrowd, simulate_crowd
 
 
@@ -84,3 +84,23 @@ def test_posterior_is_the_e_step_of_the_returned_confusion_matrices_image_by_ima
     vote_ratio = np.where(selected, np.log(se) - np.log1p(-sp), np.log1p(-se) - np.log(sp))
     logit = np.log(fit.prior) - np.log1p(-fit.prior) + np.bincount(task, weights=vote_ratio, minlength=2_001)
     np.testing.assert_allclose(fit.p_yes_votes, 1 / (1 + np.exp(-logit)), rtol=1e-9, atol=1e-12)
+
+
+def test_fits_sharing_one_set_of_vote_matrices_equal_fits_each_made_from_the_votes():
+    # The build's three fits (all gold, and each cross-fitting fold) share one set of matrices.
+    task, worker, selected, truth = arrays(SyntheticCrowd(n_images=5_000, n_workers=200), 5)
+    shared = vote_matrices(task.astype(np.int32), worker.astype(np.int32), selected)
+    gold = np.arange(0, 5_000, 7)
+    for chosen in (gold, gold[::2], gold[1::2], np.array([], dtype=np.int64)):
+        alone = dawid_skene(task, worker, selected, gold_task=chosen, gold_truth=truth[chosen], pseudo_count=0.5)
+        from_shared = fit_dawid_skene(shared, gold_task=chosen, gold_truth=truth[chosen], pseudo_count=0.5)
+        assert from_shared.iterations == alone.iterations
+        for field in ("p_yes", "p_yes_votes", "sensitivity", "specificity"):
+            assert np.array_equal(getattr(from_shared, field), getattr(alone, field)), field
+
+
+def test_softplus_is_numpys_logaddexp_of_zero_and_the_logit_even_at_the_extremes():
+    logits = np.concatenate([np.linspace(-800, 800, 100_001), [0.0, -0.0, 1e-300, -1e-300, 710.0, -745.0, 1e308,
+                                                                  -1e308]])
+    np.testing.assert_allclose(_softplus(logits), np.logaddexp(0.0, logits), rtol=1e-15, atol=0)
+    assert np.isfinite(_softplus(logits)).all()

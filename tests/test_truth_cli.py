@@ -194,7 +194,7 @@ def hang(*args, **kwargs):
     Path(building).touch()
     time.sleep(600)
 
-etl.truth.model.dawid_skene = hang
+etl.truth.model.fit_dawid_skene = hang
 sys.argv = ["crowdaudit", "--warehouse", warehouse, "--silent", "labels", "--method", "weighted_vote"]
 main()
 """

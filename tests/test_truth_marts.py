@@ -241,8 +241,8 @@ def test_a_dawid_skene_step_failing_in_duckdb_names_its_error_and_keeps_the_last
 
     warehouse = copy_of(demo_warehouse_template, tmp_path / "wh.duckdb")
     labels_before = query(warehouse, "SELECT * FROM labels ORDER BY image_id")
-    fit = truth_model.dawid_skene
-    monkeypatch.setattr(truth_model, "dawid_skene",
+    fit = truth_model.fit_dawid_skene
+    monkeypatch.setattr(truth_model, "fit_dawid_skene",
                         lambda *args, **kwargs: dataclasses.replace(fit(*args, **kwargs), prior="not a number"))
     with pytest.raises(BuildFailed, match="int_truth_dawid_skene.*Conversion Error") as failed, \
             open_warehouse(warehouse, read_only=False) as con:

@@ -59,8 +59,14 @@ def _sigmoid(logit: np.ndarray) -> np.ndarray:
 
 
 def _softplus(logit: np.ndarray) -> np.ndarray:
-    """log(1 + e^logit), without overflow."""
-    return np.logaddexp(0.0, logit)
+    """log(1 + e^logit), without overflow, as max(logit, 0) + log(1 + e^-|logit|): the same values
+    as np.logaddexp(0, logit) in less than half its time (30 vs 69 ms for 4M images), in place."""
+    result = np.abs(logit)
+    np.negative(result, out=result)
+    np.exp(result, out=result)
+    np.log1p(result, out=result)
+    result += np.maximum(logit, 0.0)
+    return result
 
 
 def _votes_matrix(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) -> sparse.csr_array:
@@ -69,7 +75,47 @@ def _votes_matrix(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns:
     32-bit indices when they fit: half the memory traffic of a product, which is what bounds it."""
     ones = np.ones(rows.size)
     index_type = np.int32 if max(n_rows, n_columns, rows.size) < np.iinfo(np.int32).max else np.int64
-    return sparse.csr_array((ones, (rows.astype(index_type), columns.astype(index_type))), shape=(n_rows, n_columns))
+    return sparse.csr_array((ones, (rows.astype(index_type, copy=False), columns.astype(index_type, copy=False))),
+                            shape=(n_rows, n_columns))
+
+
+@dataclass(frozen=True)
+class VoteMatrices:
+    """The votes as two 0/1 matrices, images x workers, one for the yes votes and one for the no
+    votes. Building them sorts every vote (0.45 s for 12M): fits that differ only in their gold
+    (the cross-fitting's) share one."""
+
+    yes_votes: sparse.csr_array
+    no_votes: sparse.csr_array
+    n_votes: int  # every vote, a worker's repeated vote on an image included (the stopping rule's scale)
+
+    @property
+    def n_tasks(self) -> int:
+        return self.yes_votes.shape[0]
+
+    @property
+    def n_workers(self) -> int:
+        return self.yes_votes.shape[1]
+
+
+def vote_matrices(task: np.ndarray, worker: np.ndarray, selected: np.ndarray, *,
+                  n_tasks: int | None = None, n_workers: int | None = None) -> VoteMatrices:
+    """task, worker: integer codes (0..n-1) of each vote's image and worker; selected: the vote (bool)."""
+    task, worker = _integer_codes(task), _integer_codes(worker)
+    selected = np.asarray(selected, dtype=bool)
+    n_tasks = (int(task.max()) + 1 if task.size else 0) if n_tasks is None else n_tasks
+    n_workers = (int(worker.max()) + 1 if worker.size else 0) if n_workers is None else n_workers
+    return VoteMatrices(
+        yes_votes=_votes_matrix(task[selected], worker[selected], n_tasks, n_workers),
+        no_votes=_votes_matrix(task[~selected], worker[~selected], n_tasks, n_workers),
+        n_votes=task.size,
+    )
+
+
+def _integer_codes(codes: np.ndarray) -> np.ndarray:
+    """The codes as they come when they are integers (DuckDB hands over int32: no 12M-row copy)."""
+    codes = np.asarray(codes)
+    return codes if np.issubdtype(codes.dtype, np.integer) else codes.astype(np.int64)
 
 
 class _TwoCores:
@@ -116,12 +162,23 @@ def dawid_skene(
     pseudo_count: added to both the right and the wrong answers of every worker in the M-step
         (a symmetric Beta prior on each confusion entry); 0 is the paper's maximum likelihood.
     """
-    task = np.asarray(task, dtype=np.int64)
-    worker = np.asarray(worker, dtype=np.int64)
-    selected = np.asarray(selected, dtype=bool)
-    n_tasks = int(task.max()) + 1 if n_tasks is None else n_tasks
-    n_workers = int(worker.max()) + 1 if n_workers is None else n_workers
-    if task.size == 0:
+    votes = vote_matrices(task, worker, selected, n_tasks=n_tasks, n_workers=n_workers)
+    return fit_dawid_skene(votes, gold_task=gold_task, gold_truth=gold_truth, tol=tol, max_iter=max_iter,
+                           pseudo_count=pseudo_count)
+
+
+def fit_dawid_skene(
+    votes: VoteMatrices,
+    *,
+    gold_task: np.ndarray | None = None,
+    gold_truth: np.ndarray | None = None,
+    tol: float = 1e-7,
+    max_iter: int = 200,
+    pseudo_count: float = 0.0,
+) -> DawidSkeneFit:
+    """`dawid_skene` on votes already in matrices."""
+    n_tasks, n_workers = votes.n_tasks, votes.n_workers
+    if votes.n_votes == 0:
         empty = np.full(n_tasks, np.nan)
         return DawidSkeneFit(empty, empty, np.full(n_workers, np.nan), np.full(n_workers, np.nan),
                              float("nan"), 0, True, 0.0)
@@ -129,19 +186,16 @@ def dawid_skene(
     gold_task = np.asarray([] if gold_task is None else gold_task, dtype=np.int64)
     gold_truth = np.asarray([] if gold_truth is None else gold_truth, dtype=np.float64)
 
-    # Votes as 0/1 matrices, images x workers, split by answer. Counts are constant; each EM step
-    # is four matrix-vector products, two with the transposes.
-    yes_votes = _votes_matrix(task[selected], worker[selected], n_tasks, n_workers)
-    no_votes = _votes_matrix(task[~selected], worker[~selected], n_tasks, n_workers)
-    yes_per_task = yes_votes.sum(axis=1)
-    votes_per_task = yes_per_task + no_votes.sum(axis=1)
+    # Counts are constant; each EM step is four matrix-vector products, two with the transposes.
+    yes_per_task = votes.yes_votes.sum(axis=1)
+    votes_per_task = yes_per_task + votes.no_votes.sum(axis=1)
 
     p_yes = np.divide(yes_per_task, votes_per_task, out=np.full(n_tasks, 0.5), where=votes_per_task > 0)
     p_yes[gold_task] = gold_truth
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return _em(_TwoCores(pool), yes_votes, no_votes, p_yes, gold_task, gold_truth,
-                   n_votes=task.size, tol=tol, max_iter=max_iter, pseudo_count=pseudo_count)
+        return _em(_TwoCores(pool), votes.yes_votes, votes.no_votes, p_yes, gold_task, gold_truth,
+                   n_votes=votes.n_votes, tol=tol, max_iter=max_iter, pseudo_count=pseudo_count)
 
 
 def _em(

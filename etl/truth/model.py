@@ -25,8 +25,8 @@ import numpy as np
 import polars as pl
 
 from etl.load.transaction import staged
-from etl.models import PythonModel, register_python_model
-from etl.truth.dawid_skene import DawidSkeneFit, dawid_skene
+from etl.models import PythonModel, create_table_as, register_python_model
+from etl.truth.dawid_skene import DawidSkeneFit, fit_dawid_skene, vote_matrices
 
 RELATION = "intermediate.int_truth_dawid_skene"
 # Added to each worker's right and wrong answers on each side. The fit's table carries it
@@ -67,14 +67,14 @@ def build_dawid_skene(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT i.task, g.truth FROM ds_images AS i JOIN staging.stg_gold AS g USING (image_id) "
         "ORDER BY g.image_id"
     ).fetchnumpy()
-    task, worker = coded["task"].astype(np.int64), coded["worker"].astype(np.int64)
-    selected = np.asarray(coded["selected"], dtype=bool)
+    # One set of vote matrices for the three fits below, which differ only in the gold they clamp.
+    votes = vote_matrices(coded["task"], coded["worker"], coded["selected"], n_tasks=n_tasks)
+    del coded
     gold_task, gold_truth = gold["task"].astype(np.int64), np.asarray(gold["truth"], dtype=bool)
-    n_workers = int(worker.max()) + 1 if worker.size else 0
 
     def fit_clamping(chosen: np.ndarray) -> DawidSkeneFit:
-        return dawid_skene(task, worker, selected, n_tasks=n_tasks, n_workers=n_workers,
-                           gold_task=gold_task[chosen], gold_truth=gold_truth[chosen], pseudo_count=PSEUDO_COUNT)
+        return fit_dawid_skene(votes, gold_task=gold_task[chosen], gold_truth=gold_truth[chosen],
+                               pseudo_count=PSEUDO_COUNT)
 
     fit = fit_clamping(np.ones(gold_task.size, dtype=bool))
     p_yes_held_out = np.full(n_tasks, np.nan)
@@ -92,9 +92,10 @@ def build_dawid_skene(con: duckdb.DuckDBPyConnection) -> None:
     # On a failure the build's rollback drops ds_images: dropping it here as well would fail in the
     # aborted transaction and put "transaction is aborted" in place of the reason (out of memory, disk full).
     with staged(con, dawid_skene_result=result):
-        con.execute(
-            f"""
-            CREATE OR REPLACE TABLE {RELATION} AS
+        create_table_as(
+            con,
+            RELATION,
+            """
             SELECT i.image_id::VARCHAR AS image_id, r.p_yes, r.p_yes_votes, r.p_yes_held_out,
                    ?::DOUBLE AS prior, ?::INTEGER AS iterations, ?::BOOLEAN AS converged,
                    ?::DOUBLE AS pseudo_count
