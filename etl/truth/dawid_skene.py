@@ -60,7 +60,8 @@ def _sigmoid(logit: np.ndarray) -> np.ndarray:
 
 def _softplus(logit: np.ndarray) -> np.ndarray:
     """log(1 + e^logit), without overflow, as max(logit, 0) + log(1 + e^-|logit|): the same values
-    as np.logaddexp(0, logit) in less than half its time (30 vs 69 ms for 4M images), in place."""
+    as np.logaddexp(0, logit) in less than half its time (30 vs 69 ms for 4M images), computed in
+    its one result array."""
     result = np.abs(logit)
     np.negative(result, out=result)
     np.exp(result, out=result)
