@@ -170,13 +170,26 @@ def create_table_as(con: duckdb.DuckDBPyConnection, relation: str, sql: str, par
     DuckDB has no way to name a column's compression in CREATE TABLE AS nor to alter it later, so
     the table is declared from the query's own column names and types, then filled."""
     columns = con.execute(f"DESCRIBE {sql}", parameters).fetchall()
+    names = _unique_names(con, [name for name, *_ in columns])
     declared = ", ".join(
-        '"{}" {}{}'.format(name.replace('"', '""'), type_,
-                           " USING COMPRESSION zstd" if name in ZSTD_COLUMNS and type_ == "VARCHAR" else "")
-        for name, type_, *_ in columns
+        "{} {}{}".format(_quoted(name), type_,
+                         " USING COMPRESSION zstd" if name in ZSTD_COLUMNS and type_ == "VARCHAR" else "")
+        for name, (_, type_, *_) in zip(names, columns, strict=True)
     )
     con.execute(f"CREATE OR REPLACE TABLE {relation} ({declared})")
     con.execute(f"INSERT INTO {relation}\n{sql}", parameters)
+
+
+def _unique_names(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[str]:
+    """The column names CREATE TABLE AS gives a query's columns: a repeated name (`SELECT *` over a
+    join, `1 AS a, 2 AS A`) becomes `a_1`, `a_2`, ..., as DuckDB renames it in a subquery. Declared
+    as DESCRIBE prints them, the table would have one column twice and the build would fail."""
+    as_subquery = ", ".join(f"NULL AS {_quoted(name)}" for name in names)
+    return [name for name, *_ in con.execute(f"DESCRIBE SELECT * FROM (SELECT {as_subquery})").fetchall()]
+
+
+def _quoted(name: str) -> str:
+    return '"{}"'.format(name.replace('"', '""'))
 
 
 @dataclass

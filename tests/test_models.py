@@ -116,6 +116,23 @@ def test_a_table_model_keeps_its_querys_column_names_types_and_rows_with_image_u
     assert "ZSTD" not in compression["region"]
 
 
+def test_a_table_model_repeating_a_column_name_builds_with_the_names_create_table_as_gives(tmp_path, warehouse):
+    # `SELECT *` over a join repeats the key; CREATE TABLE AS renamed the second one, so the table
+    # declared from the query's columns must as well instead of failing the build.
+    sql_dir = tmp_path / "sql"
+    select = ("SELECT * FROM (SELECT 'https://x.example/1.jpg' AS image_id, 1 AS a) AS l "
+              "JOIN (SELECT 'https://x.example/1.jpg' AS image_id, 2 AS A, 3 AS a_1, 4 AS \"Ü\", 5 AS \"ü\") AS r "
+              "ON l.image_id = r.image_id")
+    write_models(sql_dir, {"marts/joined.sql": select})
+    with open_warehouse(warehouse, read_only=False) as con:
+        models.build(con, sql_dir=sql_dir)
+        con.execute(f"CREATE TABLE main.as_ctas AS {select}")
+        assert con.execute("DESCRIBE main.joined").fetchall() == con.execute("DESCRIBE main.as_ctas").fetchall()
+        assert [name for name, *_ in con.execute("DESCRIBE main.joined").fetchall()] == [
+            "image_id", "a", "image_id_1", "A_1", "a_1_1", "Ü", "ü"]
+        assert con.execute("SELECT * FROM main.joined").fetchall() == con.execute("SELECT * FROM main.as_ctas").fetchall()
+
+
 def test_the_built_marts_store_their_image_urls_in_zstd(demo_warehouse_template):
     with open_warehouse(demo_warehouse_template, read_only=True) as con:
         tables = [f"{schema}.{table}" for schema, table in con.execute(
