@@ -89,6 +89,10 @@ def table_references(con: duckdb.DuckDBPyConnection, sql: str) -> set[tuple[str,
     tree = json.loads(serialized)
     if tree.get("error"):
         raise BuildFailed(f"cannot parse SQL: {tree.get('error_message')}")
+    # A table is declared from what DESCRIBE says of the file, which describes its last statement
+    # only, then filled from its first: with two SELECTs the build would fail with a traceback.
+    if len(tree["statements"]) != 1:
+        raise BuildFailed(f"a model is one SELECT statement; this file holds {len(tree['statements'])}")
     return set(_table_refs(tree))
 
 

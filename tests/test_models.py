@@ -78,6 +78,23 @@ def test_a_broken_model_is_named_in_the_error(tmp_path, warehouse):
         models.build(con, sql_dir=sql_dir)
 
 
+@pytest.mark.parametrize("sql", ["SELECT 1 AS a;\nSELECT 2 AS b", "-- the query is still to be written"])
+def test_a_model_file_that_is_not_one_select_is_refused_by_name(tmp_path, warehouse, sql):
+    sql_dir = tmp_path / "sql"
+    write_models(sql_dir, {"marts/two.sql": sql})
+    with open_warehouse(warehouse, read_only=False) as con, pytest.raises(
+            models.BuildFailed, match=r"two\.sql: a model is one SELECT statement; this file holds [02]"):
+        models.build(con, sql_dir=sql_dir)
+
+
+def test_a_model_ending_in_a_semicolon_and_a_comment_builds(tmp_path, warehouse):
+    sql_dir = tmp_path / "sql"
+    write_models(sql_dir, {"marts/noted.sql": "SELECT 1 AS a;\n-- a note after the query"})
+    with open_warehouse(warehouse, read_only=False) as con:
+        models.build(con, sql_dir=sql_dir)
+        assert con.execute("SELECT * FROM main.noted").fetchall() == [(1,)]
+
+
 def test_the_shipped_models_build_on_an_empty_warehouse_and_say_it_is_empty(run_cli):
     result = run_cli("build")
     assert "SQL tests passed" in result.output
