@@ -59,9 +59,9 @@ def _sigmoid(logit: np.ndarray) -> np.ndarray:
 
 
 def _softplus(logit: np.ndarray) -> np.ndarray:
-    """log(1 + e^logit), without overflow, as max(logit, 0) + log(1 + e^-|logit|): the same values
-    as np.logaddexp(0, logit) in less than half its time (30 vs 69 ms for 4M images), computed in
-    its one result array."""
+    """log(1 + e^logit), without overflow, as max(logit, 0) + log(1 + e^-|logit|): within 3 ulp of
+    np.logaddexp(0, logit) (it only feeds the stopping rule) in less than half its time (30 vs 69 ms
+    for 4M images), computed in its one result array."""
     result = np.abs(logit)
     np.negative(result, out=result)
     np.exp(result, out=result)
