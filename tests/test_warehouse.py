@@ -231,6 +231,7 @@ def test_the_outcome_migration_leaves_a_current_warehouse_as_it_was(warehouse, m
 
 
 IMAGE_URL_TABLES = ("images", "hit_items")
+OTHER_IMAGE_URL_TABLES = ("image_predictions", "prediction_labels", "gold", "external_votes")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
@@ -267,3 +268,29 @@ def test_upgrading_stores_image_urls_with_zstd_keeping_every_row_and_column(ware
         # A new warehouse's tables are declared the same way.
         assert "USING COMPRESSION ZSTD" in con.execute(
             "SELECT sql FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'hit_items'").fetchall()[0][0]
+
+
+def test_upgrading_stores_the_other_image_urls_with_zstd_keeping_every_row_and_column(warehouse, monkeypatch):
+    # Migration 15 rebuilds the tables of predictions, gold and long-format votes as 14 did images
+    # and hit_items: every column and row stays, NULLs and the load each came from included.
+    all_migrations = wh.migrations()
+    monkeypatch.setattr(wh, "migrations", lambda: [m for m in all_migrations if m[0] < 15])
+    urls = [f"https://x.example/tamil/{i}/0{i % 10}.jpg" for i in range(300)]
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        before = {t: _columns(con, t) for t in OTHER_IMAGE_URL_TABLES}
+        con.executemany("INSERT INTO raw.image_predictions VALUES (?, ?, ?)",
+                        [[f"run{i % 2}", u, i % 3 == 0] for i, u in enumerate(urls)])
+        con.executemany("INSERT INTO raw.prediction_labels VALUES (?, ?, ?, ?, ?)",
+                        [[f"run{i % 2}", u, rank, f"class {rank}", None if i % 4 else rank / 10]
+                         for i, u in enumerate(urls) for rank in (1, 2, 3)])
+        con.executemany("INSERT INTO raw.gold VALUES (?, ?, ?)", [[u, i % 2 == 0, 3] for i, u in enumerate(urls[:90])])
+        con.executemany("INSERT INTO raw.external_votes VALUES (?, ?, ?, ?)",
+                        [[u, f"W{i % 7}", i % 5 == 0, 4] for i, u in enumerate(urls)])
+        rows_before = {t: con.execute(f"SELECT * FROM raw.{t} ORDER BY ALL").fetchall() for t in OTHER_IMAGE_URL_TABLES}
+        assert all("ZSTD" not in _url_compression(con, t) for t in OTHER_IMAGE_URL_TABLES)
+    monkeypatch.setattr(wh, "migrations", lambda: all_migrations)
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        for table in OTHER_IMAGE_URL_TABLES:
+            assert _columns(con, table) == before[table]
+            assert con.execute(f"SELECT * FROM raw.{table} ORDER BY ALL").fetchall() == rows_before[table]
+            assert _url_compression(con, table) == {"ZSTD"}
