@@ -110,6 +110,15 @@ def test_a_model_can_ask_to_be_a_table_in_a_view_layer(tmp_path, warehouse):
         assert kind.fetchall() == [("BASE TABLE",)]
 
 
+def _build_beside_create_table_as(con, sql_dir, name: str, select: str) -> None:
+    """Build `select` as the mart `name`, make main.as_ctas from it with CREATE TABLE AS, and check
+    the two have the same columns: names and types."""
+    write_models(sql_dir, {f"marts/{name}.sql": select})
+    models.build(con, sql_dir=sql_dir)
+    con.execute(f"CREATE TABLE main.as_ctas AS {select}")
+    assert con.execute(f"DESCRIBE main.{name}").fetchall() == con.execute("DESCRIBE main.as_ctas").fetchall()
+
+
 def test_a_table_model_keeps_its_querys_column_names_types_and_rows_with_image_urls_in_zstd(tmp_path, warehouse):
     # Tables are declared from the query's columns, then filled, so the URLs can be stored as ZSTD:
     # every name and type must still be what CREATE TABLE AS would have made.
@@ -117,12 +126,9 @@ def test_a_table_model_keeps_its_querys_column_names_types_and_rows_with_image_u
     select = ("SELECT 'https://x.example/' || i || '.jpg' AS image_id, i::DECIMAL(18, 3) AS \"odd \"\"name\"\"\", "
               "[i, i + 1] AS pair, {'a b': i} AS record, NULL AS nothing, 'Western' AS region, "
               "TIMESTAMPTZ '2019-02-20 19:04:42+00' AS stamped_at FROM range(3000) AS t(i) ORDER BY i DESC")
-    write_models(sql_dir, {"marts/wide.sql": select})
     with open_warehouse(warehouse, read_only=False) as con:
-        models.build(con, sql_dir=sql_dir)
-        con.execute(f"CREATE TABLE main.as_ctas AS {select}")
+        _build_beside_create_table_as(con, sql_dir, "wide", select)
         con.execute("CHECKPOINT")  # rows are compressed as they are written to the file
-        assert con.execute("DESCRIBE main.wide").fetchall() == con.execute("DESCRIBE main.as_ctas").fetchall()
         # in the query's order, as a table made by CREATE TABLE AS keeps it
         in_order = "SELECT * REPLACE (stamped_at::VARCHAR AS stamped_at), row_number() OVER () FROM main.{}"
         assert con.execute(in_order.format("wide")).fetchall() == con.execute(in_order.format("as_ctas")).fetchall()
@@ -140,11 +146,8 @@ def test_a_table_model_repeating_a_column_name_builds_with_the_names_create_tabl
     select = ("SELECT * FROM (SELECT 'https://x.example/1.jpg' AS image_id, 1 AS a) AS l "
               "JOIN (SELECT 'https://x.example/1.jpg' AS image_id, 2 AS A, 3 AS a_1, 4 AS \"Ü\", 5 AS \"ü\") AS r "
               "ON l.image_id = r.image_id")
-    write_models(sql_dir, {"marts/joined.sql": select})
     with open_warehouse(warehouse, read_only=False) as con:
-        models.build(con, sql_dir=sql_dir)
-        con.execute(f"CREATE TABLE main.as_ctas AS {select}")
-        assert con.execute("DESCRIBE main.joined").fetchall() == con.execute("DESCRIBE main.as_ctas").fetchall()
+        _build_beside_create_table_as(con, sql_dir, "joined", select)
         assert [name for name, *_ in con.execute("DESCRIBE main.joined").fetchall()] == [
             "image_id", "a", "image_id_1", "A_1", "a_1_1", "Ü", "ü"]
         assert con.execute("SELECT * FROM main.joined").fetchall() == con.execute("SELECT * FROM main.as_ctas").fetchall()

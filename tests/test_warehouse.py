@@ -245,27 +245,38 @@ def _url_compression(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
                                       "WHERE column_name = 'image_id' AND segment_type = 'VARCHAR'").fetchall()}
 
 
+def _upgrade_keeps_rows_and_stores_urls_with_zstd(warehouse, monkeypatch, version: int, tables: tuple[str, ...],
+                                                   fill) -> None:
+    """Make a warehouse without migration `version`, `fill(con)` its tables, upgrade it: each of
+    `tables` keeps its columns and rows, and its image_id column is ZSTD afterwards only."""
+    all_migrations = wh.migrations()
+    monkeypatch.setattr(wh, "migrations", lambda: [m for m in all_migrations if m[0] < version])
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        before = {t: _columns(con, t) for t in tables}
+        fill(con)
+        rows_before = {t: con.execute(f"SELECT * FROM raw.{t} ORDER BY ALL").fetchall() for t in tables}
+        assert all("ZSTD" not in _url_compression(con, t) for t in tables)
+    monkeypatch.setattr(wh, "migrations", lambda: all_migrations)
+    with wh.open_warehouse(warehouse, read_only=False) as con:
+        for table in tables:
+            assert _columns(con, table) == before[table]
+            assert con.execute(f"SELECT * FROM raw.{table} ORDER BY ALL").fetchall() == rows_before[table]
+            assert _url_compression(con, table) == {"ZSTD"}
+
+
 def test_upgrading_stores_image_urls_with_zstd_keeping_every_row_and_column(warehouse, monkeypatch):
     # Migration 14 rebuilds raw.images and raw.hit_items (DuckDB cannot alter a column's
     # compression): ad-hoc SQL and every loader must find the same columns and rows after it.
-    all_migrations = wh.migrations()
-    monkeypatch.setattr(wh, "migrations", lambda: [m for m in all_migrations if m[0] < 14])
     urls = [f"https://x.example/hindi/{i}/0{i % 10}.jpg" for i in range(500)]
-    with wh.open_warehouse(warehouse, read_only=False) as con:
-        before = {t: _columns(con, t) for t in IMAGE_URL_TABLES}
+
+    def fill(con):
         con.executemany("INSERT INTO raw.images VALUES (?, ?, 'hindi', ?, NULL, 7)",
                         [[u, f"/data/{i}.jpg" if i % 2 else None, str(i)] for i, u in enumerate(urls)])
         con.executemany("INSERT INTO raw.hit_items VALUES (?, ?, ?, ?)",
                         [[f"3H{i // 12}", i % 12 + 1, u, None if i % 3 else i % 2 == 0] for i, u in enumerate(urls)])
-        rows_before = {t: con.execute(f"SELECT * FROM raw.{t} ORDER BY ALL").fetchall() for t in IMAGE_URL_TABLES}
-        assert all("ZSTD" not in _url_compression(con, t) for t in IMAGE_URL_TABLES)
-    monkeypatch.setattr(wh, "migrations", lambda: all_migrations)
-    with wh.open_warehouse(warehouse, read_only=False) as con:
-        for table in IMAGE_URL_TABLES:
-            assert _columns(con, table) == before[table]
-            assert con.execute(f"SELECT * FROM raw.{table} ORDER BY ALL").fetchall() == rows_before[table]
-            assert _url_compression(con, table) == {"ZSTD"}
-        # A new warehouse's tables are declared the same way.
+
+    _upgrade_keeps_rows_and_stores_urls_with_zstd(warehouse, monkeypatch, 14, IMAGE_URL_TABLES, fill)
+    with wh.open_warehouse(warehouse, read_only=True) as con:  # a new warehouse's tables are declared so too
         assert "USING COMPRESSION ZSTD" in con.execute(
             "SELECT sql FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'hit_items'").fetchall()[0][0]
 
@@ -273,11 +284,9 @@ def test_upgrading_stores_image_urls_with_zstd_keeping_every_row_and_column(ware
 def test_upgrading_stores_the_other_image_urls_with_zstd_keeping_every_row_and_column(warehouse, monkeypatch):
     # Migration 15 rebuilds the tables of predictions, gold and long-format votes as 14 did images
     # and hit_items: every column and row stays, NULLs and the load each came from included.
-    all_migrations = wh.migrations()
-    monkeypatch.setattr(wh, "migrations", lambda: [m for m in all_migrations if m[0] < 15])
     urls = [f"https://x.example/tamil/{i}/0{i % 10}.jpg" for i in range(300)]
-    with wh.open_warehouse(warehouse, read_only=False) as con:
-        before = {t: _columns(con, t) for t in OTHER_IMAGE_URL_TABLES}
+
+    def fill(con):
         con.executemany("INSERT INTO raw.image_predictions VALUES (?, ?, ?)",
                         [[f"run{i % 2}", u, i % 3 == 0] for i, u in enumerate(urls)])
         con.executemany("INSERT INTO raw.prediction_labels VALUES (?, ?, ?, ?, ?)",
@@ -286,14 +295,8 @@ def test_upgrading_stores_the_other_image_urls_with_zstd_keeping_every_row_and_c
         con.executemany("INSERT INTO raw.gold VALUES (?, ?, ?)", [[u, i % 2 == 0, 3] for i, u in enumerate(urls[:90])])
         con.executemany("INSERT INTO raw.external_votes VALUES (?, ?, ?, ?)",
                         [[u, f"W{i % 7}", i % 5 == 0, 4] for i, u in enumerate(urls)])
-        rows_before = {t: con.execute(f"SELECT * FROM raw.{t} ORDER BY ALL").fetchall() for t in OTHER_IMAGE_URL_TABLES}
-        assert all("ZSTD" not in _url_compression(con, t) for t in OTHER_IMAGE_URL_TABLES)
-    monkeypatch.setattr(wh, "migrations", lambda: all_migrations)
-    with wh.open_warehouse(warehouse, read_only=False) as con:
-        for table in OTHER_IMAGE_URL_TABLES:
-            assert _columns(con, table) == before[table]
-            assert con.execute(f"SELECT * FROM raw.{table} ORDER BY ALL").fetchall() == rows_before[table]
-            assert _url_compression(con, table) == {"ZSTD"}
+
+    _upgrade_keeps_rows_and_stores_urls_with_zstd(warehouse, monkeypatch, 15, OTHER_IMAGE_URL_TABLES, fill)
 
 
 def _raw_table_contract(con: duckdb.DuckDBPyConnection) -> list[tuple]:
