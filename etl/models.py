@@ -24,7 +24,7 @@ import duckdb
 from etl.errors import CrowdauditError, is_interrupt
 from etl.hits.pricing import fee_macro_sql
 from etl.paths import SQL_DIR
-from etl.warehouse import transaction
+from etl.warehouse import sql_identifier, transaction
 
 LAYER_SCHEMAS = {"staging": "staging", "intermediate": "intermediate", "marts": "main"}
 MATERIALIZATION = {"staging": "VIEW", "intermediate": "VIEW", "marts": "TABLE"}
@@ -176,7 +176,7 @@ def create_table_as(con: duckdb.DuckDBPyConnection, relation: str, sql: str, par
     columns = con.execute(f"DESCRIBE {sql}", parameters).fetchall()
     names = _unique_names(con, [name for name, *_ in columns])
     declared = ", ".join(
-        "{} {}{}".format(_quoted(name), type_,
+        "{} {}{}".format(sql_identifier(name), type_,
                          " USING COMPRESSION zstd" if name in ZSTD_COLUMNS and type_ == "VARCHAR" else "")
         for name, (_, type_, *_) in zip(names, columns, strict=True)
     )
@@ -188,12 +188,8 @@ def _unique_names(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[str]
     """The column names CREATE TABLE AS gives a query's columns: a repeated name (`SELECT *` over a
     join, `1 AS a, 2 AS A`) becomes `a_1`, `a_2`, ..., as DuckDB renames it in a subquery. Declared
     as DESCRIBE prints them, the table would have one column twice and the build would fail."""
-    as_subquery = ", ".join(f"NULL AS {_quoted(name)}" for name in names)
+    as_subquery = ", ".join(f"NULL AS {sql_identifier(name)}" for name in names)
     return [name for name, *_ in con.execute(f"DESCRIBE SELECT * FROM (SELECT {as_subquery})").fetchall()]
-
-
-def _quoted(name: str) -> str:
-    return '"{}"'.format(name.replace('"', '""'))
 
 
 @dataclass
