@@ -196,7 +196,7 @@ def hit_checks(slots: dict[int, str]) -> list[Check]:
     checks = [_timestamp_check(c) for c in HIT_TIMESTAMPS] + [_integer_check(c) for c in HIT_INTEGERS]
     checks.append((
         "Reward",
-        blank_to_null(pl.col("Reward")).is_not_null() & pl.col(parsed_name("Reward")).is_null(),
+        unparsed_and_not_blank(pl.col("Reward"), pl.col(parsed_name("Reward"))),
         lambda row: f"{row['Reward']!r} is not an amount such as $0.01",
     ))
     checks += [(c, _not_an_http_url_nor_blank(c), lambda row, c=c: f"{row[c]!r} is not an http(s) URL")
