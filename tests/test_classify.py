@@ -513,9 +513,15 @@ def test_what_native_code_writes_that_is_not_start_up_chatter_still_reaches_stan
         os.write(2, b"I0000 00:00:1795470656.456698   20691 port.cc:153] oneDNN custom operations are on.\n")
         os.write(2, b"E0000 00:00:1795470659.004101   20691 cuda_platform.cc:52] failed call to cuInit: 303\n")
         os.write(2, b"E0000 00:00:1795470659.004101   20691 loader.cc:7] could not open the model\n")
+        # TensorFlow before 2.17 wrote its own prefix: date, time, severity, file:line].
+        os.write(2, b"2026-11-24 17:52:12.032493: I tensorflow/core/util/port.cc:113] oneDNN custom operations "
+                    b"are on.\n")
+        os.write(2, b"2026-11-24 17:52:12.032493: E tensorflow/core/util/util.cc:131] oneDNN supports DT_UINT8 "
+                    b"only on platforms with AVX-512.\n")
+        os.write(2, b"2026-11-24 17:52:13.000001: E tensorflow/core/framework/op.cc:9] the graph has no output\n")
         raise RuntimeError("the model did not load")
     captured = capfd.readouterr().err
-    assert "could not open the model" in captured
+    assert "could not open the model" in captured and "the graph has no output" in captured
     assert "oneDNN" not in captured and "cuInit" not in captured
 
 

@@ -19,12 +19,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 # absl's line prefix: severity and date (I0000: information, before absl knows the date), time,
-# thread, file:line]. Information and warnings at start-up are dropped; errors are kept, save two
-# that only say what the hardware lacks.
+# thread, file:line]. TensorFlow before 2.17 wrote its own: date, time, severity, file:line].
+# Information and warnings at start-up are dropped; errors are kept, save two that only say what
+# the hardware lacks.
+HARDWARE_ONLY = r"(?:failed call to cuInit|oneDNN supports DT_UINT8 only)"
 CHATTER = re.compile(
     r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$"
     r"|[IW]\d{4} [\d:.]+ +\d+ \S+:\d+\] "
-    r"|E\d{4} [\d:.]+ +\d+ \S+:\d+\] (?:failed call to cuInit|oneDNN supports DT_UINT8 only)"
+    rf"|E\d{{4}} [\d:.]+ +\d+ \S+:\d+\] {HARDWARE_ONLY}"
+    r"|\d{4}-\d\d-\d\d [\d:.]+: [IW] \S+:\d+\] "
+    rf"|\d{{4}}-\d\d-\d\d [\d:.]+: E \S+:\d+\] {HARDWARE_ONLY}"
 )
 # The filter runs in a process of its own because TensorFlow may end this one without a word to
 # Python: built for AVX on a CPU without it, it says so and calls abort(). The child still reads
