@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint docs clean
+.PHONY: demo test test-oldest bench lint docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,17 @@ test: $(VENV)/.installed-test
 	scripts/ensure-chromium
 	$(BIN)/python -m pytest -q
 
+# The floors of pyproject.toml, checked: a second environment with every direct dependency at the
+# oldest release it allows (uv's lowest-direct resolution), and the whole suite run in it.
+OLDEST := .venv-oldest
+test-oldest: | $(BIN)/python
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv venv --quiet --allow-existing --python $(PYTHON) $(OLDEST)
+	$(BIN)/uv pip install --quiet --python $(OLDEST)/bin/python --resolution lowest-direct -e ".[classify,test]"
+	$(BIN)/uv pip install --quiet --python $(OLDEST)/bin/python pip  # the packaging test builds a wheel with it
+	scripts/ensure-chromium
+	$(OLDEST)/bin/python -m pytest -q
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check etl tests bench
 
@@ -39,4 +50,4 @@ docs: $(VENV)/.installed-base
 	$(BIN)/python -m etl.cli.reference > docs/cli.md
 
 clean:
-	rm -rf $(VENV) demo-output warehouse/*.duckdb
+	rm -rf $(VENV) $(OLDEST) demo-output warehouse/*.duckdb
