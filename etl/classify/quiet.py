@@ -18,17 +18,20 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# absl's line prefix: severity and date (I0000: information, before absl knows the date), time,
-# thread, file:line]. TensorFlow before 2.17 wrote its own: date, time, severity, file:line].
+
+def _log_prefix(severity: str) -> str:
+    """The start of a line TensorFlow logs with `severity`: absl's (severity and date, I0000 for
+    information before absl knows the date; time; thread; file:line]) or, before TensorFlow 2.17,
+    its own (date, time, severity, file:line])."""
+    return rf"(?:{severity}\d{{4}} [\d:.]+ +\d+|\d{{4}}-\d\d-\d\d [\d:.]+: {severity}) \S+:\d+\] "
+
+
 # Information and warnings at start-up are dropped; errors are kept, save two that only say what
 # the hardware lacks.
-HARDWARE_ONLY = r"(?:failed call to cuInit|oneDNN supports DT_UINT8 only)"
 CHATTER = re.compile(
     r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$"
-    r"|[IW]\d{4} [\d:.]+ +\d+ \S+:\d+\] "
-    rf"|E\d{{4}} [\d:.]+ +\d+ \S+:\d+\] {HARDWARE_ONLY}"
-    r"|\d{4}-\d\d-\d\d [\d:.]+: [IW] \S+:\d+\] "
-    rf"|\d{{4}}-\d\d-\d\d [\d:.]+: E \S+:\d+\] {HARDWARE_ONLY}"
+    rf"|{_log_prefix('[IW]')}"
+    rf"|{_log_prefix('E')}(?:failed call to cuInit|oneDNN supports DT_UINT8 only)"
 )
 # The filter runs in a process of its own because TensorFlow may end this one without a word to
 # Python: built for AVX on a CPU without it, it says so and calls abort(). The child still reads
