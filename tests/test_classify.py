@@ -181,10 +181,13 @@ with open_warehouse(warehouse, read_only=False) as con:
 
 
 def classify_killed_after_first_batch(warehouse: Path, model_path: Path, labels_path: Path) -> None:
-    """A classify run of 8-image batches, killed (SIGKILL) once its first batch is committed."""
+    """A classify run of 8-image batches, killed (SIGKILL) once its first batch is committed. Its
+    temporary files go beside the warehouse: TensorFlow's autograph deletes the ones it writes only
+    at a normal exit, so each kill left three in /tmp for good."""
     child = subprocess.Popen(
         [sys.executable, "-c", KILL_AFTER_FIRST_BATCH, str(warehouse), str(model_path), str(labels_path)],
         stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent,
+        env={**os.environ, "TMPDIR": str(warehouse.parent)},
     )
     try:
         assert child.stdout.readline().split() == ["committed", "8"]
