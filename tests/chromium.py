@@ -5,9 +5,11 @@ beyond the standard library. Used by the tests of the HIT page and of the report
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -40,6 +42,7 @@ class PipeBrowser:
         self.process = subprocess.Popen(
             ["bash", "-c", f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w}', "bash", *command],
             pass_fds=(to_browser_r, from_browser_w), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so close() can end its helpers too
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -139,8 +142,36 @@ class PipeBrowser:
         raise TimeoutError(f"no click reached {selector}")
 
     def close(self) -> None:
-        self.process.kill()
-        self.process.wait()
+        """Shut Chromium down as a user closing it would, end its helper processes, then remove its
+        profile. Killed alone, the browser left helpers that wrote into the profile after it was
+        removed, and every suite run left a few crowdaudit-chromium-* folders in /tmp."""
+        try:
+            self.send("Browser.close", session=False)
+        except (RuntimeError, OSError):  # it closed the pipe before replying, or had already gone
+            pass
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        group = self.process.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _group_alive(group):
+            time.sleep(0.05)
         os.close(self.to_browser)
         os.close(self.from_browser)
         shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of the group is still running (a zombie no one reaped does not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            return True
+    return False
