@@ -142,23 +142,14 @@ class PipeBrowser:
         raise TimeoutError(f"no click reached {selector}")
 
     def close(self) -> None:
-        """Shut Chromium down as a user closing it would, end its helper processes, then remove its
-        profile. Killed alone, the browser left helpers that wrote into the profile after it was
-        removed, and every suite run left a few crowdaudit-chromium-* folders in /tmp."""
-        try:
-            self.send("Browser.close", session=False)
-        except (RuntimeError, OSError):  # it closed the pipe before replying, or had already gone
-            pass
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        group = self.process.pid
+        """End the browser and every helper process it started, then remove its profile. Killing
+        the browser alone left helpers that wrote into the profile after it was removed, and every
+        suite run left a few crowdaudit-chromium-* folders in /tmp."""
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _group_alive(group):
+        while time.monotonic() < deadline and _group_alive(self.process.pid):
             time.sleep(0.05)
         os.close(self.to_browser)
         os.close(self.from_browser)
