@@ -34,6 +34,32 @@ def test_a_manifest_loads_with_region_from_the_shipped_table_case_insensitively(
     ]
 
 
+def test_a_manifest_language_that_gets_no_region_is_named_with_how_to_give_it_one(tmp_path, run_cli, warehouse):
+    # Deutsch (German's own name) is not in the shipped table: its images fell into region
+    # 'unknown', out of the Western/non-Western comparison, and the load said nothing.
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "url,language,region\n"
+        "https://x.example/a.jpg,hindi,\n"
+        "https://x.example/b.jpg,Deutsch,\n"
+        "https://x.example/c.jpg,hindhi,\n"
+        "https://x.example/d.jpg,deutsch,\n"
+        "https://x.example/e.jpg,klingon,Western\n"  # a region given: nothing to say
+    )
+    result = run_cli("load", "images", str(manifest))
+    assert "note: 3 image(s) of language(s) 'deutsch', 'hindhi' (first at row 3) get region 'unknown'" in result.output
+    assert "load regions FILE.csv" in result.output and "klingon" not in result.output
+
+    regions = tmp_path / "regions.csv"
+    regions.write_text("language,region\nDeutsch,Western\nhindhi,non-Western\n")
+    run_cli("load", "regions", str(regions))
+    run_cli("build")
+    assert query(warehouse, "SELECT count(*) FROM images WHERE region = 'unknown'") == [(0,)]
+    again = tmp_path / "again.csv"
+    again.write_text("url,language\nhttps://x.example/f.jpg,DEUTSCH\n")
+    assert "note" not in run_cli("load", "images", str(again)).output
+
+
 def test_a_directory_in_the_dataset_layout_gives_language_word_and_url(tmp_path, run_cli, warehouse):
     for relative in ("weddings-indian-languages/punjabi/7899/01.jpg",
                      "weddings-european-language/spanish/1054/02.jpg"):

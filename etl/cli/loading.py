@@ -56,7 +56,9 @@ def load_images(settings: Settings, source: Path, url_prefix: str | None, allow_
     SOURCE is either a CSV with columns url,language (optional path, word, region; a relative
     path is taken from the CSV's folder and stored absolute), or a directory laid out like the
     MMID wedding sets (weddings-indian-languages/punjabi/7899/01.jpg), where language and word
-    come from the path; then --url-prefix is required.
+    come from the path; then --url-prefix is required. An image's region is the manifest's, else
+    its language's in the language -> region table (`load regions` adds languages); a note names
+    the languages of a manifest's images that get region 'unknown'.
 
     \b
     Examples:

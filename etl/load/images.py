@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl.errors import InputFileError
+from etl.errors import InputFileError, crowdaudit_command
 from etl.load.csvfile import (
     ROW_COLUMN,
     encodes_as_utf8,
@@ -292,6 +292,25 @@ def canonical_regions(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> tu
     return spelled.with_columns(pl.coalesce("known", "region").alias("region")).drop("key", "known"), notes
 
 
+def languages_without_region(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> list[str]:
+    """A note naming the languages whose images get no region: the manifest gives none and the
+    language -> region table lacks them, so the marts put them in region 'unknown'. An endonym
+    (`Deutsch`) or a typo (`hindhi`) would otherwise drop out of the Western/non-Western comparison
+    unseen."""
+    table = pl.DataFrame(con.execute("SELECT language FROM raw.language_regions").fetchall(),
+                         schema={"language": pl.String}, orient="row")
+    missing = frame.filter(pl.col("region").is_null()).join(table, on="language", how="anti", maintain_order="left")
+    if missing.is_empty():
+        return []
+    names = missing["language"].unique(maintain_order=True).to_list()
+    shown = ", ".join(map(repr, names[:5])) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    note = (f"note: {missing.height} image(s) of language(s) {shown} (first at row {missing[ROW_COLUMN][0]}) get "
+            "region 'unknown': the file gives them no region and the language -> region table does not know "
+            f"the language; add it with `{crowdaudit_command('load regions FILE.csv')}` (columns language,region) "
+            "and build again")
+    return [note]
+
+
 def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path, *, allow_warnings: bool = False
                          ) -> LoadResult:
     """`crowdaudit load images MANIFEST.csv` (columns url,language; optional path, word, region)."""
@@ -302,6 +321,7 @@ def load_images_manifest(con: duckdb.DuckDBPyConnection, manifest: Path, *, allo
     with quarantine_on_refusal(con, Path(manifest)):
         images, repeats = _manifest_frame(Path(manifest))
         frame, region_notes = canonical_regions(con, images)
+        region_notes += languages_without_region(con, frame)
         warnings = check_batch("images", Path(manifest), {"images": frame}, allow_warnings=allow_warnings,
                                file_columns=MANIFEST_COLUMNS)
 
