@@ -265,6 +265,29 @@ def test_images_first_seen_in_results_get_language_and_word_from_the_url(hand_ba
     assert rows == [("hindi", "207", "non-Western")]
 
 
+def test_images_first_seen_whose_url_names_no_known_language_are_counted_in_a_note(write_results, run_cli,
+                                                                                   warehouse, tmp_path):
+    # They get region 'unknown' (out of the Western/non-Western comparison), and ingest said nothing.
+    german = "https://img.example/weddings-european-language/deutsch/10/01.jpg"
+    flat = "https://img.example/b.jpg"
+    answers = [{"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": "image1"}]
+    result = run_cli("ingest", str(write_results("Batch_1_batch_results.csv", {"H1": [flat, german, INDIAN[0]]},
+                                                 answers)))
+    assert f"note: 2 image(s) first seen here get region 'unknown' (first: {flat})" in result.output
+    assert "load regions FILE.csv" in result.output
+
+    (tmp_path / "regions.csv").write_text("language,region\ndeutsch,Western\n")
+    run_cli("load", "regions", str(tmp_path / "regions.csv"))
+    more = [{"AssignmentId": "A2", "HITId": "H2", "WorkerId": "W1", "selected": ""}]
+    german_too = german.replace("/10/", "/11/")
+    assert "note" not in run_cli("ingest", str(write_results("Batch_2_batch_results.csv", {"H2": [german_too, flat]},
+                                                             more))).output  # b.jpg is not first seen here
+    run_cli("build")
+    assert query(warehouse, "SELECT image_id, region FROM images ORDER BY 1") == [
+        ("https://img.example/b.jpg", "unknown"), (german, "Western"), (german_too, "Western"),
+        (INDIAN[0], "non-Western")]
+
+
 def test_site_quirks_bom_crlf_quoted_commas_newlines_and_short_rows(tmp_path, run_cli, warehouse):
     header = ('"HITId","Title","Description","AssignmentId","WorkerId","AssignmentStatus","RequesterFeedback",'
               '"Reward","LifetimeApprovalRate","Input.image1","Input.image2","Answer.selected","Approve","Reject"')

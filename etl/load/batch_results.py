@@ -40,7 +40,7 @@ from etl.load.csvfile import (
     refuse_unless_only_a_header,
     without_repeats,
 )
-from etl.load.images import all_distinct, register_images_seen
+from etl.load.images import all_distinct, register_images_seen, registered_without_region
 from etl.load.mturk_format import (
     blank_to_null,
     is_not_blank,
@@ -671,6 +671,6 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, path: Path, pending_sha256: F
                 [load_id],
             ).fetchall()[0][0]
         return LoadCounts(rows_in_file=assignments.height + repeats, inserted=inserted, updated=updated,
-                          notes=warnings, repeats=repeats)
+                          notes=[*registered_without_region(con, load_id), *warnings], repeats=repeats)
 
     return load_file(con, "results", path, write, sha256=sha256)

@@ -126,6 +126,23 @@ def register_images_seen(con: duckdb.DuckDBPyConnection, image_ids: str, load_id
     ).fetchall()[0][0]
 
 
+def registered_without_region(con: duckdb.DuckDBPyConnection, load_id: int) -> list[str]:
+    """A note on the images a load registered whose URL names no language the language -> region
+    table knows: the marts put them in region 'unknown', out of the Western/non-Western comparison,
+    so the load says how many and how to place them."""
+    [(count, first)] = con.execute(
+        "SELECT count(*), min(image_id) FROM raw.images WHERE load_id = ? AND language IS NULL AND region IS NULL",
+        [load_id],
+    ).fetchall()
+    if not count:
+        return []
+    note = (f"note: {count:,} image(s) first seen here get region 'unknown' (first: {first}): their URL names no "
+            "language the language -> region table knows; give their language or region with "
+            f"`{crowdaudit_command('load images MANIFEST.csv')}`, or add a language named in their URLs with "
+            f"`{crowdaudit_command('load regions FILE.csv')}`, and build again")
+    return [note]
+
+
 def all_distinct(values: pl.Series) -> bool:
     """Whether no value occurs twice, decided on 64-bit hashes: ten times faster than comparing
     the strings, and exact, since equal values have equal hashes (a collision only answers False)."""
