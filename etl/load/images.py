@@ -321,7 +321,7 @@ def languages_without_region(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame
         return []
     names = missing["language"].unique(maintain_order=True).to_list()
     shown = ", ".join(map(repr, names[:5])) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    note = (f"note: {missing.height} image(s) of language(s) {shown} (first at row {missing[ROW_COLUMN][0]}) get "
+    note = (f"note: {missing.height:,} image(s) of language(s) {shown} (first at row {missing[ROW_COLUMN][0]}) get "
             "region 'unknown': the file gives them no region and the language -> region table does not know "
             f"the language; add it with `{crowdaudit_command('load regions FILE.csv')}` (columns language,region) "
             "and build again")
