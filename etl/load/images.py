@@ -314,9 +314,7 @@ def languages_without_region(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame
     language -> region table lacks them, so the marts put them in region 'unknown'. An endonym
     (`Deutsch`) or a typo (`hindhi`) would otherwise drop out of the Western/non-Western comparison
     unseen."""
-    table = pl.DataFrame(con.execute("SELECT language FROM raw.language_regions").fetchall(),
-                         schema={"language": pl.String}, orient="row")
-    missing = frame.filter(pl.col("region").is_null()).join(table, on="language", how="anti", maintain_order="left")
+    missing = frame.filter(pl.col("region").is_null() & ~pl.col("language").is_in(known_languages(con)))
     if missing.is_empty():
         return []
     names = missing["language"].unique(maintain_order=True).to_list()
@@ -408,13 +406,17 @@ def check_url_prefix(url_prefix: str, source: str) -> None:
                                      "paths cannot follow it")
 
 
+def known_languages(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The languages raw.language_regions gives a region."""
+    return [row[0] for row in con.execute("SELECT language FROM raw.language_regions").fetchall()]
+
+
 def _known_languages_only(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFrame:
     """Keep a language (and the word beside it) taken from a path only when it is a language the
     warehouse knows: a file one level too shallow would otherwise give language
     'weddings-indian-languages' and word 'punjabi', and overwrite what a manifest said (the rule
     results ingest follows for URLs)."""
-    known = [row[0] for row in con.execute("SELECT language FROM raw.language_regions").fetchall()]
-    is_known = pl.col("language").is_in(known)
+    is_known = pl.col("language").is_in(known_languages(con))
     return frame.with_columns(pl.when(is_known).then(pl.col("language")).alias("language"),
                               pl.when(is_known).then(pl.col("word")).alias("word"))
 
