@@ -483,3 +483,45 @@ def test_ctrl_c_while_the_libraries_load_prints_one_line_not_a_traceback(tmp_pat
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     assert (done.returncode, done.stderr) == (130, f"Error: {INTERRUPTED}\n")
     assert done.stdout == ""
+
+
+# A Ctrl-C (a real SIGINT, raised in the main thread) while click parses the options, before the
+# command starts; after the command has done its work, as click tidies up; or as Python exits. Then
+# the command line run as `python -m etl.cli` runs it.
+CTRL_C_OUTSIDE_THE_COMMAND = """
+import atexit, runpy, signal, sys
+import click
+
+when, warehouse = sys.argv[1:]
+patched = click.Group.parse_args if when == "before" else click.Context.exit
+
+def with_ctrl_c(*args, **kwargs):
+    signal.raise_signal(signal.SIGINT)
+    return patched(*args, **kwargs)
+
+if when == "exiting":
+    atexit.register(signal.raise_signal, signal.SIGINT)
+else:
+    setattr(click.Group if when == "before" else click.Context, patched.__name__, with_ctrl_c)
+sys.argv = ["crowdaudit", "--warehouse", warehouse, "sql", "SELECT 41 + 1 AS answer"]
+runpy.run_module("etl.cli", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize("when", ["before", "after", "exiting"])
+def test_ctrl_c_outside_the_command_is_one_line_before_it_and_ignored_once_its_work_is_done(when, tmp_path):
+    """Click owns the first two moments: a Ctrl-C in them printed click's "Aborted!" and exited 1,
+    which said nothing useful before the command, and called work already committed a failure
+    after it; as Python exits it printed a traceback or ended the process by the signal."""
+    warehouse = tmp_path / "wh.duckdb"
+    assert subprocess.run([sys.executable, "-m", "etl.cli", "--warehouse", str(warehouse), "build"], check=False,
+                          capture_output=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+                          timeout=120).returncode == 0
+    done = subprocess.run([sys.executable, "-c", CTRL_C_OUTSIDE_THE_COMMAND, when, str(warehouse)], check=False,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    if when == "before":
+        assert (done.returncode, done.stderr, done.stdout) == (130, f"Error: {INTERRUPTED}\n", "")
+    else:
+        assert (done.returncode, done.stderr) == (0, "")
+        assert "42" in done.stdout

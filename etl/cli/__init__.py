@@ -5,20 +5,14 @@ attaches them to the group. Heavy libraries (TensorFlow, Great Expectations) are
 the commands that need them, so `crowdaudit --help` stays fast.
 
 This file itself imports nothing heavy: the command modules pull in click, DuckDB and polars,
-which take about half a second, and a Ctrl-C in that time printed a Python traceback where a
-Ctrl-C a moment later prints one line. `main` holds it back around those imports and then
-prints that line; `cli` is attached on first use (PEP 562 module __getattr__), so
-`from etl.cli import cli` works as before.
+which take about half a second. `main` first makes a Ctrl-C wait for the command to start
+(`interrupts`), so one in that time is said in one line like one a moment later; `cli` is attached
+on first use (PEP 562 module __getattr__), so `from etl.cli import cli` works as before.
 """
 
 from __future__ import annotations
 
-import signal
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from etl.errors import INTERRUPTED
+from etl.cli.interrupts import hold_until_a_command_runs
 
 __all__ = ["cli", "main"]
 
@@ -46,26 +40,5 @@ def __getattr__(name: str):
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        with _ctrl_c_held_back():
-            cli = _cli_with_commands()
-    except KeyboardInterrupt:
-        print(f"Error: {INTERRUPTED}", file=sys.stderr)
-        raise SystemExit(130) from None
-    cli(prog_name="crowdaudit")
-
-
-@contextmanager
-def _ctrl_c_held_back() -> Iterator[None]:
-    """Hold a Ctrl-C back while the libraries load, and raise it here once they have. Caught where it
-    lands instead, it could fall inside DuckDB's native module setup, which then aborts the process
-    ("Critical nanobind error", status -6), or leave CPython ending the process by SIGINT (status
-    -2) although it was handled; held back, 80 Ctrl-Cs at random moments all printed the line (130)."""
-    if not hasattr(signal, "pthread_sigmask"):  # not on Windows
-        yield
-        return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)  # a Ctrl-C held back is raised by this call
+    hold_until_a_command_runs()
+    _cli_with_commands()(prog_name="crowdaudit")

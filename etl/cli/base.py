@@ -12,6 +12,7 @@ import duckdb
 from click.core import ParameterSource
 
 from etl import __version__
+from etl.cli.interrupts import while_the_command_runs
 from etl.errors import COMMAND_PREFIX, INTERRUPTED, CrowdauditError, is_interrupt
 from etl.warehouse import LOCK_WAIT_SECONDS, WAREHOUSE_ENV, warehouse_path
 
@@ -43,7 +44,8 @@ class CrowdauditGroup(click.Group):
     def invoke(self, ctx: click.Context):
         prefix = COMMAND_PREFIX.set(_command_prefix(ctx))
         try:
-            return super().invoke(ctx)
+            with while_the_command_runs():
+                return super().invoke(ctx)
         except CrowdauditError as error:
             raise click.ClickException(str(error)) from error
         except BrokenPipeError:  # the reader stopped early (`crowdaudit sql ... | head`): click exits quietly
