@@ -10,9 +10,12 @@ INTERRUPTED = ("interrupted. A file being loaded or a build is in the warehouse 
 
 
 def is_interrupt(error: BaseException) -> bool:
-    """Whether a DuckDB error is a Ctrl-C: DuckDB reports one during a query as an error of its own,
-    and one while it reads a registered Python frame as an error naming Python's KeyboardInterrupt."""
-    return "KeyboardInterrupt" in str(error) or "Query interrupted" in str(error)
+    """Whether a DuckDB error is a Ctrl-C. DuckDB says so four ways: an error of its own when it sees
+    the Ctrl-C during a query; InterruptException ("INTERRUPT Error: Interrupted!") when it reaches
+    the query through `interrupt()` (etl.interrupts), the same words in an OSError when an Arrow
+    stream of the result is being read; and an error naming Python's KeyboardInterrupt while it
+    reads a registered Python frame."""
+    return any(words in str(error) for words in ("Query interrupted", "INTERRUPT Error", "KeyboardInterrupt"))
 
 
 # How messages start a command they suggest. The CLI sets it, for the command it runs, to carry a

@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 from duckdb.sqltypes import DuckDBPyType
 
-from etl.errors import CrowdauditError, crowdaudit_command
+from etl.errors import CrowdauditError, crowdaudit_command, is_interrupt
 from etl.warehouse import sql_identifier
 
 FORMATS = ("table", "csv", "json")
@@ -59,6 +59,8 @@ def query_output(con: duckdb.DuckDBPyConnection, query: str, output_format: str 
     except duckdb.CatalogException as error:
         raise CrowdauditError(f"query failed: {error}{_build_hint(con)}") from None
     except duckdb.Error as error:
+        if is_interrupt(error):  # a Ctrl-C: said as one (exit 130), not as a fault of the query
+            raise
         raise CrowdauditError(f"query failed: {error}") from None
     empty = pl.from_arrow(reader.schema.empty_table())
     assert isinstance(empty, pl.DataFrame)
@@ -74,6 +76,8 @@ def _frames(reader: pa.RecordBatchReader) -> Iterator[pl.DataFrame]:
             assert isinstance(frame, pl.DataFrame)
             yield frame
     except (duckdb.Error, OSError) as error:
+        if is_interrupt(error):
+            raise
         raise CrowdauditError(f"query failed: {error}") from None
 
 

@@ -18,6 +18,7 @@ import duckdb
 
 from etl import __version__
 from etl.errors import CrowdauditError, crowdaudit_command
+from etl.interrupts import interruptible
 
 DEFAULT_WAREHOUSE = Path("warehouse") / "crowdaudit.duckdb"
 WAREHOUSE_ENV = "CROWDAUDIT_WAREHOUSE"
@@ -231,7 +232,8 @@ def open_warehouse(
                 )
         else:
             migrate(con)
-        yield con
+        with interruptible(con):
+            yield con
     finally:
         con.close()
 

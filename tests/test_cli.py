@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -525,3 +527,35 @@ def test_ctrl_c_outside_the_command_is_one_line_before_it_and_ignored_once_its_w
     else:
         assert (done.returncode, done.stderr) == (0, "")
         assert "42" in done.stdout
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time a process has used (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.parametrize(("query", "output_starts"), [
+    ("SELECT count(*) FROM range(1000000000000) AS t(x) WHERE x % 7 = 3", ""),  # one row, hours away
+    ("SELECT x FROM range(1000000000000) AS t(x) WHERE x % 1000 = 0", "x\n0\n1000\n"),  # rows, for hours
+], ids=["one row", "rows streaming"])
+def test_ctrl_c_stops_a_query_that_would_run_for_hours(query, output_starts, tmp_path):
+    """DuckDB runs a query without the main thread looking at Python's signals (an Arrow stream, as
+    `sql` reads, and every query under DuckDB 2.0.0): a Ctrl-C did nothing until the query ended."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    warehouse = tmp_path / "wh.duckdb"
+    assert subprocess.run([sys.executable, "-m", "etl.cli", "--warehouse", str(warehouse), "build"], check=False,
+                          capture_output=True, env=env, timeout=120).returncode == 0
+    with (tmp_path / "out.csv").open("w") as out:  # a file, never full: the command is querying, not writing
+        endless = subprocess.Popen([sys.executable, "-m", "etl.cli", "--warehouse", str(warehouse), "sql", query,
+                                    "--format", "csv"], stdout=out, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            while _cpu_seconds(endless.pid) < 4:  # past loading its libraries (about 1 CPU-second): querying
+                assert endless.poll() is None, endless.communicate()
+                time.sleep(0.1)
+            endless.send_signal(signal.SIGINT)
+            _, stderr = endless.communicate(timeout=60)
+        finally:
+            endless.kill()
+    assert (endless.returncode, stderr) == (130, f"Error: {INTERRUPTED}\n")
+    assert (tmp_path / "out.csv").read_text().startswith(output_starts)

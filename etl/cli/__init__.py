@@ -6,13 +6,13 @@ the commands that need them, so `crowdaudit --help` stays fast.
 
 This file itself imports nothing heavy: the command modules pull in click, DuckDB and polars,
 which take about half a second. `main` first makes a Ctrl-C wait for the command to start
-(`interrupts`), so one in that time is said in one line like one a moment later; `cli` is attached
+(`etl.interrupts`), so one in that time is said in one line like one a moment later; `cli` is attached
 on first use (PEP 562 module __getattr__), so `from etl.cli import cli` works as before.
 """
 
 from __future__ import annotations
 
-from etl.cli.interrupts import hold_until_a_command_runs
+from etl.interrupts import hold_until_a_command_runs
 
 __all__ = ["cli", "main"]
 

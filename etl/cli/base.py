@@ -12,8 +12,8 @@ import duckdb
 from click.core import ParameterSource
 
 from etl import __version__
-from etl.cli.interrupts import while_the_command_runs
 from etl.errors import COMMAND_PREFIX, INTERRUPTED, CrowdauditError, is_interrupt
+from etl.interrupts import while_the_command_runs
 from etl.warehouse import LOCK_WAIT_SECONDS, WAREHOUSE_ENV, warehouse_path
 
 
@@ -51,6 +51,8 @@ class CrowdauditGroup(click.Group):
         except BrokenPipeError:  # the reader stopped early (`crowdaudit sql ... | head`): click exits quietly
             raise
         except OSError as error:
+            if is_interrupt(error):  # DuckDB's, as Arrow passes it on while `sql` streams a result
+                raise Interrupted() from error
             raise click.ClickException(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from error
         except (KeyboardInterrupt, duckdb.InterruptException) as error:
             raise Interrupted() from error

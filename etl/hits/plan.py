@@ -26,7 +26,7 @@ import polars as pl
 
 from etl.atomic_file import replaced_whole
 from etl.crowd.mturk import LIVE_SUBMIT, SANDBOX_SUBMIT
-from etl.errors import CrowdauditError
+from etl.errors import CrowdauditError, is_interrupt
 from etl.hits.pricing import Price, is_whole_cents, price_hits
 from etl.hits.template import (
     DEFAULT_DESCRIPTION,
@@ -121,6 +121,8 @@ def candidate_images(con: duckdb.DuckDBPyConnection, where: str | None, *, limit
     try:
         return con.sql(query).pl()["image_id"]
     except duckdb.Error as error:
+        if is_interrupt(error):  # a Ctrl-C, not a fault of the condition
+            raise
         raise CrowdauditError(
             f"--where {where!r} is not a valid condition on image_id, path, language, word, region: {error}"
         ) from error
