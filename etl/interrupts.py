@@ -23,15 +23,14 @@ process) Python's default applies throughout.
 
 from __future__ import annotations
 
-import contextlib
 import signal
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
+    import socket
+
     import duckdb
 
 
@@ -47,12 +46,15 @@ class _CtrlC:
 
 def hold_until_a_command_runs() -> None:
     """Note a Ctrl-C from now on instead of raising it where it lands (see the module's docstring)."""
+    signal.signal(signal.SIGINT, _on_ctrl_c)
+    _CtrlC.installed = True
+    import socket  # only now: a Ctrl-C while these load, or while the thread starts, is noted too
+    import threading
+
     heard, told = socket.socketpair()
     told.setblocking(False)
     signal.set_wakeup_fd(told.fileno(), warn_on_full_buffer=False)
     threading.Thread(target=_interrupt_queries_on_ctrl_c, args=(heard, told), name="ctrl-c", daemon=True).start()
-    signal.signal(signal.SIGINT, _on_ctrl_c)
-    _CtrlC.installed = True
 
 
 def _on_ctrl_c(signum, frame) -> None:
@@ -75,7 +77,7 @@ def _interrupt_open_queries() -> None:
     import duckdb  # loaded long before: a connection is open
 
     for con in list(_CtrlC.connections):
-        with contextlib.suppress(duckdb.ConnectionException):  # closed meanwhile: nothing to interrupt
+        with suppress(duckdb.ConnectionException):  # closed meanwhile: nothing to interrupt
             con.interrupt()
 
 
