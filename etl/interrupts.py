@@ -24,9 +24,12 @@ process) Python's default applies throughout.
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, ClassVar
+
+from etl.errors import is_interrupt
 
 if TYPE_CHECKING:
     import socket
@@ -58,9 +61,13 @@ def hold_until_a_command_runs() -> None:
 
 
 def _on_ctrl_c(signum, frame) -> None:
-    if _CtrlC.running:
+    if not _CtrlC.running:
+        _CtrlC.noted = True
+    elif not is_interrupt(sys.exception() or Exception()):
         raise KeyboardInterrupt
-    _CtrlC.noted = True
+    # else: this Ctrl-C already stopped a query, and DuckDB's error for it is on its way up. A second
+    # exception raised in the midst (in a `with` block's exit, before its rollback) skipped that
+    # rollback, and the load's next statement failed on the aborted transaction with a traceback.
 
 
 def _interrupt_queries_on_ctrl_c(heard: socket.socket, told: socket.socket) -> None:

@@ -66,11 +66,21 @@ class CrowdauditGroup(click.Group):
                 "space on its disk, or make its folder writable (DuckDB keeps a .wal file beside the "
                 "warehouse), then run the command again") from error
         except (duckdb.Error, RuntimeError) as error:  # how DuckDB reports a Ctrl-C during a query
-            if is_interrupt(error):
+            if _from_an_interrupt(error):
                 raise Interrupted() from error
             raise
         finally:
             COMMAND_PREFIX.reset(prefix)
+
+
+def _from_an_interrupt(error: BaseException | None) -> bool:
+    """Whether an error is DuckDB's word for a Ctrl-C, or came while one was on its way up (a
+    statement in a `finally` meeting the transaction the Ctrl-C aborted)."""
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt) or is_interrupt(error):
+            return True
+        error = error.__context__
+    return False
 
 
 def _command_prefix(ctx: click.Context) -> str:
