@@ -50,27 +50,31 @@ class CrowdauditGroup(click.Group):
             raise click.ClickException(str(error)) from error
         except BrokenPipeError:  # the reader stopped early (`crowdaudit sql ... | head`): click exits quietly
             raise
-        except OSError as error:
-            if is_interrupt(error):  # DuckDB's, as Arrow passes it on while `sql` streams a result
+        except (KeyboardInterrupt, OSError, duckdb.Error, RuntimeError) as error:
+            if _from_an_interrupt(error):  # checked first: a statement failing as a Ctrl-C unwinds is that Ctrl-C
                 raise Interrupted() from error
-            raise click.ClickException(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from error
-        except (KeyboardInterrupt, duckdb.InterruptException) as error:
-            raise Interrupted() from error
-        except (duckdb.IOException, duckdb.TransactionException) as error:
-            # DuckDB could not write the file or its .wal (a full disk, a folder it may not write in):
-            # the transaction was rolled back, so the warehouse holds what was committed before.
-            if isinstance(error, duckdb.TransactionException) and "Failed to commit" not in str(error):
+            said = _said_to_the_user(error)
+            if said is None:
                 raise
-            raise click.ClickException(
-                f"could not write the warehouse: {error}. The step it was writing was rolled back; free "
-                "space on its disk, or make its folder writable (DuckDB keeps a .wal file beside the "
-                "warehouse), then run the command again") from error
-        except (duckdb.Error, RuntimeError) as error:  # how DuckDB reports a Ctrl-C during a query
-            if _from_an_interrupt(error):
-                raise Interrupted() from error
-            raise
+            raise said from error
         finally:
             COMMAND_PREFIX.reset(prefix)
+
+
+def _said_to_the_user(error: BaseException) -> click.ClickException | None:
+    """The one-line message for what the operating system refuses (a report path in a read-only
+    folder) and for writes DuckDB cannot make (a full disk); None for a fault to show in full."""
+    if isinstance(error, duckdb.IOException) or (
+            isinstance(error, duckdb.TransactionException) and "Failed to commit" in str(error)):
+        # DuckDB could not write the file or its .wal (a full disk, a folder it may not write in):
+        # the transaction was rolled back, so the warehouse holds what was committed before.
+        return click.ClickException(
+            f"could not write the warehouse: {error}. The step it was writing was rolled back; free "
+            "space on its disk, or make its folder writable (DuckDB keeps a .wal file beside the "
+            "warehouse), then run the command again")
+    if isinstance(error, OSError):
+        return click.ClickException(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
+    return None
 
 
 def _from_an_interrupt(error: BaseException | None) -> bool:
