@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from conftest import query
+from conftest import copy_of, query
 
 from etl import models
 from etl.warehouse import open_warehouse
@@ -242,3 +244,37 @@ def test_a_group_the_classifier_calls_all_one_way_has_a_corrected_precision_only
     else:
         non_western = ("non-Western", None, None, None, None, 0.0, 0.0, 0.0, 0.0, 1.0)
     assert rows == [("Western", None, None, None, None, 0.0, None, None, None, None), non_western]
+
+
+def _table_scans(plan: object):
+    """(table, row groups read, row groups it has) of every table scan in an EXPLAIN ANALYZE json tree."""
+    if isinstance(plan, dict):
+        table = (plan.get("extra_info") or {}).get("Table") if isinstance(plan.get("extra_info"), dict) else None
+        if table:
+            yield table, plan["row_groups_scanned"], plan["total_row_groups_to_scan"]
+        for value in plan.values():
+            yield from _table_scans(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            yield from _table_scans(value)
+
+
+def test_no_shipped_model_reads_a_table_over_again_at_each_step_of_a_loop(demo_warehouse_template, tmp_path):
+    """A build writes every mart in one transaction, and DuckDB keeps no statistics for a table
+    written in the transaction that reads it. With none for `votes`, it evaluated the gold rates
+    (a view over the votes) afresh at every step of the weighted vote's EM: 73 reads of the votes
+    on the demo, 43 of twelve million votes at a million assignments (4 s of a 25 s build). Each
+    model is run again under EXPLAIN ANALYZE in the build's own transaction, right after it is built."""
+    warehouse = copy_of(demo_warehouse_template, tmp_path / "wh" / "crowdaudit.duckdb")
+    read_again: dict[str, list] = {}
+    with open_warehouse(warehouse, read_only=False) as con:
+        sql_of = {model.name: model.sql for model in models.discover(con)}
+
+        def scans_of(name: str, _seconds: float) -> None:
+            if name in sql_of:  # Python models have no SQL to explain
+                plan = json.loads(con.sql(f"EXPLAIN (ANALYZE, FORMAT json) {sql_of[name]}").fetchall()[0][1])
+                read_again[name] = [scan for scan in _table_scans(plan) if scan[1] > scan[2]]
+
+        models.build(con, on_model=scans_of)
+    assert read_again.keys() == sql_of.keys()
+    assert {name: scans for name, scans in read_again.items() if scans} == {}

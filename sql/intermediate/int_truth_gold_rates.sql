@@ -1,3 +1,6 @@
+-- materialized: table
+-- (one row, read by the weighted vote's EM at every step: as a view over the votes, DuckDB computed
+-- it afresh at each step within a build, 4 s at twelve million votes)
 -- How often a vote is right on gold, pooled over every worker: the seed note's P and Q
 -- (P(no | truly no) and P(yes | truly no)) and their yes-side twins, plus the prior share of yes.
 -- Smoothed with a Beta(3, 1) prior (a worker is assumed right 3 times in 4 until gold says

@@ -1,3 +1,5 @@
+-- materialized: table
+-- (a row per worker, read by two models: as a view, each of them aggregated every vote again)
 -- Each worker's answers on gold, and sensitivity/specificity shrunk towards the pooled rates by
 -- four pseudo-answers (a Beta prior centred on int_truth_gold_rates), so one lucky gold answer
 -- does not make a worker perfect. Every voter appears, with zero gold answers if need be.
