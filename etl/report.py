@@ -179,8 +179,6 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         WITH wrong AS (
             SELECT l.image_id, i.path, i.language, i.region, c.n_yes, l.n_votes, l.label, l.p_yes,
                    p.target_in_top_k AS predicted,
-                   (SELECT list(label ORDER BY rank) FROM main.predictions AS q
-                    WHERE q.image_id = l.image_id AND q.label IS NOT NULL) AS top_labels,
                    row_number() OVER (PARTITION BY i.language ORDER BY l.image_id) AS turn
             FROM main.labels AS l
             JOIN (SELECT DISTINCT image_id, target_in_top_k FROM main.predictions) AS p USING (image_id)
@@ -193,7 +191,15 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
                  region DESC NULLS LAST, language NULLS LAST, image_id
         LIMIT {MAX_WRONG_IMAGES}
     """)
+    # Each shown image's classes, read for the shown images only: read in the query above, they
+    # were read for every wrong image (4.5 s instead of 2.3 s for a report on 4M images).
+    top_labels = dict(con.execute("""
+        SELECT image_id, list(label ORDER BY rank) FROM main.predictions
+        WHERE image_id IN (SELECT unnest(?::VARCHAR[])) AND label IS NOT NULL
+        GROUP BY image_id
+    """, [[image["image_id"] for image in wrong]]).fetchall())
     for image in wrong:
+        image["top_labels"] = top_labels.get(image["image_id"])
         path = image.pop("path")
         image["thumbnail"] = thumbnail_data_uri(path)
         image["has_file"] = bool(path) and Path(path).is_file()  # a file not shown is not a file missing
