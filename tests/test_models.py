@@ -249,9 +249,9 @@ def test_a_group_the_classifier_calls_all_one_way_has_a_corrected_precision_only
 def _table_scans(plan: object):
     """(table, row groups read, row groups it has) of every table scan in an EXPLAIN ANALYZE json tree."""
     if isinstance(plan, dict):
-        table = (plan.get("extra_info") or {}).get("Table") if isinstance(plan.get("extra_info"), dict) else None
-        if table:
-            yield table, plan["row_groups_scanned"], plan["total_row_groups_to_scan"]
+        extra = plan.get("extra_info")
+        if isinstance(extra, dict) and extra.get("Table"):
+            yield extra["Table"], plan["row_groups_scanned"], plan["total_row_groups_to_scan"]
         for value in plan.values():
             yield from _table_scans(value)
     elif isinstance(plan, list):
