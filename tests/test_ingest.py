@@ -465,6 +465,25 @@ def test_per_slot_checkbox_answer_columns_are_read_when_there_is_no_answer_selec
     ]
 
 
+def test_checkboxes_sharing_name_selected_are_read_from_the_columns_the_site_flattens_them_into(
+        tmp_path, run_cli, warehouse):
+    # <crowd-checkbox name="selected" value="image3"> posts {"selected": {"image3": true}}; the
+    # site's download writes it as a column per value, Answer.selected.image3 = true/false.
+    frame = results_rows({"H1": URLS[:3]}, [
+        {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": ""},
+        {"AssignmentId": "A2", "HITId": "H1", "WorkerId": "W2", "selected": ""},
+    ]).drop("Answer.selected").with_columns(
+        pl.Series("Answer.selected.image1", ["true", "false"]),
+        pl.Series("Answer.selected.image2", ["false", "false"]),
+        pl.Series("Answer.selected.image3", ["true", "false"]),
+        pl.Series("Answer.selected.none_of_the_above", ["false", "true"]),
+    )
+    run_cli("ingest", str(write_results_csv(frame, tmp_path / "crowd_form_flattened.csv")))
+    assert query(warehouse, "SELECT assignment_id, selected_slots FROM raw.assignments ORDER BY 1") == [
+        ("A1", [1, 3]), ("A2", []),
+    ]
+
+
 def test_a_per_slot_checkbox_is_read_from_every_spelling_of_ticked_and_of_not_ticked(tmp_path, run_cli,
                                                                                      warehouse):
     from etl.hits.answers import FALSY, TRUTHY

@@ -4,7 +4,8 @@ A results file holds the answer in one of three shapes, read in this order of pr
 `Answer.selected` (the slot names ticked, `|`-joined, in the worker's on-screen order: a set),
 `Answer.taskAnswers` (the JSON document a `<crowd-form>` posts) or per-slot `Answer.image<N>`
 columns (Crowd HTML checkboxes, each cell a spelling of ticked or not ticked: see
-`etl.hits.answers.checkbox_is_ticked`). `parse_answers` turns whichever the file has into
+`etl.hits.answers.checkbox_is_ticked`; the site writes checkboxes sharing `name="selected"` as
+`Answer.selected.image<N>`). `parse_answers` turns whichever the file has into
 `selected_slots` and the flags the answer checks of `etl.load.batch_results` read.
 
 Answers are read a column at a time with polars, each distinct text once; `etl.hits.answers`,
@@ -29,8 +30,10 @@ from etl.load.mturk_format import blank_to_null
 SELECTED = f"Answer.{answers.SELECTED}"
 # What a <crowd-form> posts: one JSON document (etl.hits.answers.task_answer_tokens says how it is read).
 TASK_ANSWERS = f"Answer.{answers.TASK_ANSWERS}"
-# A per-slot answer, as Crowd HTML checkboxes write it: Answer.image3 or Answer.image3.on.
-SLOT_ANSWER_COLUMN = re.compile(r"^Answer\." + answers.PER_SLOT.pattern.removeprefix("^"))
+# A per-slot answer, as Crowd HTML checkboxes write it: Answer.image3 or Answer.image3.on, and
+# Answer.selected.image3 where checkboxes share name="selected" (value="image3"): the site flattens
+# a <crowd-form>'s {"selected": {"image3": true}} into a column per key.
+SLOT_ANSWER_COLUMN = re.compile(r"^Answer\.(?:selected\.)?" + answers.PER_SLOT.pattern.removeprefix("^"))
 # Added by parse_answers for a file of per-slot columns: a row's first per-slot column (by slot)
 # whose cell is no spelling of ticked or not ticked; null when there is none.
 UNREAD_CHECKBOX = "__unread_checkbox"
@@ -56,7 +59,7 @@ def _answer_columns(frame: pl.DataFrame, path: Path) -> list[str]:
         raise InputFileError(
             str(path),
             f"no answer column: expected {SELECTED} (slot names joined by '|'), {TASK_ANSWERS} "
-            f"(a crowd-form's JSON) or Answer.image<N> columns; it has {held}",
+            f"(a crowd-form's JSON) or Answer.image<N> / Answer.selected.image<N> columns; it has {held}",
             row=1,
         )
     return per_slot
