@@ -124,6 +124,31 @@ def test_publish_killed_after_create_hit_then_rerun_creates_no_second_hit(wareho
         ("already_existed", 1), ("created", planned.n_hits - 1)]
 
 
+def test_a_publish_rerun_checks_the_balance_against_only_the_hits_still_to_create(warehouse, truth, planned,
+                                                                                  tmp_path):
+    """The killed run paid for the HITs it created: checked against the whole batch, an account
+    holding exactly the rest refused the re-run, and the batch stayed half published."""
+    with LocalTurkServer(local_turk(truth, balance=planned.price.total)) as server:
+        publish_killed_after_creating(2, warehouse, server, planned, tmp_path)
+        assert platform_for(server).account_balance() == planned.price.total / 2
+        rerun = publish(warehouse, server, planned.batch_id)
+        assert len(rerun.already_existed) == 1 and len(rerun.created) == planned.n_hits - 2
+        assert len(server.turk.hits) == planned.n_hits
+        assert platform_for(server).account_balance() == 0
+
+
+def test_a_publish_rerun_is_refused_when_the_balance_does_not_cover_the_hits_still_to_create(warehouse, truth,
+                                                                                             planned, tmp_path):
+    with LocalTurkServer(local_turk(truth, balance=planned.price.total)) as server:
+        publish_killed_after_creating(2, warehouse, server, planned, tmp_path)
+        server.turk.balance -= planned.price.total / planned.n_hits  # spent elsewhere meanwhile
+        before = table_fingerprints(warehouse)
+        with pytest.raises(CrowdauditError, match=r"costs \$0\.12 for the 2 HITs an earlier run did not create "
+                                                  r"but the .* account holds \$0\.06; nothing was created"):
+            publish(warehouse, server, planned.batch_id)
+        assert len(server.turk.hits) == 2 and table_fingerprints(warehouse) == before
+
+
 def test_expiring_a_batch_whose_publish_was_killed_also_expires_the_hit_it_did_not_record(run_cli, warehouse,
                                                                                          server, planned, tmp_path):
     """`hits expire` went by the HITs recorded: it said the batch was expired and left the HIT the

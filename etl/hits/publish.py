@@ -302,15 +302,22 @@ def publish_batch(
                 "Question": questions[hit.local_hit_id],
             }})
         return report
+    # A run finishing a publish that stopped half-way: the HITs it created are on the platform,
+    # paid for, and only the others are checked against the balance. Checked against the whole
+    # batch, an account holding exactly the rest refused the re-run, and the batch stayed half out.
+    known = ours_by_annotation(hits, platform.list_hits()) if interrupted_publish(con, batch_id) else None
+    to_pay = price if not known else batch_price(design, len(hits) - len(known), qualifications, platform)
     balance = platform.account_balance()
-    if price.over(balance):
+    if to_pay.over(balance):
+        still = f" for the {to_pay.n_hits} HITs an earlier run did not create" if known else ""
         raise CrowdauditError(
-            f"batch {batch_id} costs ${price.total} but the {platform.target.name} account holds ${balance}; "
+            f"batch {batch_id} costs ${to_pay.total}{still} but the {platform.target.name} account holds ${balance}; "
             "nothing was created"
         )
     if confirm is not None and not confirm(price):
         raise CrowdauditError("publish cancelled; nothing was created")
-    known = ours_by_annotation(hits, platform.list_hits())
+    if known is None:
+        known = ours_by_annotation(hits, platform.list_hits())
     hit_type_id = platform.create_hit_type(spec)
     report.hit_type_id = hit_type_id
     con.execute(
