@@ -363,8 +363,7 @@ def test_review_and_worker_operations_send_valid_requests(stubbed):
 ])
 def test_only_mturks_answer_that_a_hit_does_not_exist_reads_as_the_hit_being_gone(stubbed, code, message, gone):
     """A resumed extension abandons a HIT the platform no longer has: a throttle is not that."""
-    from etl.crowd.platform import PlatformError
-    from etl.hits.manage import is_no_such_hit
+    from etl.crowd.platform import PlatformError, is_no_such_hit
 
     platform, stubber = stubbed
     stubber.add_client_error("get_hit", code, message, expected_params={"HITId": hit_id(1)})

@@ -267,6 +267,30 @@ def test_status_extend_and_expire_through_the_cli(run_cli, warehouse, server, pl
     assert all(platform_for(server).get_hit(h).available == 0 for h in server.turk.hits)
 
 
+def test_a_hit_deleted_on_the_platform_does_not_stop_results_status_or_expire_and_its_answers_stay(run_cli, warehouse,
+                                                                                             server, planned, tmp_path):
+    """Requesters delete HITs once reviewed, and MTurk disposes of old ones: refusing the batch
+    stopped the nightly `hits results --ingest` for good."""
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    output = tmp_path / "answers.csv"
+    run_cli("hits", "results", "--output", str(output), "--ingest")
+    deleted = sorted(server.turk.hits)[1]
+    del server.turk.hits[deleted]
+    before = table_fingerprints(warehouse)
+    again = run_cli("hits", "results", "--output", str(output), "--ingest").output
+    assert f"1 HIT(s) of {planned.batch_id} are no longer on the platform ({deleted})" in again
+    assert "their answers already in the warehouse are kept" in again
+    assert pl.read_csv(output)["HITId"].n_unique() == planned.n_hits - 1
+    assert table_fingerprints(warehouse) == before  # nothing lost, nothing counted twice
+    assert query(warehouse, f"SELECT count(*) FROM raw.assignments WHERE hit_id = '{deleted}'") == [(3,)]
+    status = run_cli("hits", "status").output
+    assert f"{planned.batch_id}: 3 HITs, 9 assignments asked" in status
+    assert "9 submitted" in status and "1 HIT(s) no longer on the platform" in status
+    assert f"expired {planned.n_hits} HITs" in run_cli("hits", "expire").output
+    assert all(hit.expiration <= time.time() for hit in server.turk.hits.values())
+    assert query(warehouse, "SELECT DISTINCT status FROM raw.hits") == [("expired",)]
+
+
 def test_results_fetches_the_batch_and_ingests_it_once(run_cli, warehouse, server, planned, tmp_path):
     run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
     output = tmp_path / "answers.csv"

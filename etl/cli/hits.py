@@ -391,7 +391,7 @@ def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
     """
     from etl.hits.manage import published_hit_ids
     from etl.hits.publish import interrupted_publish_note
-    from etl.hits.results import results_from_platform
+    from etl.hits.results import gone_note, results_from_platform
     from etl.simulate import write_results_csv
 
     with open_warehouse(settings.warehouse, read_only=not then_ingest, wait_seconds=settings.wait_seconds,
@@ -407,8 +407,11 @@ def results_command(settings: Settings, sandbox: bool | None, endpoint_url: str 
                 f"batch {batch_id} is on the MTurk sandbox, whose workers are testers: its answers would count as "
                 "votes in every mart. Leave out --ingest to look at them, or pass --allow-sandbox to ingest them"
             )
+        gone: list[str] = []
         with _per_hit_progress(settings, n_hits, "results") as on_hit:
-            results = results_from_platform(con, platform, batch_id, on_hit=on_hit)
+            results = results_from_platform(con, platform, batch_id, on_hit=on_hit, gone=gone)
+        if note := gone_note(batch_id, gone):
+            click.echo(note, err=True)
         path = write_results_csv(results, output or Path(f"Batch_{batch_id}_results.csv"))
         click.echo(f"{batch_id}: answers written to {path}")
         if then_ingest and results.is_empty():

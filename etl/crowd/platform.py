@@ -27,6 +27,13 @@ class PlatformError(CrowdauditError):
     """The platform refused a request; the message is the platform's, with the operation named."""
 
 
+def is_no_such_hit(error: PlatformError) -> bool:
+    """Whether the platform answered that the HIT does not exist (MTurk: a RequestError 'Hit ... does
+    not exist.'), as opposed to failing to answer at all."""
+    message = str(error)
+    return "RequestError" in message and "does not exist" in message
+
+
 @dataclass(frozen=True)
 class Qualification:
     """One worker requirement, in the API's terms (Comparator: GreaterThanOrEqualTo, EqualTo, In ...)."""

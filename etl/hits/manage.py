@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import duckdb
 
-from etl.crowd.platform import MASTERS, CrowdPlatform, PlatformError
+from etl.crowd.platform import MASTERS, CrowdPlatform, PlatformError, is_no_such_hit
 from etl.errors import CrowdauditError, crowdaudit_command
 from etl.hits.pricing import MTURK_FEES, price_hits, round_up_to_cent
 from etl.hits.publish import refuse_a_batch_the_site_published
@@ -37,11 +37,14 @@ class BatchProgress:
     submitted: int
     approved: int
     rejected: int
+    gone: int = 0  # HITs the platform no longer has (deleted, or disposed of): not counted above
 
     def summary(self) -> str:
-        return (f"{self.batch_id}: {self.hits} HITs, {self.max_assignments} assignments asked; "
+        gone = (f"; {self.gone} HIT(s) no longer on the platform (deleted, or disposed of by MTurk), not counted"
+                if self.gone else "")
+        return (f"{self.batch_id}: {self.hits - self.gone} HITs, {self.max_assignments} assignments asked; "
                 f"{self.available} available, {self.pending} pending, {self.submitted} submitted, "
-                f"{self.approved} approved, {self.rejected} rejected")
+                f"{self.approved} approved, {self.rejected} rejected{gone}")
 
 
 def batch_target(con: duckdb.DuckDBPyConnection, batch_id: str) -> str | None:
@@ -71,19 +74,27 @@ def published_hit_ids(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[tup
 
 def batch_progress(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str, *,
                    on_hit: Callable[[], None] = lambda: None) -> BatchProgress:
-    """`on_hit` is called after each HIT's calls (see `expire_batch`)."""
+    """`on_hit` is called after each HIT's calls (see `expire_batch`). A HIT the platform says does
+    not exist is counted as gone, not failed on (see `results_from_platform`)."""
     counts: Counter[str] = Counter()
-    available = pending = asked = 0
+    available = pending = asked = gone = 0
     hit_ids = published_hit_ids(con, batch_id)
     for hit_id, _ in hit_ids:
-        hit = platform.get_hit(hit_id)
-        available += hit.available
-        pending += hit.pending
-        asked += hit.max_assignments
-        counts.update(a.status for a in platform.list_assignments(hit_id))
+        try:
+            hit = platform.get_hit(hit_id)
+            statuses = [a.status for a in platform.list_assignments(hit_id)]
+        except PlatformError as error:
+            if not is_no_such_hit(error):
+                raise
+            gone += 1
+        else:
+            available += hit.available
+            pending += hit.pending
+            asked += hit.max_assignments
+            counts.update(statuses)
         on_hit()
     return BatchProgress(batch_id, len(hit_ids), asked, available, pending,
-                         counts["Submitted"], counts["Approved"], counts["Rejected"])
+                         counts["Submitted"], counts["Approved"], counts["Rejected"], gone)
 
 
 # HITs `expire_batch` records as expired in one statement: each statement scans raw.hits for its
@@ -96,14 +107,20 @@ def expire_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_
     """Expire every published HIT of the batch now (workers can no longer accept them).
 
     The HITs the platform expired are recorded EXPIRED_PER_UPDATE at a time, and those expired
-    when a call fails or the run is interrupted are recorded before it stops. `on_hit` is called
-    after each HIT's call: a batch's calls take minutes on MTurk, and the CLI shows them."""
+    when a call fails or the run is interrupted are recorded before it stops. A HIT the platform
+    says does not exist (deleted) takes no more work either, and is recorded so: failing on it left
+    the rest of the batch open. `on_hit` is called after each HIT's call: a batch's calls take
+    minutes on MTurk, and the CLI shows them."""
     now = datetime.now(UTC).replace(tzinfo=None)
     hit_ids = published_hit_ids(con, batch_id)
     expired: list[str] = []
     try:
         for hit_id, _ in hit_ids:
-            platform.set_expiration(hit_id, now)
+            try:
+                platform.set_expiration(hit_id, now)
+            except PlatformError as error:
+                if not is_no_such_hit(error):
+                    raise
             expired.append(hit_id)
             on_hit()
             if len(expired) == EXPIRED_PER_UPDATE:
@@ -380,13 +397,6 @@ def _abandon(con: duckdb.DuckDBPyConnection, token: str, why: str) -> None:
     now = datetime.now(UTC).replace(tzinfo=None)
     con.execute("UPDATE raw.hit_extensions SET done_at = ?, outcome = ? WHERE unique_request_token = ?",
                 [now, f"abandoned: {why}", token]).fetchall()
-
-
-def is_no_such_hit(error: PlatformError) -> bool:
-    """Whether the platform answered that the HIT does not exist (MTurk: a RequestError 'Hit ... does
-    not exist.'), as opposed to failing to answer at all."""
-    message = str(error)
-    return "RequestError" in message and "does not exist" in message
 
 
 def _settled_on_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: ExtensionPlan,

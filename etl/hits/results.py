@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 
-from etl.crowd.platform import CrowdPlatform, PlatformError
+from etl.crowd.platform import CrowdPlatform, PlatformError, is_no_such_hit
 from etl.errors import CrowdauditError
 from etl.hits.answers import SELECTED, AnswerError, answer_fields, api_answer_slots, selected_text
 from etl.simulate import RESULT_HEADER
@@ -40,6 +40,15 @@ def site_answer_columns(fields: list[tuple[str, str]]) -> dict[str, str]:
     return {column: "|".join(joined) for column, joined in values.items()}
 
 
+def gone_note(batch_id: str, gone: list[str]) -> str | None:
+    """One line for the HITs `results_from_platform` found gone from the platform."""
+    if not gone:
+        return None
+    names = ", ".join(gone[:3]) + (", ..." if len(gone) > 3 else "")
+    return (f"note: {len(gone)} HIT(s) of {batch_id} are no longer on the platform ({names}): deleted, or disposed "
+            "of by MTurk; their answers already in the warehouse are kept, and none were fetched for them")
+
+
 def published_hits(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[tuple[str, int, list[str]]]:
     """(hit_id, n_slots, image URLs by slot, '' for an empty slot) of the batch's published HITs."""
     rows = con.execute(
@@ -59,9 +68,14 @@ def published_hits(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[tuple[
 
 
 def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str, *,
-                          on_hit: Callable[[], None] = lambda: None) -> pl.DataFrame:
+                          on_hit: Callable[[], None] = lambda: None, gone: list[str] | None = None) -> pl.DataFrame:
     """One row per assignment (ListAssignmentsForHIT), in the site's columns and formats. `on_hit`
-    is called after each HIT's calls: two a HIT, minutes for a batch of thousands on MTurk."""
+    is called after each HIT's calls: two a HIT, minutes for a batch of thousands on MTurk.
+
+    A HIT the platform answers does not exist (its requester deleted it once reviewed, or MTurk
+    disposed of it) is left out and its id appended to `gone`: the answers already ingested from it
+    stay in the warehouse, as ingest only adds. Refusing stopped every later fetch of the batch,
+    and so the nightly job, for good. Any other failure stops the fetch."""
     rows = []
     other_columns: dict[str, None] = {}  # in the order first seen
     hits = published_hits(con, batch_id)
@@ -71,6 +85,11 @@ def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatfor
             hit = platform.get_hit(hit_id)
             assignments = list(platform.list_assignments(hit_id))
         except PlatformError as error:
+            if is_no_such_hit(error):
+                if gone is not None:
+                    gone.append(hit_id)
+                on_hit()
+                continue
             raise CrowdauditError(f"HIT {hit_id}: {error} (no results file was written for batch {batch_id})"
                                   ) from None
         for a in assignments:
