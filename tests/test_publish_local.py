@@ -267,7 +267,7 @@ def test_status_extend_and_expire_through_the_cli(run_cli, warehouse, server, pl
     assert all(platform_for(server).get_hit(h).available == 0 for h in server.turk.hits)
 
 
-def test_a_hit_deleted_on_the_platform_does_not_stop_results_status_or_expire_and_its_answers_stay(run_cli, warehouse,
+def test_a_hit_deleted_on_the_platform_does_not_stop_results_status_extend_or_expire_and_its_answers_stay(run_cli, warehouse,
                                                                                              server, planned, tmp_path):
     """Requesters delete HITs once reviewed, and MTurk disposes of old ones: refusing the batch
     stopped the nightly `hits results --ingest` for good."""
@@ -286,6 +286,11 @@ def test_a_hit_deleted_on_the_platform_does_not_stop_results_status_or_expire_an
     status = run_cli("hits", "status").output
     assert f"{planned.batch_id}: 3 HITs, 9 assignments asked" in status
     assert "9 submitted" in status and "1 HIT(s) no longer on the platform" in status
+    extended = run_cli("hits", "extend", "--assignments", "1", "--budget", "1").output
+    assert f"1 HIT(s) are no longer on the platform (deleted, or disposed of by MTurk) and got nothing: {deleted}" \
+        in extended and "added 3 assignments" in extended
+    assert query(warehouse, "SELECT max_assignments, count(*) FROM raw.hits GROUP BY 1 ORDER BY 1") == [(3, 1), (4, 3)]
+    assert query(warehouse, "SELECT count(*) FROM raw.hit_extensions WHERE done_at IS NULL") == [(0,)]
     assert f"expired {planned.n_hits} HITs" in run_cli("hits", "expire").output
     assert all(hit.expiration <= time.time() for hit in server.turk.hits.values())
     assert query(warehouse, "SELECT DISTINCT status FROM raw.hits") == [("expired",)]

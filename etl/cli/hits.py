@@ -481,9 +481,13 @@ def extend_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
         if dry_run or not plan.extra:
             return
         ask = _confirm_live(platform, yes, f"extend {batch_id}")
+        abandoned_before = len(plan.abandoned)  # those a resumed plan left out are said above
         with _per_hit_progress(settings, len(plan.extra), "extend") as on_hit:
             added = extend_batch(con, platform, plan, budget=budget, confirm=lambda plan: ask(plan.price),
                                  on_hit=on_hit)
+        if gone := plan.abandoned[abandoned_before:]:
+            click.echo(f"{len(gone)} HIT(s) are no longer on the platform (deleted, or disposed of by MTurk) and got "
+                       f"nothing: {', '.join(gone)} (see raw.hit_extensions)")
     click.echo(f"added {added} assignments to {batch_id}")
 
 

@@ -450,7 +450,8 @@ def extend_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: 
 
     The plan is written to raw.hit_extensions first and each HIT marked done when the platform has
     taken it. A resumed plan is settled first (settle_resumed), so nothing is added or paid twice
-    and the budget is checked against what remains. Returns the assignments this call added.
+    and the budget is checked against what remains. A HIT the platform says does not exist is
+    abandoned (plan.abandoned) and the others extended. Returns the assignments this call added.
     `on_hit` is called after each HIT (see `expire_batch`)."""
     settle_resumed(con, platform, plan)
     if plan.exact_price > budget:
@@ -464,12 +465,21 @@ def extend_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, plan: 
     if plan.resumed_from is None:
         _write_plan(con, plan, platform.target.name)
     rowids = hit_rowids(con, plan.batch_id)
+    added = 0
     for hit_id, n in plan.extra.items():
         try:
             platform.add_assignments(hit_id, n, plan.tokens[hit_id])
         except PlatformError as error:
+            if is_no_such_hit(error):
+                # Deleted on the platform: nothing added, nothing paid. Stopping here left the rest
+                # of the batch unextended until a re-run abandoned it (settle_resumed).
+                _abandon(con, plan.tokens[hit_id], f"the platform no longer has the HIT ({error})")
+                plan.abandoned.append(hit_id)
+                on_hit()
+                continue
             if "already been processed" not in str(error):
                 raise
         _mark_done(con, hit_id, n, plan.tokens[hit_id], rowids.get(hit_id))
+        added += n
         on_hit()
-    return sum(plan.extra.values())
+    return added
