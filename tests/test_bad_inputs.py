@@ -146,6 +146,24 @@ def test_a_malformed_file_is_refused_naming_where_and_changes_nothing(name, load
     assert next(p for p in kept if p.name.endswith(f"{name}.txt")).read_text(encoding="utf-8").strip()
 
 
+@pytest.mark.parametrize("kind", ["images", "gold", "results"])
+def test_a_url_holding_a_space_is_refused_saying_that_the_space_is_what_is_wrong(kind, loaded, tmp_path):
+    spaced = "https://img.example/weddings-indian-languages/hindi/409/my photo.jpg"
+    path = tmp_path / f"{kind}_spaced.csv"
+    if kind == "results":
+        write_results_csv(results_rows({"3SPACEDHIT": [*URLS[:2], spaced]}, [
+            {"AssignmentId": "3SPACED1", "HITId": "3SPACEDHIT", "WorkerId": "W9", "selected": "image1"}]), path)
+    else:
+        second = "language" if kind == "images" else "truth"
+        path.write_text(f"url,{second}\n{URLS[0]},{'hindi' if kind == 'images' else 'true'}\n"
+                        f"{spaced},{'hindi' if kind == 'images' else 'true'}\n", encoding="utf-8")
+    command = ["ingest"] if kind == "results" else ["load", kind]
+    message = assert_refused(loaded, path, command, 2 if kind == "results" else 3,
+                             "Input.image3" if kind == "results" else "url")
+    assert f"{spaced!r} is not an http(s) URL: it holds a space or other whitespace (a URL writes a space as %20)" \
+        in " ".join(message.split())
+
+
 def test_an_empty_file_is_refused_and_changes_nothing_but_is_not_quarantined(loaded):
     assert_refused(loaded, BAD / "results_empty.csv", ["ingest"], *CORPUS["results_empty.csv"])
     assert not (loaded.parent / "quarantine").exists()

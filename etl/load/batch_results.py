@@ -43,7 +43,7 @@ from etl.load.csvfile import (
     refuse_unless_only_a_header,
     without_repeats,
 )
-from etl.load.images import all_distinct, register_images_seen, registered_without_region
+from etl.load.images import all_distinct, not_a_url, register_images_seen, registered_without_region
 from etl.load.mturk_format import (
     blank_to_null,
     is_not_blank,
@@ -203,7 +203,7 @@ def hit_checks(slots: dict[int, str]) -> list[Check]:
         unparsed_and_not_blank(pl.col("Reward"), pl.col(parsed_name("Reward"))),
         lambda row: f"{row['Reward']!r} is not an amount such as $0.01",
     ))
-    checks += [(c, _not_an_http_url_nor_blank(c), lambda row, c=c: f"{row[c]!r} is not an http(s) URL")
+    checks += [(c, _not_an_http_url_nor_blank(c), lambda row, c=c: not_a_url(row[c]))
                for c in slots.values()]
     return checks
 

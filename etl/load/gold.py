@@ -18,7 +18,7 @@ from etl.load.csvfile import (
     refuse_path_not_utf8,
     without_repeats,
 )
-from etl.load.images import HTTP_URL, IMAGES_OR_VOTES, images_not_known
+from etl.load.images import HTTP_URL, IMAGES_OR_VOTES, images_not_known, not_a_url
 from etl.load.transaction import LoadCounts, LoadResult, load_file, skip_if_loaded, staged, upsert_by_key
 from etl.quality.gate import check_batch, quarantine_on_refusal
 
@@ -81,7 +81,7 @@ def gold_rows(path: Path, *, positive: str | None = None, urls_only: bool = Fals
     if key == "url" or urls_only:  # a task id may be anything; a url column holds what workers were shown
         bad = first_bad_row(frame, ~pl.col("image_id").str.contains(HTTP_URL))
         if bad:
-            raise InputFileError(str(path), f"{key} {bad['image_id']!r} is not an http(s) URL",
+            raise InputFileError(str(path), f"{key} {not_a_url(bad['image_id'])}",
                                  row=bad[ROW_COLUMN], column=key)
     bad = first_bad_row(frame, pl.col("truth").is_null())
     if bad:

@@ -8,6 +8,8 @@ from raw.language_regions at build time unless a manifest states it.
 from __future__ import annotations
 
 import os
+import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -34,6 +36,25 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
 URL_UNSAFE = ("%", *' "#<>?\\^`{|}\x7f', *map(chr, range(1, 32)))
 # No spaces, and no invisible format characters (a zero-width space pasted in makes another URL).
 HTTP_URL = rf"^{URL_SCHEME}[^\s\p{{Cf}}/$.?#][^\s\p{{Cf}}]*$"
+
+
+def not_a_url(value: str | None) -> str:
+    """Why a value HTTP_URL refuses is not an http(s) URL, for the message that names it: "is not
+    an http(s) URL" alone left users looking for what was wrong with a URL holding a space."""
+    text = "" if value is None else value.strip()
+    if not text:
+        return "is empty: an http(s) URL is needed"
+    if not re.match(URL_SCHEME, text):
+        why = "it does not start with http:// or https://"
+    elif re.search(r"\s", text):
+        why = "it holds a space or other whitespace (a URL writes a space as %20)"
+    elif any(unicodedata.category(c) == "Cf" for c in text):
+        why = "it holds an invisible format character (such as a zero-width space), which makes it another URL"
+    else:
+        why = "no host name follows http(s)://"
+    return f"{value!r} is not an http(s) URL: {why}"
+
+
 # <language>/<word>/<file> at the end of a path or URL.
 LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
 # A path segment followed by '..' (the segment neither '.' nor '..'), as os.path.normpath removes it.
@@ -232,7 +253,7 @@ def _manifest_frame(path: Path) -> tuple[pl.DataFrame, int]:
     bad = first_bad_row(frame, pl.col("image_id").is_null() | ~pl.col("image_id").str.contains(HTTP_URL))
     if bad:
         raise InputFileError(
-            str(path), f"url {bad['image_id']!r} is not an http(s) URL", row=bad[ROW_COLUMN], column="url"
+            str(path), f"url {not_a_url(bad['image_id'])}", row=bad[ROW_COLUMN], column="url"
         )
     bad = first_bad_row(frame, pl.col("language").is_null())
     if bad:
