@@ -979,6 +979,17 @@ def test_timestamps_parse_as_written_with_spaces_around_them_and_in_iso_form():
     assert written["t_utc"].to_list() == [utc, None, None]
 
 
+def test_a_column_mixing_iso_timestamps_with_and_without_an_offset_parses_every_one():
+    # A file merged from two exports: polars infers one format per column and left the others null.
+    from etl.load.mturk_format import parse_timestamps
+
+    cells = ["2019-02-20T19:04:42Z", "2019-02-20T19:04:42", "2019-02-20 21:04:42+02:00", "2019-02-20T11:04:42-0800",
+             "2019-02-20T19:04:42.5", "Wed Feb 20 11:04:42 PST 2019", "2019-02-30T10:00:00"]
+    parsed = parse_timestamps(pl.DataFrame({"t": cells}), ("t",), suffix="_utc")["t_utc"].to_list()
+    utc = datetime(2019, 2, 20, 19, 4, 42)
+    assert parsed == [utc, utc, utc, utc, utc.replace(microsecond=500000), utc, None]
+
+
 def test_a_reward_is_read_in_dollars_and_a_decimal_comma_never_as_thousands():
     from etl.load.mturk_format import parse_money
 

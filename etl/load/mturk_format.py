@@ -19,6 +19,8 @@ MTURK_LENGTH = len("Wed Feb 20 11:04:42 PST 2019")
 ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}"
 # UTC as ISO 8601 writes it (`Z`), and as the site's 2015-2016 downloads did (` UTC`).
 UTC_SUFFIX = r"(?:Z| UTC| GMT)$"
+# An ISO 8601 offset at the end (`+02:00`, `-0700`), once UTC_SUFFIX has become `+00:00`.
+ISO_OFFSET = r"[+-]\d{2}:?\d{2}$"
 
 
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
@@ -38,9 +40,14 @@ def parse_mturk_timestamp(text: pl.Expr) -> pl.Expr:
 
 def parse_iso_timestamp(text: pl.Expr) -> pl.Expr:
     """UTC datetime of an ISO 8601 timestamp (the API's form) or of `2015-03-03 22:44:13 UTC`; null
-    otherwise."""
-    return pl.when(text.str.contains(ISO_TIMESTAMP)).then(
-        text.str.replace(UTC_SUFFIX, "+00:00").str.to_datetime(time_zone="UTC", strict=False).dt.replace_time_zone(None)
+    otherwise. One without an offset is read as UTC, as the API's are. Those with an offset and
+    those without are parsed apart: polars infers one format for a column, so a column holding
+    both (a file merged from two exports) was refused."""
+    iso = pl.when(text.str.contains(ISO_TIMESTAMP)).then(text.str.replace(UTC_SUFFIX, "+00:00"))
+    has_offset = iso.str.contains(ISO_OFFSET)
+    return pl.coalesce(
+        pl.when(has_offset).then(iso).str.to_datetime(time_zone="UTC", strict=False).dt.replace_time_zone(None),
+        pl.when(~has_offset).then(iso).str.to_datetime(strict=False).dt.replace_time_zone(None),
     )
 
 
