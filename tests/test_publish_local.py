@@ -461,6 +461,33 @@ def test_extending_from_needs_more_votes_asks_only_what_open_assignments_do_not_
         assert server.turk.hits[hit_id].max_assignments == min(n + max(need.get(hit_id, 0) - 1, 0), 9)
 
 
+def test_a_hit_past_its_expiration_with_slots_never_taken_is_named_expired_not_covered(run_cli, warehouse,
+                                                                                        server, planned, tmp_path):
+    """Its slots never taken bring no votes: counted as covering the need, the HIT was left out for
+    good under a note saying the votes were on their way."""
+    from datetime import UTC, datetime, timedelta
+
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    run_cli("hits", "results", "--output", str(tmp_path / "answers.csv"), "--ingest")
+    run_cli("build")
+    needing = [h for (h,) in query(warehouse, "SELECT DISTINCT hit_id FROM needs_more_votes WHERE hit_id IS NOT NULL "
+                                              "ORDER BY 1")]
+    assert needing
+    lapsed, past = needing[0], datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+    platform_for(server).set_expiration(lapsed, past)
+    with open_warehouse(warehouse, read_only=False) as con:  # its lifetime ended; a slot was never taken
+        con.execute("UPDATE raw.hits SET expiration = ? WHERE hit_id = ?", [past, lapsed])
+        con.execute("UPDATE main.needs_more_votes SET hit_answered_assignments = hit_answered_assignments - 1 "
+                    "WHERE hit_id = ?", [lapsed])
+    server.turk.auto_answer = False
+    before = server.turk.hits[lapsed].max_assignments
+    output = run_cli("hits", "extend", "--from-needs-more-votes", "--budget", "5").output
+    assert f"({lapsed}): they expired at {past:%Y-%m-%d %H:%M} UTC, and MTurk adds no assignments" in output
+    assert "cover what needs_more_votes asks for" not in output
+    assert server.turk.hits[lapsed].max_assignments == before
+    assert query(warehouse, f"SELECT count(*) FROM raw.hit_extensions WHERE hit_id = '{lapsed}'") == [(0,)]
+
+
 def test_a_budget_that_only_a_fraction_of_a_cent_fee_would_meet_is_refused(warehouse, server):
     # 11 images, 1 HIT x 3 assignments x ($0.13 + 20% fee $0.026, charged $0.03) = $0.48: over a
     # $0.47 budget, which the unrounded fees ($0.468) would have passed.
@@ -669,7 +696,7 @@ def test_extending_hits_we_expired_leaves_them_out_instead_of_failing_on_them(ru
     output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
     # Said once, not a line per HIT followed by "$0.00".
     assert output.count("\n") == 1 and output.startswith(
-        f"nothing to extend on {planned.batch_id}: `hits expire` ended its {planned.n_hits} HIT(s) at ")
+        f"nothing to extend on {planned.batch_id}: its {planned.n_hits} HIT(s) expired at ")
     assert output.rstrip().endswith("MTurk adds no assignments to an expired HIT")
     assert len(server.turk.calls) == calls
     assert query(warehouse, "SELECT count(*) FROM raw.hit_extensions") == [(0,)]
@@ -686,7 +713,7 @@ def test_extending_a_batch_with_one_hit_we_expired_names_it_once_and_extends_the
     with open_warehouse(warehouse, read_only=False) as con:  # as `hits expire` records it
         con.execute("UPDATE raw.hits SET expiration = ?, status = 'expired' WHERE hit_id = ?", [now, ended])
     output = run_cli("hits", "extend", "--assignments", "2", "--budget", "1").output
-    assert output.splitlines()[0] == (f"1 HIT(s) left out ({ended}): `hits expire` ended them at {now:%Y-%m-%d %H:%M} "
+    assert output.splitlines()[0] == (f"1 HIT(s) left out ({ended}): they expired at {now:%Y-%m-%d %H:%M} "
                                       "UTC, and MTurk adds no assignments to an expired HIT")
     assert f"added {2 * (planned.n_hits - 1)} assignments" in output
     assert sorted(h.max_assignments for h in server.turk.hits.values()) == [3] + [5] * (planned.n_hits - 1)

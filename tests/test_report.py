@@ -54,14 +54,21 @@ def test_extra_assignments_are_counted_per_hit_as_they_are_bought(split_votes, r
 
 
 def test_extra_assignments_already_asked_for_are_not_priced_again(split_votes, run_cli, warehouse, tmp_path):
-    """After `hits extend`, the HIT's open assignments will bring the votes: the card priced them again."""
+    """After `hits extend`, the HIT's open assignments will bring the votes: the card priced them again.
+    Once the HIT has expired they will not, and the card prices the whole need."""
     per_hit, cost = query(warehouse, "SELECT DISTINCT hit_extra_assignments, hit_cost FROM needs_more_votes")[0]
     assert per_hit >= 2
     with duckdb.connect(str(warehouse)) as con:  # one assignment asked for since the build, not yet answered
-        con.execute("UPDATE raw.hits SET max_assignments = max_assignments + 1")
+        con.execute("UPDATE raw.hits SET max_assignments = max_assignments + 1, "
+                    "expiration = timezone('UTC', now()) + INTERVAL 1 DAY")
     shown = text_of(report_of(run_cli, tmp_path), "labels")
     assert f"4 images need more votes: {per_hit - 1} extra assignments on 1 HIT(s)" in shown
     assert f"about ${cost / per_hit * (per_hit - 1):.2f} with fees" in shown
+    with duckdb.connect(str(warehouse)) as con:  # the HIT expired: that assignment will never be answered
+        con.execute("UPDATE raw.hits SET expiration = timezone('UTC', now()) - INTERVAL 1 HOUR")
+    shown = text_of(report_of(run_cli, tmp_path), "labels")
+    assert f"4 images need more votes: {per_hit} extra assignments on 1 HIT(s)" in shown
+    assert f"about ${cost:.2f} with fees" in shown
 
 
 def test_unsure_labels_are_counted_against_the_target_that_needs_more_votes_uses(split_votes, run_cli, warehouse,

@@ -159,7 +159,7 @@ class ExtensionPlan:
     # HITs left out because assignments asked for and not answered when the mart was built cover
     # what it asks for (HIT: those assignments): paying for them again bought the same votes twice.
     covered: dict[str, int] = field(default_factory=dict)
-    # HITs left out because `hits expire` ended them, and when: said in one line, not one per HIT.
+    # HITs left out because they expired (EXPIRED_HIT), and when: said in one line, not one per HIT.
     expired: dict[str, datetime] = field(default_factory=dict)
     resumed_from: datetime | None = None
     abandoned: list[str] = field(default_factory=list)  # resumed HITs that expired or are gone
@@ -225,18 +225,26 @@ def needs_more_votes_counts_answers(con: duckdb.DuckDBPyConnection) -> bool:
         "AND table_name = 'needs_more_votes' AND column_name = 'hit_answered_assignments'").fetchall()[0][0] > 0
 
 
+# A HIT that takes no more work: `hits expire` ended it, or its recorded expiration has passed.
+# Its open assignments will never be answered, and MTurk adds none to it.
+EXPIRED_HIT = "(h.status = 'expired' OR h.expiration <= timezone('UTC', now()))"
+
+
 def per_hit_need_sql(con: duckdb.DuckDBPyConnection) -> str:
     """needs_more_votes per HIT (votes loaded without a HIT: per image): its images, the extra
     assignments it needs and their price, and `open`, the assignments asked for beyond those the
     build saw answered (raw.hits as it is now: still open, or answered since), which will bring
     votes too. The mart counts answers only: `hits extend` and the report's cost card subtract
     `open`, or a second extension before the first was answered bought the same votes again. A
-    mart built before hit_answered_assignments counts none open."""
+    mart built before hit_answered_assignments counts none open. An expired HIT (EXPIRED_HIT)
+    counts none open: its slots never taken bring no votes, and counting them said "covered" of
+    a HIT that can get no more."""
     answered = "n.hit_answered_assignments" if needs_more_votes_counts_answers(con) else "h.max_assignments"
     return f"""
         SELECT coalesce(n.hit_id, n.image_id) AS hit, any_value(n.hit_id) AS hit_id, count(*) AS images,
                any_value(n.hit_extra_assignments) AS needed, any_value(n.hit_cost) AS needed_cost,
-               greatest(0, coalesce(any_value(h.max_assignments) - any_value({answered}), 0)) AS open
+               CASE WHEN bool_or({EXPIRED_HIT}) THEN 0
+                    ELSE greatest(0, coalesce(any_value(h.max_assignments) - any_value({answered}), 0)) END AS open
         FROM main.needs_more_votes AS n LEFT JOIN raw.hits AS h USING (hit_id)
         GROUP BY hit"""
 
@@ -281,10 +289,11 @@ def plan_extension(con: duckdb.DuckDBPyConnection, batch_id: str, *, extra: int 
             raise CrowdauditError("give --assignments N (>= 1) or --from-needs-more-votes")
         wanted = dict.fromkeys(hits, extra)
     reward = dict(con.execute("SELECT hit_id, reward FROM raw.hits WHERE batch_id = ?", [batch_id]).fetchall())
-    # Only HITs `hits expire` ended: a recorded expiration may be stale (a HIT given more time
-    # elsewhere), and for those the platform says whether it still takes assignments.
+    # HITs `hits expire` ended, and those whose recorded expiration has passed: MTurk adds no
+    # assignments to them (a run failed on the first). A HIT given more time elsewhere, whose
+    # recorded expiration is stale, is left out too: nothing is spent, and the note says why.
     expired = dict(con.execute(
-        "SELECT hit_id, expiration FROM raw.hits WHERE batch_id = ? AND status = 'expired'", [batch_id]).fetchall())
+        f"SELECT hit_id, expiration FROM raw.hits AS h WHERE batch_id = ? AND {EXPIRED_HIT}", [batch_id]).fetchall())
     plan = ExtensionPlan(batch_id, {}, covered=covered, masters=asks_masters(con, batch_id))
     earlier = _settled_extensions(con, batch_id)
     for hit_id, n in sorted(wanted.items()):
@@ -323,9 +332,9 @@ def expired_note(plan: ExtensionPlan) -> str | None:
     when = f"at {first}" if first == last else f"between {first} and {last}"
     because = "MTurk adds no assignments to an expired HIT"
     if not plan.extra:
-        return f"nothing to extend on {plan.batch_id}: `hits expire` ended its {len(plan.expired)} HIT(s) {when}, and {because}"
+        return f"nothing to extend on {plan.batch_id}: its {len(plan.expired)} HIT(s) expired {when}, and {because}"
     names = ", ".join(sorted(plan.expired)[:3]) + (", ..." if len(plan.expired) > 3 else "")
-    return f"{len(plan.expired)} HIT(s) left out ({names}): `hits expire` ended them {when}, and {because}"
+    return f"{len(plan.expired)} HIT(s) left out ({names}): they expired {when}, and {because}"
 
 
 def resumed_note(plan: ExtensionPlan, asked: int | None) -> str:
