@@ -484,6 +484,25 @@ def test_checkboxes_sharing_name_selected_are_read_from_the_columns_the_site_fla
     ]
 
 
+def test_a_slot_with_two_checkbox_columns_is_ticked_when_either_column_says_so(tmp_path, run_cli, warehouse):
+    # A file holding rows of two forms (name="image3" and name="selected" value="image3") has
+    # both Answer.image3.on and Answer.selected.image3: reading one column per slot dropped the
+    # ticks of the other form's rows, a "no" vote the worker never gave.
+    frame = results_rows({"H1": URLS[:3]}, [
+        {"AssignmentId": "A1", "HITId": "H1", "WorkerId": "W1", "selected": ""},
+        {"AssignmentId": "A2", "HITId": "H1", "WorkerId": "W2", "selected": ""},
+    ]).drop("Answer.selected").with_columns(
+        pl.Series("Answer.image1.on", ["true", ""]),
+        pl.Series("Answer.image3.on", ["true", ""]),
+        pl.Series("Answer.selected.image1", ["", "false"]),
+        pl.Series("Answer.selected.image3", ["", "true"]),
+    )
+    run_cli("ingest", str(write_results_csv(frame, tmp_path / "two_forms.csv")))
+    assert query(warehouse, "SELECT assignment_id, selected_slots FROM raw.assignments ORDER BY 1") == [
+        ("A1", [1, 3]), ("A2", [3]),
+    ]
+
+
 def test_a_per_slot_checkbox_is_read_from_every_spelling_of_ticked_and_of_not_ticked(tmp_path, run_cli,
                                                                                      warehouse):
     from etl.hits.answers import FALSY, TRUTHY

@@ -296,6 +296,25 @@ def test_a_hit_deleted_on_the_platform_does_not_stop_results_status_extend_or_ex
     assert query(warehouse, "SELECT DISTINCT status FROM raw.hits") == [("expired",)]
 
 
+def test_expire_records_nothing_when_the_platform_has_none_of_the_batchs_hits(run_cli, warehouse, server,
+                                                                              planned):
+    """Other credentials (another AWS account), or an mturk-local started afresh, answer that every
+    HIT does not exist: recording them all as expired left them open where they are, and `hits
+    extend` refusing them as expired."""
+    run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
+    hits = dict(server.turk.hits)
+    server.turk.hits.clear()
+    before = table_fingerprints(warehouse)
+    refused = run_cli("hits", "expire", expect=1).output
+    assert f"has none of the {planned.n_hits} HITs of batch {planned.batch_id}" in refused
+    assert "Nothing was recorded as expired" in refused
+    assert table_fingerprints(warehouse) == before
+    server.turk.hits.update(hits)
+    assert f"expired {planned.n_hits} HITs" in run_cli("hits", "expire").output
+    assert all(hit.expiration <= time.time() for hit in server.turk.hits.values())
+    assert query(warehouse, "SELECT DISTINCT status FROM raw.hits") == [("expired",)]
+
+
 def test_results_fetches_the_batch_and_ingests_it_once(run_cli, warehouse, server, planned, tmp_path):
     run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
     output = tmp_path / "answers.csv"

@@ -109,11 +109,16 @@ def expire_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_
     The HITs the platform expired are recorded EXPIRED_PER_UPDATE at a time, and those expired
     when a call fails or the run is interrupted are recorded before it stops. A HIT the platform
     says does not exist (deleted) takes no more work either, and is recorded so: failing on it left
-    the rest of the batch open. `on_hit` is called after each HIT's call: a batch's calls take
+    the rest of the batch open. But when the platform has none of the batch's HITs, it is not the
+    one the batch went out on (another AWS account's credentials, an mturk-local started afresh):
+    recording them all as expired left them open there and `hits extend` refusing them, so that
+    is refused and nothing recorded. `on_hit` is called after each HIT's call: a batch's calls take
     minutes on MTurk, and the CLI shows them."""
     now = datetime.now(UTC).replace(tzinfo=None)
     hit_ids = published_hit_ids(con, batch_id)
     expired: list[str] = []
+    gone: list[str] = []  # recorded once a HIT of the batch was found on the platform
+    found_one = False
     try:
         for hit_id, _ in hit_ids:
             try:
@@ -121,13 +126,24 @@ def expire_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_
             except PlatformError as error:
                 if not is_no_such_hit(error):
                     raise
-            expired.append(hit_id)
+                gone.append(hit_id)
+            else:
+                found_one = True
+                expired.append(hit_id)
             on_hit()
             if len(expired) == EXPIRED_PER_UPDATE:
                 _record_expired(con, expired, now)
                 expired = []
     finally:
         _record_expired(con, expired, now)
+        if found_one:
+            _record_expired(con, gone, now)
+    if gone and not found_one:
+        raise CrowdauditError(
+            f"{platform.target.name} has none of the {len(hit_ids)} HITs of batch {batch_id} (it answers that "
+            f"{gone[0]} does not exist): are these the credentials (AWS account) or the endpoint the batch was "
+            "published with? Nothing was recorded as expired"
+        )
     return len(hit_ids)
 
 

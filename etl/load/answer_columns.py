@@ -230,8 +230,12 @@ def _reference_task_answer_tokens(texts: pl.Series, frame: pl.DataFrame, path: P
 
 
 def _by_slot(answer_columns: list[str]) -> list[tuple[int, str]]:
-    """(slot number, column) for per-slot answer columns, in slot order."""
-    return sorted({int(m.group(1)): c for c in answer_columns if (m := SLOT_ANSWER_COLUMN.match(c))}.items())
+    """(slot number, column) for per-slot answer columns, in slot order. A slot may have more than
+    one column (Answer.image3.on and Answer.selected.image3, from two forms' rows in one file): each
+    is listed, and the slot is ticked when any of them says so, as `etl.hits.answers.selected_slots`
+    reads an answer's fields (keeping one column per slot dropped the ticks in the others)."""
+    return sorted(((int(m.group(1)), c) for c in answer_columns if (m := SLOT_ANSWER_COLUMN.match(c))),
+                  key=lambda slot_column: slot_column[0])
 
 
 def _checkbox_word(column: str) -> pl.Expr:
