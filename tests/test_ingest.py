@@ -503,6 +503,25 @@ def test_a_slot_with_two_checkbox_columns_is_ticked_when_either_column_says_so(t
     ]
 
 
+def test_a_tick_in_a_flattened_selected_checkbox_that_is_no_slot_is_refused_naming_row_and_column(
+        tmp_path, run_cli, warehouse):
+    # {"selected": {"wedding": true}} in a crowd-form's JSON is refused; so is its flattened column.
+    frame = results_rows({"H1": URLS[:3]}, [
+        {"AssignmentId": f"A{k}", "HITId": "H1", "WorkerId": f"W{k}", "selected": ""} for k in range(2)
+    ]).drop("Answer.selected").with_columns(
+        pl.Series("Answer.selected.image1", ["true", "true"]),
+        pl.Series("Answer.selected.image2", ["false", "false"]),
+        pl.Series("Answer.selected.image3", ["false", "false"]),
+        pl.Series("Answer.selected.wedding", ["false", "true"]),
+    )
+    run_cli("ingest", str(write_results_csv(frame.head(1), tmp_path / "first.csv")))
+    before = table_fingerprints(warehouse)
+    result = run_cli("ingest", str(write_results_csv(frame, tmp_path / "other_value.csv")), expect=1)
+    assert ("other_value.csv, row 3, column Answer.selected.wedding: 'true' ticks the checkbox 'wedding' of "
+            "Answer.selected, which is not a slot name (image1, image2, ...) or none_of_the_above") in result.output
+    assert table_fingerprints(warehouse) == before
+
+
 def test_a_per_slot_checkbox_is_read_from_every_spelling_of_ticked_and_of_not_ticked(tmp_path, run_cli,
                                                                                      warehouse):
     from etl.hits.answers import FALSY, TRUTHY

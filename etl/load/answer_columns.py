@@ -34,6 +34,8 @@ TASK_ANSWERS = f"Answer.{answers.TASK_ANSWERS}"
 # Answer.selected.image3 where checkboxes share name="selected" (value="image3"): the site flattens
 # a <crowd-form>'s {"selected": {"image3": true}} into a column per key.
 SLOT_ANSWER_COLUMN = re.compile(r"^Answer\.(?:selected\.)?" + answers.PER_SLOT.pattern.removeprefix("^"))
+# Any checkbox of a group sharing name="selected", as the site flattens it: Answer.selected.<value>.
+SELECTED_VALUE_COLUMN = re.compile(r"^Answer\.selected\.(.+)$")
 # Added by parse_answers for a file of per-slot columns: a row's first per-slot column (by slot)
 # whose cell is no spelling of ticked or not ticked; null when there is none.
 UNREAD_CHECKBOX = "__unread_checkbox"
@@ -45,6 +47,16 @@ def per_slot_answer_columns(frame: pl.DataFrame) -> list[str]:
     if SELECTED in frame.columns or TASK_ANSWERS in frame.columns:
         return []
     return [c for c in frame.columns if SLOT_ANSWER_COLUMN.match(c)]
+
+
+def foreign_checkbox_columns(frame: pl.DataFrame) -> list[str]:
+    """Answer.selected.<value> columns read as per-slot answers whose value is neither a slot
+    name nor none_of_the_above (`Answer.selected.wedding`): a tick in one is refused, as the same
+    answer in a crowd-form's JSON is, rather than read as nothing ticked."""
+    if not per_slot_answer_columns(frame):
+        return []
+    return [c for c in frame.columns if (m := SELECTED_VALUE_COLUMN.match(c))
+            and not SLOT_ANSWER_COLUMN.match(c) and m.group(1) != NONE_OF_THE_ABOVE]
 
 
 def _answer_columns(frame: pl.DataFrame, path: Path) -> list[str]:
@@ -238,7 +250,7 @@ def _by_slot(answer_columns: list[str]) -> list[tuple[int, str]]:
                   key=lambda slot_column: slot_column[0])
 
 
-def _checkbox_word(column: str) -> pl.Expr:
+def checkbox_word(column: str) -> pl.Expr:
     """A per-slot cell as checkbox_is_ticked compares it (null for a null cell)."""
     return pl.col(column).str.strip_chars().str.to_lowercase()
 
@@ -252,7 +264,7 @@ def _selected_tokens(answer_columns: list[str]) -> pl.Expr:
         )
     return pl.concat_list(
         [
-            pl.when(_checkbox_word(c).is_in(TRUTHY)).then(pl.lit(f"image{n}")).otherwise(None)
+            pl.when(checkbox_word(c).is_in(TRUTHY)).then(pl.lit(f"image{n}")).otherwise(None)
             for n, c in _by_slot(answer_columns)
         ]
     ).list.drop_nulls()
@@ -262,7 +274,7 @@ def _unread_checkbox(answer_columns: list[str]) -> pl.Expr:
     """UNREAD_CHECKBOX: the first per-slot column whose value checkbox_is_ticked would refuse."""
     understood = [*TRUTHY, *FALSY, ""]
     return pl.coalesce(
-        [pl.when(~_checkbox_word(c).is_in(understood)).then(pl.lit(c)) for _, c in _by_slot(answer_columns)]
+        [pl.when(~checkbox_word(c).is_in(understood)).then(pl.lit(c)) for _, c in _by_slot(answer_columns)]
     ).alias(UNREAD_CHECKBOX)
 
 

@@ -23,13 +23,15 @@ import duckdb
 import polars as pl
 
 from etl.errors import InputFileError, crowdaudit_command
-from etl.hits.answers import checkbox_value_problem
+from etl.hits.answers import TRUTHY, checkbox_value_problem
 from etl.load.answer_columns import (
     NONE_OF_THE_ABOVE,
     SELECTED,
     TASK_ANSWERS,
     UNREAD_CHECKBOX,
     answer_column_name,
+    checkbox_word,
+    foreign_checkbox_columns,
     parse_answers,
     per_slot_answer_columns,
 )
@@ -271,6 +273,14 @@ def _unread_checkbox_checks(frame: pl.DataFrame) -> list[Check]:
     return [(c, pl.col(UNREAD_CHECKBOX) == c, lambda row, c=c: checkbox_value_problem(row[c])) for c in columns]
 
 
+def _foreign_checkbox_checks(frame: pl.DataFrame) -> list[Check]:
+    """A rule for each Answer.selected.<value> column whose value is no slot name: never ticked."""
+    return [(c, checkbox_word(c).is_in(TRUTHY),
+             lambda row, c=c: (f"{row[c].strip()!r} ticks the checkbox {c.removeprefix(SELECTED + '.')!r} of "
+                               f"{SELECTED}, which is not a slot name (image1, image2, ...) or {NONE_OF_THE_ABOVE}"))
+            for c in foreign_checkbox_columns(frame)]
+
+
 def assignment_checks(frame: pl.DataFrame, slots: dict[int, str]) -> list[Check]:
     """Rules on each assignment row, in the order they are reported."""
     answer_column = answer_column_name(frame)
@@ -290,6 +300,7 @@ def assignment_checks(frame: pl.DataFrame, slots: dict[int, str]) -> list[Check]
         lambda row: "SubmitTime is before AcceptTime",
     ))
     checks += _unread_checkbox_checks(frame)
+    checks += _foreign_checkbox_checks(frame)
     checks.append((
         answer_column,
         pl.col("__foreign_token"),
