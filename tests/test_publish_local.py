@@ -291,23 +291,29 @@ def test_a_hit_deleted_on_the_platform_does_not_stop_results_status_extend_or_ex
         in extended and "added 3 assignments" in extended
     assert query(warehouse, "SELECT max_assignments, count(*) FROM raw.hits GROUP BY 1 ORDER BY 1") == [(3, 1), (4, 3)]
     assert query(warehouse, "SELECT count(*) FROM raw.hit_extensions WHERE done_at IS NULL") == [(0,)]
-    assert f"expired {planned.n_hits} HITs" in run_cli("hits", "expire").output
+    assert f"expired {planned.n_hits} HITs of {planned.batch_id}, of which 1 no longer on the platform" \
+        in run_cli("hits", "expire").output
     assert all(hit.expiration <= time.time() for hit in server.turk.hits.values())
     assert query(warehouse, "SELECT DISTINCT status FROM raw.hits") == [("expired",)]
 
 
-def test_expire_records_nothing_when_the_platform_has_none_of_the_batchs_hits(run_cli, warehouse, server,
-                                                                              planned):
+def test_status_results_and_expire_refuse_when_the_platform_has_none_of_the_batchs_hits(run_cli, warehouse,
+                                                                                          server, planned, tmp_path):
     """Other credentials (another AWS account), or an mturk-local started afresh, answer that every
     HIT does not exist: recording them all as expired left them open where they are, and `hits
-    extend` refusing them as expired."""
+    extend` refusing them as expired; skipping them all as deleted wrote an empty results file, and
+    a nightly job with the wrong account passed every night."""
     run_cli("hits", "publish", "--endpoint-url", server.url, "--budget", "1")
     hits = dict(server.turk.hits)
     server.turk.hits.clear()
     before = table_fingerprints(warehouse)
+    none_of_them = f"has none of the {planned.n_hits} HITs of batch {planned.batch_id}"
     refused = run_cli("hits", "expire", expect=1).output
-    assert f"has none of the {planned.n_hits} HITs of batch {planned.batch_id}" in refused
-    assert "Nothing was recorded as expired" in refused
+    assert none_of_them in refused and "Nothing was recorded as expired" in refused
+    output = tmp_path / "answers.csv"
+    refused = run_cli("hits", "results", "--output", str(output), "--ingest", expect=1).output
+    assert none_of_them in refused and "No results file was written" in refused and not output.exists()
+    assert none_of_them in run_cli("hits", "status", expect=1).output
     assert table_fingerprints(warehouse) == before
     server.turk.hits.update(hits)
     assert f"expired {planned.n_hits} HITs" in run_cli("hits", "expire").output

@@ -363,9 +363,12 @@ def expire_command(settings: Settings, sandbox: bool | None, endpoint_url: str |
             recorded = record_interrupted_publish(con, platform, batch_id)
             click.echo(f"found {len(recorded)} such HIT(s): recorded, and expired with the others" if recorded
                        else "found none")
+        gone: list[str] = []
         with _per_hit_progress(settings, len(published_hit_ids(con, batch_id)), "expire") as on_hit:
-            expired = expire_batch(con, platform, batch_id, on_hit=on_hit)
-        click.echo(f"expired {expired} HITs of {batch_id}")
+            expired = expire_batch(con, platform, batch_id, on_hit=on_hit, gone=gone)
+        deleted = (f", of which {len(gone)} no longer on the platform (deleted, or disposed of by MTurk): recorded as "
+                   "expired, as they take no more work" if gone else "")
+        click.echo(f"expired {expired} HITs of {batch_id}{deleted}")
 
 
 @hits.command("results")

@@ -20,6 +20,7 @@ from etl.crowd.platform import MASTERS, CrowdPlatform, PlatformError, is_no_such
 from etl.errors import CrowdauditError, crowdaudit_command
 from etl.hits.pricing import MTURK_FEES, price_hits, round_up_to_cent
 from etl.hits.publish import refuse_a_batch_the_site_published
+from etl.hits.results import none_of_the_batch_error
 from etl.warehouse import transaction
 
 # MTurk refuses to take a HIT from under 10 assignments to 10 or more (the fee changes there):
@@ -77,7 +78,8 @@ def batch_progress(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batc
     """`on_hit` is called after each HIT's calls (see `expire_batch`). A HIT the platform says does
     not exist is counted as gone, not failed on (see `results_from_platform`)."""
     counts: Counter[str] = Counter()
-    available = pending = asked = gone = 0
+    available = pending = asked = 0
+    gone: list[str] = []
     hit_ids = published_hit_ids(con, batch_id)
     for hit_id, _ in hit_ids:
         try:
@@ -86,15 +88,17 @@ def batch_progress(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batc
         except PlatformError as error:
             if not is_no_such_hit(error):
                 raise
-            gone += 1
+            gone.append(hit_id)
         else:
             available += hit.available
             pending += hit.pending
             asked += hit.max_assignments
             counts.update(statuses)
         on_hit()
+    if gone and len(gone) == len(hit_ids):
+        raise none_of_the_batch_error(platform, batch_id, len(hit_ids), gone)
     return BatchProgress(batch_id, len(hit_ids), asked, available, pending,
-                         counts["Submitted"], counts["Approved"], counts["Rejected"], gone)
+                         counts["Submitted"], counts["Approved"], counts["Rejected"], len(gone))
 
 
 # HITs `expire_batch` records as expired in one statement: each statement scans raw.hits for its
@@ -103,7 +107,7 @@ EXPIRED_PER_UPDATE = 200
 
 
 def expire_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_id: str, *,
-                 on_hit: Callable[[], None] = lambda: None) -> int:
+                 on_hit: Callable[[], None] = lambda: None, gone: list[str] | None = None) -> int:
     """Expire every published HIT of the batch now (workers can no longer accept them).
 
     The HITs the platform expired are recorded EXPIRED_PER_UPDATE at a time, and those expired
@@ -112,12 +116,12 @@ def expire_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_
     the rest of the batch open. But when the platform has none of the batch's HITs, it is not the
     one the batch went out on (another AWS account's credentials, an mturk-local started afresh):
     recording them all as expired left them open there and `hits extend` refusing them, so that
-    is refused and nothing recorded. `on_hit` is called after each HIT's call: a batch's calls take
+    is refused and nothing recorded. The deleted HITs are appended to `gone`. `on_hit` is called after each HIT's call: a batch's calls take
     minutes on MTurk, and the CLI shows them."""
     now = datetime.now(UTC).replace(tzinfo=None)
     hit_ids = published_hit_ids(con, batch_id)
     expired: list[str] = []
-    gone: list[str] = []  # recorded once a HIT of the batch was found on the platform
+    missing: list[str] = []  # recorded once a HIT of the batch was found on the platform
     found_one = False
     try:
         for hit_id, _ in hit_ids:
@@ -126,7 +130,7 @@ def expire_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_
             except PlatformError as error:
                 if not is_no_such_hit(error):
                     raise
-                gone.append(hit_id)
+                missing.append(hit_id)
             else:
                 found_one = True
                 expired.append(hit_id)
@@ -137,13 +141,12 @@ def expire_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_
     finally:
         _record_expired(con, expired, now)
         if found_one:
-            _record_expired(con, gone, now)
-    if gone and not found_one:
-        raise CrowdauditError(
-            f"{platform.target.name} has none of the {len(hit_ids)} HITs of batch {batch_id} (it answers that "
-            f"{gone[0]} does not exist): are these the credentials (AWS account) or the endpoint the batch was "
-            "published with? Nothing was recorded as expired"
-        )
+            _record_expired(con, missing, now)
+    if missing and not found_one:
+        raise CrowdauditError(f"{none_of_the_batch_error(platform, batch_id, len(hit_ids), missing)} Nothing was "
+                              "recorded as expired")
+    if gone is not None:
+        gone.extend(missing)
     return len(hit_ids)
 
 

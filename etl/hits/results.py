@@ -40,6 +40,16 @@ def site_answer_columns(fields: list[tuple[str, str]]) -> dict[str, str]:
     return {column: "|".join(joined) for column, joined in values.items()}
 
 
+def none_of_the_batch_error(platform: CrowdPlatform, batch_id: str, n_hits: int, gone: list[str]) -> CrowdauditError:
+    """When the platform answers that not one of the batch's HITs exists, it is not the one the
+    batch went out on (another AWS account's credentials, an mturk-local started afresh): skipped
+    as deleted, they made an empty results file, and a nightly job with the wrong account passed."""
+    return CrowdauditError(
+        f"{platform.target.name} has none of the {n_hits} HITs of batch {batch_id} (it answers that {gone[0]} "
+        "does not exist): are these the credentials (AWS account) or the endpoint the batch was published with?"
+    )
+
+
 def gone_note(batch_id: str, gone: list[str]) -> str | None:
     """One line for the HITs `results_from_platform` found gone from the platform."""
     if not gone:
@@ -75,7 +85,9 @@ def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatfor
     A HIT the platform answers does not exist (its requester deleted it once reviewed, or MTurk
     disposed of it) is left out and its id appended to `gone`: the answers already ingested from it
     stay in the warehouse, as ingest only adds. Refusing stopped every later fetch of the batch,
-    and so the nightly job, for good. Any other failure stops the fetch."""
+    and so the nightly job, for good. Any other failure stops the fetch, and so does a platform
+    that has none of the batch's HITs (none_of_the_batch_error)."""
+    missing: list[str] = []
     rows = []
     other_columns: dict[str, None] = {}  # in the order first seen
     hits = published_hits(con, batch_id)
@@ -86,8 +98,7 @@ def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatfor
             assignments = list(platform.list_assignments(hit_id))
         except PlatformError as error:
             if is_no_such_hit(error):
-                if gone is not None:
-                    gone.append(hit_id)
+                missing.append(hit_id)
                 on_hit()
                 continue
             raise CrowdauditError(f"HIT {hit_id}: {error} (no results file was written for batch {batch_id})"
@@ -123,6 +134,11 @@ def results_from_platform(con: duckdb.DuckDBPyConnection, platform: CrowdPlatfor
             other_columns.update(dict.fromkeys(other_answers))
             rows.append(row)
         on_hit()
+    if missing and len(missing) == len(hits):
+        refused = none_of_the_batch_error(platform, batch_id, len(hits), missing)
+        raise CrowdauditError(f"{refused} No results file was written")
+    if gone is not None:
+        gone.extend(missing)
     columns = [*RESULT_HEADER, *[f"Input.image{n}" for n in range(1, n_slots + 1)], "Answer.selected", *other_columns]
     # As on the site, a field an assignment did not post is an empty cell.
     return pl.DataFrame(rows, schema={c: pl.String for c in columns}).fill_null("")
