@@ -1028,6 +1028,17 @@ def test_a_column_mixing_iso_timestamps_with_and_without_an_offset_parses_every_
     assert parsed == [utc, utc, utc, utc, utc.replace(microsecond=500000), utc, None]
 
 
+def test_iso_timestamps_with_an_hour_only_offset_or_a_lowercase_z_parse_as_before_among_others():
+    # PostgreSQL writes `+05`, RFC 3339 allows `z`: both parsed before offsets were told apart, and
+    # one `+05` ahead of the cells without an offset had every one of those refused too.
+    from etl.load.mturk_format import parse_timestamps
+
+    cells = ["2019-02-21 00:04:42+05", "2019-02-20T19:04:42", "2019-02-20T19:04:42z", "2019-02-21T00:34:42+05:30",
+             "2019-02-20 19:04:42+00", "2019-02-20 11:04:42-08"]
+    parsed = parse_timestamps(pl.DataFrame({"t": cells}), ("t",), suffix="_utc")["t_utc"].to_list()
+    assert parsed == [datetime(2019, 2, 20, 19, 4, 42)] * len(cells)
+
+
 def test_a_reward_is_read_in_dollars_and_a_decimal_comma_never_as_thousands():
     from etl.load.mturk_format import parse_money
 

@@ -17,10 +17,14 @@ from etl.hits.pricing import GROUPED_THOUSANDS
 ZONE_OFFSET_HOURS = {"PST": -8, "PDT": -7, "UTC": 0, "GMT": 0}
 MTURK_LENGTH = len("Wed Feb 20 11:04:42 PST 2019")
 ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}"
-# UTC as ISO 8601 writes it (`Z`), and as the site's 2015-2016 downloads did (` UTC`).
-UTC_SUFFIX = r"(?:Z| UTC| GMT)$"
-# An ISO 8601 offset at the end (`+02:00`, `-0700`), once UTC_SUFFIX has become `+00:00`.
-ISO_OFFSET = r"[+-]\d{2}:?\d{2}$"
+# UTC as ISO 8601 writes it (`Z`, or `z` as RFC 3339 allows), and as the site's 2015-2016
+# downloads did (` UTC`).
+UTC_SUFFIX = r"(?:[Zz]| UTC| GMT)$"
+# Offsets written `+hhmm` and `+hh` (as PostgreSQL writes them), to be written `+hh:mm`; and a
+# timestamp without an offset, read as UTC as the API's are.
+ISO_OFFSET_NO_COLON = r"([+-]\d{2})(\d{2})$"
+ISO_OFFSET_HOURS = r"([+-]\d{2})$"
+ISO_WITHOUT_OFFSET = r"(\d{2}:\d{2}:\d{2}(?:\.\d+)?)$"
 
 
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
@@ -40,15 +44,19 @@ def parse_mturk_timestamp(text: pl.Expr) -> pl.Expr:
 
 def parse_iso_timestamp(text: pl.Expr) -> pl.Expr:
     """UTC datetime of an ISO 8601 timestamp (the API's form) or of `2015-03-03 22:44:13 UTC`; null
-    otherwise. One without an offset is read as UTC, as the API's are. Those with an offset and
-    those without are parsed apart: polars infers one format for a column, so a column holding
-    both (a file merged from two exports) was refused."""
-    iso = pl.when(text.str.contains(ISO_TIMESTAMP)).then(text.str.replace(UTC_SUFFIX, "+00:00"))
-    has_offset = iso.str.contains(ISO_OFFSET)
-    return pl.coalesce(
-        pl.when(has_offset).then(iso).str.to_datetime(time_zone="UTC", strict=False).dt.replace_time_zone(None),
-        pl.when(~has_offset).then(iso).str.to_datetime(strict=False).dt.replace_time_zone(None),
-    )
+    otherwise. One without an offset is read as UTC, as the API's are.
+
+    polars infers one format for a column and refuses the cells of any other, so every offset is
+    first written `+hh:mm`, and `+00:00` added where there is none: a column mixing them (a file
+    merged from two exports, `+05` among `+05:30`) parses whole. Parsed apart instead, one `+05`
+    ahead of the cells without an offset had every one of those refused, and `+05` and `z` alone
+    were refused; it also parsed each cell twice."""
+    return pl.when(text.str.contains(ISO_TIMESTAMP)).then(
+        text.str.replace(UTC_SUFFIX, "+00:00")
+        .str.replace(ISO_OFFSET_NO_COLON, "${1}:${2}")
+        .str.replace(ISO_OFFSET_HOURS, "${1}:00")
+        .str.replace(ISO_WITHOUT_OFFSET, "${1}+00:00")
+    ).str.to_datetime(time_zone="UTC", strict=False).dt.replace_time_zone(None)
 
 
 def parse_timestamps(frame: pl.DataFrame, columns: tuple[str, ...], *, suffix: str) -> pl.DataFrame:
