@@ -41,12 +41,16 @@ def site_answer_columns(fields: list[tuple[str, str]]) -> dict[str, str]:
 
 
 def none_of_the_batch_error(platform: CrowdPlatform, batch_id: str, n_hits: int, gone: list[str]) -> CrowdauditError:
-    """When the platform answers that not one of the batch's HITs exists, it is not the one the
-    batch went out on (another AWS account's credentials, an mturk-local started afresh): skipped
-    as deleted, they made an empty results file, and a nightly job with the wrong account passed."""
+    """When the platform answers that not one of the batch's HITs exists, it is most likely not the
+    one the batch went out on (another AWS account's credentials, an mturk-local started afresh):
+    skipped as deleted, they made an empty results file, and a nightly job with the wrong account
+    passed. Its answers cannot tell that from a batch whose every HIT was deleted, so the message
+    names both."""
     return CrowdauditError(
         f"{platform.target.name} has none of the {n_hits} HITs of batch {batch_id} (it answers that {gone[0]} "
-        "does not exist): are these the credentials (AWS account) or the endpoint the batch was published with?"
+        "does not exist): are these the credentials (AWS account) or the endpoint the batch was published with? "
+        "If its HITs were all deleted, or disposed of by MTurk, there is nothing left to fetch, and the answers "
+        "already ingested are kept (to follow another batch, give --batch)."
     )
 
 
