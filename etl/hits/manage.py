@@ -116,8 +116,8 @@ def expire_batch(con: duckdb.DuckDBPyConnection, platform: CrowdPlatform, batch_
     the rest of the batch open. But when the platform has none of the batch's HITs, it is not the
     one the batch went out on (another AWS account's credentials, an mturk-local started afresh):
     recording them all as expired left them open there and `hits extend` refusing them, so that
-    is refused and nothing recorded. The deleted HITs are appended to `gone`. `on_hit` is called after each HIT's call: a batch's calls take
-    minutes on MTurk, and the CLI shows them."""
+    is refused and nothing recorded. The deleted HITs are appended to `gone`. `on_hit` is called
+    after each HIT's call: a batch's calls take minutes on MTurk, and the CLI shows them."""
     now = datetime.now(UTC).replace(tzinfo=None)
     hit_ids = published_hit_ids(con, batch_id)
     expired: list[str] = []
