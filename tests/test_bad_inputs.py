@@ -164,6 +164,20 @@ def test_a_url_holding_a_space_is_refused_saying_that_the_space_is_what_is_wrong
         in " ".join(message.split())
 
 
+@pytest.mark.parametrize(("value", "reason"), [
+    ("\x1chttps://x.example/a.jpg", "it does not start with http:// or https://"),  # not whitespace to the check
+    ("ftp://x.example/a.jpg", "it does not start with http:// or https://"),
+    ("https://x.example/a\u3000b.jpg", "it holds a space or other whitespace"),
+    ("https://x.example/\u200ba.jpg", "it holds an invisible format character"),
+    ("https://", "no host name follows http(s)://"),
+])
+def test_the_reason_a_value_is_not_a_url_is_the_one_the_url_check_refused_it_for(value, reason):
+    from etl.load.images import HTTP_URL, not_a_url
+
+    assert not pl.select(pl.lit(value).str.contains(HTTP_URL)).item()
+    assert not_a_url(value).startswith(f"{value!r} is not an http(s) URL: {reason}")
+
+
 def test_an_empty_file_is_refused_and_changes_nothing_but_is_not_quarantined(loaded):
     assert_refused(loaded, BAD / "results_empty.csv", ["ingest"], *CORPUS["results_empty.csv"])
     assert not (loaded.parent / "quarantine").exists()

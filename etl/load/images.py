@@ -41,12 +41,14 @@ HTTP_URL = rf"^{URL_SCHEME}[^\s\p{{Cf}}/$.?#][^\s\p{{Cf}}]*$"
 def not_a_url(value: str | None) -> str:
     """Why a value HTTP_URL refuses is not an http(s) URL, for the message that names it: "is not
     an http(s) URL" alone left users looking for what was wrong with a URL holding a space."""
-    text = "" if value is None else value.strip()
+    # Whitespace as polars and HTTP_URL mean it (Unicode White_Space): Python's also takes
+    # \x1c-\x1f, and a URL starting with one was said to have no host.
+    text = "" if value is None else re.sub(r"^[^\S\x1c-\x1f]+|[^\S\x1c-\x1f]+$", "", value)
     if not text:
         return "is empty: an http(s) URL is needed"
     if not re.match(URL_SCHEME, text):
         why = "it does not start with http:// or https://"
-    elif re.search(r"\s", text):
+    elif re.search(r"[^\S\x1c-\x1f]", text):
         why = "it holds a space or other whitespace (a URL writes a space as %20)"
     elif any(unicodedata.category(c) == "Cf" for c in text):
         why = "it holds an invisible format character (such as a zero-width space), which makes it another URL"
