@@ -36,6 +36,12 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
 URL_UNSAFE = ("%", *' "#<>?\\^`{|}\x7f', *map(chr, range(1, 32)))
 # No spaces, and no invisible format characters (a zero-width space pasted in makes another URL).
 HTTP_URL = rf"^{URL_SCHEME}[^\s\p{{Cf}}/$.?#][^\s\p{{Cf}}]*$"
+# <language>/<word>/<file> at the end of a path or URL.
+LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
+# A path segment followed by '..' (the segment neither '.' nor '..'), as os.path.normpath removes it.
+SEGMENT_THEN_PARENT = r"/(?:[^/.][^/]*|\.[^/.][^/]*|\.\.[^/]+)/\.\.(?:/|$)"
+# A manifest's columns as its header names them, for the quality gate's messages (the others keep their names).
+MANIFEST_COLUMNS = {"image_id": "url"}
 
 
 def not_a_url(value: str | None) -> str:
@@ -43,26 +49,19 @@ def not_a_url(value: str | None) -> str:
     an http(s) URL" alone left users looking for what was wrong with a URL holding a space."""
     # Whitespace as polars and HTTP_URL mean it (Unicode White_Space): Python's also takes
     # \x1c-\x1f, and a URL starting with one was said to have no host.
-    text = "" if value is None else re.sub(r"^[^\S\x1c-\x1f]+|[^\S\x1c-\x1f]+$", "", value)
+    white = r"[^\S\x1c-\x1f]"
+    text = "" if value is None else re.sub(rf"^{white}+|{white}+$", "", value)
     if not text:
         return "is empty: an http(s) URL is needed"
     if not re.match(URL_SCHEME, text):
         why = "it does not start with http:// or https://"
-    elif re.search(r"[^\S\x1c-\x1f]", text):
+    elif re.search(white, text):
         why = "it holds a space or other whitespace (a URL writes a space as %20)"
     elif any(unicodedata.category(c) == "Cf" for c in text):
         why = "it holds an invisible format character (such as a zero-width space), which makes it another URL"
     else:
         why = "no host name follows http(s)://"
     return f"{value!r} is not an http(s) URL: {why}"
-
-
-# <language>/<word>/<file> at the end of a path or URL.
-LAYOUT = r"/?([^/]+)/([^/]+)/[^/]+$"
-# A path segment followed by '..' (the segment neither '.' nor '..'), as os.path.normpath removes it.
-SEGMENT_THEN_PARENT = r"/(?:[^/.][^/]*|\.[^/.][^/]*|\.\.[^/]+)/\.\.(?:/|$)"
-# A manifest's columns as its header names them, for the quality gate's messages (the others keep their names).
-MANIFEST_COLUMNS = {"image_id": "url"}
 
 
 def url_languages_sql(relation: str) -> str:
